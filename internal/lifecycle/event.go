@@ -1,0 +1,86 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Values of the EventBridge envelope and lifecycle detail the drainer acts on.
+const (
+	SourceAutoScaling   = "aws.autoscaling"
+	DetailTypeTerminate = "EC2 Instance-terminate Lifecycle Action"
+	TransitionTerminate = "autoscaling:EC2_INSTANCE_TERMINATING"
+	// testNotification is what Auto Scaling sends once to a hook's own
+	// notification target when the hook is created; it names no instance.
+	testNotification = "autoscaling:TEST_NOTIFICATION"
+)
+
+// Envelope is the EventBridge event envelope. Detail stays raw until source
+// and detail-type say which shape it has.
+type Envelope struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       time.Time       `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// Action is one pending terminate lifecycle action: the detail of an
+// "EC2 Instance-terminate Lifecycle Action" event plus the envelope fields the
+// drain needs.
+type Action struct {
+	EventID              string    `json:"-"`
+	Time                 time.Time `json:"-"` // when Auto Scaling put the instance into the wait state
+	Token                string    `json:"LifecycleActionToken"`
+	GroupName            string    `json:"AutoScalingGroupName"`
+	HookName             string    `json:"LifecycleHookName"`
+	InstanceID           string    `json:"EC2InstanceId"`
+	Transition           string    `json:"LifecycleTransition"`
+	NotificationMetadata string    `json:"NotificationMetadata,omitempty"`
+	Origin               string    `json:"Origin,omitempty"`
+	Destination          string    `json:"Destination,omitempty"`
+}
+
+// Cluster returns the ECS cluster named by the hook's NotificationMetadata,
+// which the drainer's hooks set to {"cluster":"NAME"}. ok is false when the
+// hook has no metadata; err is set when it has metadata we cannot read, so a
+// hook meant for us is never silently drained against the wrong cluster.
+func (a Action) Cluster() (name string, ok bool, err error) {
+	if a.NotificationMetadata == "" {
+		return "", false, nil
+	}
+	var m struct {
+		Cluster *string `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(a.NotificationMetadata), &m); err != nil {
+		return "", false, fmt.Errorf("notification metadata is not the JSON object {\"cluster\":\"NAME\"}: %w", err)
+	}
+	if m.Cluster == nil {
+		return "", false, nil
+	}
+	if *m.Cluster == "" {
+		return "", false, fmt.Errorf("notification metadata names an empty cluster")
+	}
+	return *m.Cluster, true, nil
+}
+
+func (a Action) validate() error {
+	switch {
+	case a.GroupName == "":
+		return fmt.Errorf("lifecycle action has no AutoScalingGroupName")
+	case a.HookName == "":
+		return fmt.Errorf("lifecycle action has no LifecycleHookName")
+	case a.InstanceID == "":
+		return fmt.Errorf("lifecycle action has no EC2InstanceId")
+	case a.Transition != TransitionTerminate:
+		return fmt.Errorf("lifecycle action has transition %q, want %q", a.Transition, TransitionTerminate)
+	case a.Time.IsZero():
+		return fmt.Errorf("lifecycle event has no time")
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// MessageKind marks a body as the drainer's own re-queue message, so it can
+// never be mistaken for an EventBridge event sharing the queue.
+const MessageKind = "ecs-drainer/requeue"
+
+// MessageVersion is the only version this build understands. A message of
+// another version is an error, never a guess: it goes to the DLQ, where the
+// build that wrote it can replay it.
+const MessageVersion = 1
+
+// Message is the re-queue message: all the state one drain needs to continue,
+// so each hop costs a handful of API calls and no database.
+type Message struct {
+	Kind    string `json:"kind"`
+	Version int    `json:"version"`
+
+	EventID    string `json:"event_id"` // the EventBridge event that started the chain
+	Cluster    string `json:"cluster"`
+	GroupName  string `json:"asg"`
+	HookName   string `json:"hook"`
+	InstanceID string `json:"instance_id"`
+	Token      string `json:"token,omitempty"`
+
+	ContainerInstanceARN string `json:"container_instance,omitempty"`
+
+	Start    time.Time `json:"start"`
+	Deadline time.Time `json:"deadline"`
+	// HeartbeatTimeoutSeconds is the hook's HeartbeatTimeout, read once per drain.
+	HeartbeatTimeoutSeconds int       `json:"heartbeat_timeout_s"`
+	LastHeartbeat           time.Time `json:"last_heartbeat"`
+	Attempt                 int       `json:"attempt"`
+}
+
+// HeartbeatTimeout is the hook's heartbeat timeout as a duration.
+func (m Message) HeartbeatTimeout() time.Duration {
+	return time.Duration(m.HeartbeatTimeoutSeconds) * time.Second
+}
+
+func (m Message) validate() error {
+	switch {
+	case m.Cluster == "":
+		return fmt.Errorf("re-queue message has no cluster")
+	case m.GroupName == "":
+		return fmt.Errorf("re-queue message has no asg")
+	case m.HookName == "":
+		return fmt.Errorf("re-queue message has no hook")
+	case m.InstanceID == "":
+		return fmt.Errorf("re-queue message has no instance_id")
+	case m.Start.IsZero() || m.Deadline.IsZero():
+		return fmt.Errorf("re-queue message has no start or deadline")
+	case m.HeartbeatTimeoutSeconds <= 0:
+		return fmt.Errorf("re-queue message has heartbeat_timeout_s %d, want > 0", m.HeartbeatTimeoutSeconds)
+	case m.Attempt < 1:
+		return fmt.Errorf("re-queue message has attempt %d, want >= 1", m.Attempt)
+	}
+	return nil
+}
+
+// Encode marshals m as the current message version.
+func (m Message) Encode() ([]byte, error) {
+	m.Kind, m.Version = MessageKind, MessageVersion
+	return json.Marshal(m)
+}

@@ -1,0 +1,97 @@
+package lifecycle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Input is what one record body turned out to be. Exactly one of Action,
+// Message or Ignored is set.
+type Input struct {
+	Action  *Action
+	Message *Message
+	// Ignored is the reason a well-formed body needs no work (a launch
+	// action, another event type, a hook test notification).
+	Ignored string
+}
+
+// maxBody bounds what Parse reads: SQS and EventBridge both cap a payload at
+// 1 MiB, so anything larger did not come from them.
+const maxBody = 1 << 20
+
+// Parse classifies a record body. An error means the body can never be
+// processed (not JSON, missing fields, unknown message version); the caller
+// reports it failed so the queue's redrive policy moves it to the DLQ.
+func Parse(body []byte) (Input, error) {
+	if len(body) > maxBody {
+		return Input{}, fmt.Errorf("body is %d bytes, larger than the 1 MiB any AWS event can be", len(body))
+	}
+	var probe struct {
+		Kind       *string `json:"kind"`
+		DetailType *string `json:"detail-type"`
+		Event      *string `json:"Event"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return Input{}, fmt.Errorf("body is not a JSON object: %w", err)
+	}
+	switch {
+	case probe.Kind != nil:
+		if *probe.Kind != MessageKind {
+			return Input{}, fmt.Errorf("body has kind %q, want %q", *probe.Kind, MessageKind)
+		}
+		var v struct {
+			Version int `json:"version"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return Input{}, fmt.Errorf("decoding re-queue message version: %w", err)
+		}
+		if v.Version != MessageVersion {
+			return Input{}, fmt.Errorf("re-queue message version %d is not supported (this build reads version %d)", v.Version, MessageVersion)
+		}
+		var m Message
+		if err := strictUnmarshal(body, &m); err != nil {
+			return Input{}, fmt.Errorf("decoding re-queue message: %w", err)
+		}
+		if err := m.validate(); err != nil {
+			return Input{}, err
+		}
+		return Input{Message: &m}, nil
+	case probe.DetailType != nil:
+		return parseEvent(body)
+	case probe.Event != nil && *probe.Event == testNotification:
+		return Input{Ignored: "auto scaling test notification"}, nil
+	}
+	return Input{}, fmt.Errorf("body is neither an EventBridge event nor a %s message", MessageKind)
+}
+
+func parseEvent(body []byte) (Input, error) {
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Input{}, fmt.Errorf("decoding EventBridge envelope: %w", err)
+	}
+	if env.Source != SourceAutoScaling || env.DetailType != DetailTypeTerminate {
+		return Input{Ignored: fmt.Sprintf("event %q from %q is not a terminate lifecycle action", env.DetailType, env.Source)}, nil
+	}
+	if len(env.Detail) == 0 || bytes.Equal(env.Detail, []byte("null")) {
+		return Input{}, fmt.Errorf("terminate lifecycle event %s has no detail", env.ID)
+	}
+	var a Action
+	if err := json.Unmarshal(env.Detail, &a); err != nil {
+		return Input{}, fmt.Errorf("decoding terminate lifecycle detail of event %s: %w", env.ID, err)
+	}
+	a.EventID, a.Time = env.ID, env.Time
+	if err := a.validate(); err != nil {
+		return Input{}, fmt.Errorf("event %s: %w", env.ID, err)
+	}
+	return Input{Action: &a}, nil
+}
+
+// strictUnmarshal rejects unknown fields: a message with fields this build
+// does not know was written by another build, and silently dropping its state
+// could release an instance early.
+func strictUnmarshal(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}

@@ -1,0 +1,202 @@
+package lifecycle
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A terminate action read wrongly drains the wrong instance or none at all:
+// every field of AWS's own samples must come through.
+func TestParseReadsAWSTerminateSamples(t *testing.T) {
+	tests := []struct {
+		file string
+		want Action
+	}{
+		{"terminate-action.json", Action{
+			EventID: "12345678-1234-1234-1234-123456789012", Time: time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC),
+			Token: "87654321-4321-4321-4321-210987654321", GroupName: "my-asg", HookName: "my-lifecycle-hook",
+			InstanceID: "i-1234567890abcdef0", Transition: TransitionTerminate,
+			NotificationMetadata: `{"cluster":"my-cluster"}`, Origin: "AutoScalingGroup", Destination: "EC2",
+		}},
+		{"terminate-action-no-metadata.json", Action{
+			EventID: "12345678-1234-1234-1234-123456789012", Time: time.Unix(0, 0).UTC(),
+			Token: "87654321-4321-4321-4321-210987654321", GroupName: "my-asg", HookName: "my-lifecycle-hook",
+			InstanceID: "i-1234567890abcdef0", Transition: TransitionTerminate,
+		}},
+		{"warm-pool-terminate-action.json", Action{
+			EventID: "5b4924d0-0f8f-4c1a-8f7e-1c5b1fd43a4e", Time: time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC),
+			Token: "71514b9d-6a40-4b26-8523-05e7eEXAMPLE", GroupName: "my-asg", HookName: "my-lifecycle-hook",
+			InstanceID: "i-1234567890abcdef0", Transition: TransitionTerminate, Origin: "AutoScalingGroup", Destination: "WarmPool",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			in, err := Parse(readTestdata(t, tt.file))
+			if err != nil {
+				t.Fatalf("Parse(%s) error: %v", tt.file, err)
+			}
+			if in.Action == nil {
+				t.Fatalf("Parse(%s) = %+v, want an action", tt.file, in)
+			}
+			if diff := cmp.Diff(tt.want, *in.Action); diff != "" {
+				t.Errorf("Parse(%s) action mismatch (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+}
+
+// Events the rule may deliver but that need no drain must be acknowledged,
+// not sent to the DLQ, and not acted on.
+func TestParseIgnoresEventsThatNeedNoDrain(t *testing.T) {
+	for _, file := range []string{"launch-action.json", "spot-interruption.json", "ecs-container-instance-state-change.json", "test-notification.json"} {
+		t.Run(file, func(t *testing.T) {
+			in, err := Parse(readTestdata(t, file))
+			if err != nil {
+				t.Fatalf("Parse(%s) error: %v, want ignored", file, err)
+			}
+			if in.Ignored == "" || in.Action != nil || in.Message != nil {
+				t.Fatalf("Parse(%s) = %+v, want only Ignored set", file, in)
+			}
+		})
+	}
+}
+
+// A body that can never succeed must be an error (so it reaches the DLQ with
+// its reason), never a silent success.
+func TestParseRejectsBodiesThatCanNeverSucceed(t *testing.T) {
+	valid := string(readTestdata(t, "terminate-action.json"))
+	msg, err := validMessage().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"not JSON", `hello`, "not a JSON object"},
+		{"a JSON array", `[1,2]`, "not a JSON object"},
+		{"an unrelated object", `{"foo":1}`, "neither an EventBridge event"},
+		{"terminate event without detail", `{"detail-type":"EC2 Instance-terminate Lifecycle Action","source":"aws.autoscaling","time":"2026-11-24T05:00:00Z"}`, "has no detail"},
+		{"detail of the wrong type", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0"`, `"EC2InstanceId": 42`, 1), "decoding terminate lifecycle detail"},
+		{"missing instance id", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0",`, ``, 1), "no EC2InstanceId"},
+		{"missing group", strings.Replace(valid, `"AutoScalingGroupName": "my-asg",`, ``, 1), "no AutoScalingGroupName"},
+		{"missing hook", strings.Replace(valid, `"LifecycleHookName": "my-lifecycle-hook",`, ``, 1), "no LifecycleHookName"},
+		{"launch transition in a terminate event", strings.Replace(valid, TransitionTerminate, "autoscaling:EC2_INSTANCE_LAUNCHING", 1), "has transition"},
+		{"a future message version", strings.Replace(string(msg), `"version":1`, `"version":2`, 1), "version 2 is not supported"},
+		{"a message with an unknown field", strings.Replace(string(msg), `"version":1`, `"version":1,"shard":3`, 1), "unknown field"},
+		{"a message without cluster", strings.Replace(string(msg), `"cluster":"c1"`, `"cluster":""`, 1), "no cluster"},
+		{"a message of another kind", strings.Replace(string(msg), MessageKind, "other/kind", 1), "want \"ecs-drainer/requeue\""},
+		{"larger than 1 MiB", `{"x":"` + strings.Repeat("a", 1<<20) + `"}`, "larger than the 1 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := Parse([]byte(tt.body))
+			if err == nil {
+				t.Fatalf("Parse = %+v, want error containing %q", in, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Parse error = %q, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func validMessage() Message {
+	start := time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)
+	return Message{
+		EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook", InstanceID: "i-0123456789abcdef0",
+		Token: "87654321-4321-4321-4321-210987654321", ContainerInstanceARN: "arn:aws:ecs:us-east-1:123456789012:container-instance/c1/abc",
+		Start: start, Deadline: start.Add(time.Hour), HeartbeatTimeoutSeconds: 300, LastHeartbeat: start, Attempt: 3,
+	}
+}
+
+// The re-queue message is the only memory a drain has: it must come back
+// exactly as it was sent.
+func TestMessageRoundTrips(t *testing.T) {
+	m := validMessage()
+	body, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := Parse(body)
+	if err != nil {
+		t.Fatalf("Parse(Encode(m)) error: %v", err)
+	}
+	m.Kind, m.Version = MessageKind, MessageVersion
+	if diff := cmp.Diff(m, *in.Message); diff != "" {
+		t.Fatalf("round trip mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestActionCluster(t *testing.T) {
+	tests := []struct {
+		name, metadata string
+		want           string
+		wantOK         bool
+		wantErr        bool
+	}{
+		{"no metadata", "", "", false, false},
+		{"cluster named", `{"cluster":"prod"}`, "prod", true, false},
+		{"other keys only", `{"team":"x"}`, "", false, false},
+		{"not JSON", `cluster=prod`, "", false, true},
+		{"empty cluster", `{"cluster":""}`, "", false, true},
+		{"cluster of the wrong type", `{"cluster":7}`, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok, err := Action{NotificationMetadata: tt.metadata}.Cluster()
+			if got != tt.want || ok != tt.wantOK || (err != nil) != tt.wantErr {
+				t.Fatalf("Cluster() for metadata %q = %q, %v, %v; want %q, %v, error %v", tt.metadata, got, ok, err, tt.want, tt.wantOK, tt.wantErr)
+			}
+		})
+	}
+}
+
+// Whatever arrives on the queue, Parse must return, never panic, and never
+// return both an error and work to do.
+func FuzzParse(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		f.Add(readTestdata(f, e.Name()))
+	}
+	msg, _ := validMessage().Encode()
+	f.Add(msg)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, err := Parse(body)
+		set := 0
+		if in.Action != nil {
+			set++
+		}
+		if in.Message != nil {
+			set++
+		}
+		if in.Ignored != "" {
+			set++
+		}
+		if err != nil && set != 0 {
+			t.Fatalf("Parse returned error %v and input %+v", err, in)
+		}
+		if err == nil && set != 1 {
+			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, Ignored", in)
+		}
+		if in.Action != nil && in.Action.validate() != nil {
+			t.Fatalf("Parse returned an invalid action %+v", in.Action)
+		}
+	})
+}
