@@ -1,0 +1,177 @@
+// Package autoscaling emulates the slice of EC2 Auto Scaling the drainer
+// meets: groups whose instances leave through terminate lifecycle hooks,
+// the lifecycle actions with their tokens, heartbeats and timeouts, and the
+// EventBridge events that announce them. The real aws-sdk-go-v2 client talks
+// to it over awsQuery (aws-api.md §2.1).
+//
+// State is a function of the injected clock: every request and every
+// exported method first applies, in time order, the transitions due by
+// clock.Now() (a Pending instance going InService, a lapsed heartbeat
+// timeout applying the hook's DefaultResult, a Terminating:Proceed instance
+// reaching Terminated), so tests move a Fake clock instead of sleeping.
+//
+// Simplified: there are no EC2, launch templates, health checks, cooldowns,
+// warm pools or standby. Launch lifecycle hooks can be created and described
+// but hold nothing: new instances go straight from Pending to InService.
+// Hooks send no notification to NotificationTargetARN (EventBridge is the
+// only channel). Instances that leave the group stop counting toward its
+// desired capacity at once, so a replacement launches while the old
+// instance is still in its hooks. Scale in uses a reduced default
+// termination policy (see scaleInVictims); instance refresh is described on
+// refresh.
+package autoscaling
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
+)
+
+const xmlns = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+
+// Options configure a Server. Every field is optional.
+type Options struct {
+	Region    string // default us-east-1
+	AccountID string // default 123456789012
+	// Emit receives the lifecycle events, for the EventBridge emulator.
+	Emit func(awswire.Event)
+	// OnLaunch is called when an instance enters InService, the moment the
+	// harness should register it with ECS as its agent would.
+	OnLaunch func(asg, instanceID string)
+	// OnTerminate is called when an instance reaches Terminated, the moment
+	// the harness should deregister its container instance as EC2 would.
+	OnTerminate func(asg, instanceID string)
+	// Throttle, when set, answers a request whose bucket is empty with
+	// Throttling (aws-api.md §2.4).
+	Throttle *awswire.Throttle
+	// BootTime is how long a new instance stays Pending; zero means it is
+	// InService as soon as it launches.
+	BootTime time.Duration
+	// ShutdownTime is how long an instance stays in Terminating (no hooks)
+	// or Terminating:Proceed before it is Terminated; zero means at once.
+	ShutdownTime time.Duration
+}
+
+// Server is the Auto Scaling emulator. It is an http.Handler.
+type Server struct {
+	clock clock.Clock
+
+	region, account string
+	emitFn          func(awswire.Event)
+	onLaunch        func(asg, instanceID string)
+	onTerminate     func(asg, instanceID string)
+	throttle        *awswire.Throttle
+	bootTime        time.Duration
+	shutdownTime    time.Duration
+
+	mu        sync.Mutex
+	groups    map[string]*group
+	instances map[string]*instance // every instance ever launched, Terminated ones included
+	actions   []*action            // every lifecycle action ever started
+	calls     map[string]int
+	// outbox holds the callbacks and events produced under mu; they run
+	// after it is released so that a callback may call back into the Server.
+	outbox []func()
+}
+
+// New returns an emulator reading time from c.
+func New(c clock.Clock, o Options) *Server {
+	s := &Server{
+		clock:        c,
+		region:       o.Region,
+		account:      o.AccountID,
+		emitFn:       o.Emit,
+		onLaunch:     o.OnLaunch,
+		onTerminate:  o.OnTerminate,
+		throttle:     o.Throttle,
+		bootTime:     o.BootTime,
+		shutdownTime: o.ShutdownTime,
+		groups:       map[string]*group{},
+		instances:    map[string]*instance{},
+		calls:        map[string]int{},
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.account == "" {
+		s.account = "123456789012"
+	}
+	return s
+}
+
+// later queues f to run once mu is released.
+func (s *Server) later(f func()) { s.outbox = append(s.outbox, f) }
+
+// locked runs fn on up-to-date state: transitions due by now are applied
+// before it, and its consequences (launches, terminations, cascades that are
+// due at once) after it. Callbacks run last, without the lock.
+func (s *Server) locked(fn func(now time.Time)) {
+	s.mu.Lock()
+	now := s.clock.Now()
+	s.advance(now)
+	fn(now)
+	s.reconcile(now)
+	s.advance(now)
+	out := s.outbox
+	s.outbox = nil
+	s.mu.Unlock()
+	for _, f := range out {
+		f()
+	}
+}
+
+type operation func(s *Server, p params, now time.Time) (any, *awswire.Error)
+
+var operations = map[string]operation{
+	"CompleteLifecycleAction":             completeLifecycleAction,
+	"RecordLifecycleActionHeartbeat":      recordLifecycleActionHeartbeat,
+	"DescribeLifecycleHooks":              describeLifecycleHooks,
+	"PutLifecycleHook":                    putLifecycleHook,
+	"DescribeAutoScalingInstances":        describeAutoScalingInstances,
+	"DescribeAutoScalingGroups":           describeAutoScalingGroups,
+	"SetDesiredCapacity":                  setDesiredCapacity,
+	"TerminateInstanceInAutoScalingGroup": terminateInstanceInAutoScalingGroup,
+	"StartInstanceRefresh":                startInstanceRefresh,
+	"DescribeInstanceRefreshes":           describeInstanceRefreshes,
+}
+
+// ServeHTTP answers one awsQuery request: the form field Action names the
+// operation (aws-api.md §2.1). Every request, throttled or failed ones
+// included, is counted in Calls, so tests can see the SDK's retries.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		awswire.WriteQueryError(w, xmlns, awswire.ClientError("MalformedQueryString", "%v", err))
+		return
+	}
+	p := params(r.Form)
+	name, _ := p.get("Action")
+	var (
+		result any
+		aerr   *awswire.Error
+	)
+	s.locked(func(now time.Time) {
+		s.calls[name]++
+		op, ok := operations[name]
+		switch {
+		case !ok:
+			aerr = awswire.ClientError("InvalidAction", "The action %s is not valid for this web service.", name)
+		case s.throttle != nil && !s.throttle.Allow(name, now):
+			aerr = awswire.ClientError("Throttling", "Rate exceeded")
+		default:
+			result, aerr = op(s, p, now)
+		}
+	})
+	if aerr != nil {
+		awswire.WriteQueryError(w, xmlns, aerr)
+		return
+	}
+	inner, err := encodeResult(result)
+	if err != nil {
+		awswire.WriteQueryError(w, xmlns, &awswire.Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
+		return
+	}
+	awswire.WriteQueryResult(w, xmlns, name, inner)
+}

@@ -1,0 +1,214 @@
+package autoscaling
+
+import (
+	"bytes"
+	"encoding/xml"
+	"time"
+)
+
+// The XML of each operation's result, shaped after the SDK's deserializers
+// (service/autoscaling v1.80.0 deserializers.go, types/types.go). Lists are
+// awsQuery's non-flattened <Name><member>…</member></Name>; required lists
+// are emitted even when empty, as AWS does, so the SDK returns an empty slice
+// rather than nil.
+
+// members is a non-flattened awsQuery list.
+type members[T any] struct {
+	Member []T `xml:"member"`
+}
+
+func list[T any](v []T) members[T] { return members[T]{Member: v} }
+
+// timestamp renders ISO 8601 UTC with milliseconds, as AWS does.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func optionalTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return timestamp(t)
+}
+
+// resultRoot names the element every result type marshals as; encodeResult
+// strips it, because awswire.WriteQueryResult adds the <OpResult> element
+// itself and expects only its content.
+const resultRoot = "r"
+
+func encodeResult(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimPrefix(b, []byte("<"+resultRoot+">"))
+	return bytes.TrimSuffix(b, []byte("</"+resultRoot+">")), nil
+}
+
+type describeLifecycleHooksResult struct {
+	XMLName        xml.Name         `xml:"r"`
+	LifecycleHooks members[hookXML] `xml:"LifecycleHooks"`
+}
+
+type hookXML struct {
+	LifecycleHookName     string
+	AutoScalingGroupName  string
+	LifecycleTransition   string
+	NotificationTargetARN string `xml:",omitempty"`
+	RoleARN               string `xml:",omitempty"`
+	NotificationMetadata  string `xml:",omitempty"`
+	HeartbeatTimeout      int32
+	GlobalTimeout         int32
+	DefaultResult         string
+}
+
+func hookToXML(h *Hook) hookXML {
+	return hookXML{
+		LifecycleHookName:     h.Name,
+		AutoScalingGroupName:  h.Group,
+		LifecycleTransition:   h.Transition,
+		NotificationTargetARN: h.NotificationTargetARN,
+		RoleARN:               h.RoleARN,
+		NotificationMetadata:  h.NotificationMetadata,
+		HeartbeatTimeout:      h.HeartbeatTimeout,
+		GlobalTimeout:         h.GlobalTimeout(),
+		DefaultResult:         h.DefaultResult,
+	}
+}
+
+type describeInstancesResult struct {
+	XMLName              xml.Name                   `xml:"r"`
+	AutoScalingInstances members[instanceDetailXML] `xml:"AutoScalingInstances"`
+	NextToken            string                     `xml:",omitempty"`
+}
+
+type instanceDetailXML struct {
+	InstanceID           string `xml:"InstanceId"`
+	AutoScalingGroupName string
+	AvailabilityZone     string
+	LifecycleState       string
+	HealthStatus         string
+	ProtectedFromScaleIn bool
+}
+
+type describeGroupsResult struct {
+	XMLName           xml.Name          `xml:"r"`
+	AutoScalingGroups members[groupXML] `xml:"AutoScalingGroups"`
+	NextToken         string            `xml:",omitempty"`
+}
+
+type groupXML struct {
+	AutoScalingGroupName   string
+	AutoScalingGroupARN    string
+	MinSize                int
+	MaxSize                int
+	DesiredCapacity        int
+	DefaultCooldown        int
+	AvailabilityZones      members[string]
+	HealthCheckType        string
+	HealthCheckGracePeriod int
+	Instances              members[instanceXML]
+	CreatedTime            string
+	TerminationPolicies    members[string]
+}
+
+type instanceXML struct {
+	InstanceID           string `xml:"InstanceId"`
+	AvailabilityZone     string
+	LifecycleState       string
+	HealthStatus         string
+	ProtectedFromScaleIn bool
+}
+
+// defaultCooldown is the API default; the emulator has no cooldowns.
+const defaultCooldown = 300
+
+func groupToXML(g *group) groupXML {
+	x := groupXML{
+		AutoScalingGroupName: g.name,
+		AutoScalingGroupARN:  g.arn,
+		MinSize:              g.min,
+		MaxSize:              g.max,
+		DesiredCapacity:      g.desired,
+		DefaultCooldown:      defaultCooldown,
+		AvailabilityZones:    list(g.azs),
+		HealthCheckType:      "EC2",
+		CreatedTime:          timestamp(g.created),
+		TerminationPolicies:  list([]string{"Default"}),
+	}
+	for _, in := range g.instances {
+		x.Instances.Member = append(x.Instances.Member, instanceXML{
+			InstanceID:           in.id,
+			AvailabilityZone:     in.az,
+			LifecycleState:       in.state,
+			HealthStatus:         healthy,
+			ProtectedFromScaleIn: in.protected,
+		})
+	}
+	return x
+}
+
+type activityResult struct {
+	XMLName  xml.Name    `xml:"r"`
+	Activity activityXML `xml:"Activity"`
+}
+
+type activityXML struct {
+	ActivityID           string `xml:"ActivityId"`
+	AutoScalingGroupName string
+	Description          string
+	Cause                string
+	StartTime            string
+	StatusCode           string
+	Progress             int
+}
+
+type startRefreshResult struct {
+	XMLName           xml.Name `xml:"r"`
+	InstanceRefreshID string   `xml:"InstanceRefreshId"`
+}
+
+type describeRefreshesResult struct {
+	XMLName           xml.Name            `xml:"r"`
+	InstanceRefreshes members[refreshXML] `xml:"InstanceRefreshes"`
+}
+
+type refreshXML struct {
+	InstanceRefreshID    string `xml:"InstanceRefreshId"`
+	AutoScalingGroupName string
+	Status               string
+	StartTime            string
+	EndTime              string `xml:",omitempty"`
+	PercentageComplete   int
+	InstancesToUpdate    int
+	Preferences          preferencesXML
+	Strategy             string
+}
+
+type preferencesXML struct {
+	MinHealthyPercentage int
+}
+
+func refreshToXML(g *group, r *refresh) refreshXML {
+	done := r.progress()
+	if r.status == refreshSuccessful {
+		// Old instances that left by other means may still be terminating.
+		done = len(r.old)
+	}
+	pct := 100
+	if len(r.old) > 0 {
+		pct = done * 100 / len(r.old)
+	}
+	return refreshXML{
+		InstanceRefreshID:    r.id,
+		AutoScalingGroupName: g.name,
+		Status:               r.status,
+		StartTime:            timestamp(r.started),
+		EndTime:              optionalTimestamp(r.ended),
+		PercentageComplete:   pct,
+		InstancesToUpdate:    len(r.old) - done,
+		Preferences:          preferencesXML{MinHealthyPercentage: r.minHealthy},
+		Strategy:             "Rolling",
+	}
+}
