@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -77,6 +78,8 @@ func (a Action) validate() error {
 		return fmt.Errorf("lifecycle action has no LifecycleHookName")
 	case a.InstanceID == "":
 		return fmt.Errorf("lifecycle action has no EC2InstanceId")
+	case !ValidInstanceID(a.InstanceID):
+		return fmt.Errorf("lifecycle action has EC2InstanceId %q, not an EC2 instance id", a.InstanceID)
 	case a.Transition != TransitionTerminate:
 		return fmt.Errorf("lifecycle action has transition %q, want %q", a.Transition, TransitionTerminate)
 	case a.Time.IsZero():
@@ -84,3 +87,12 @@ func (a Action) validate() error {
 	}
 	return nil
 }
+
+// instanceIDPattern is the EC2 instance id format: "i-" and 8 (legacy) or 17
+// lowercase hex digits.
+var instanceIDPattern = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// ValidInstanceID reports whether id is an EC2 instance id. The id is placed
+// into an ECS cluster query filter, so anything else (such as
+// "i-1 or runningTasksCount > 0") could select and drain other instances.
+func ValidInstanceID(id string) bool { return instanceIDPattern.MatchString(id) }

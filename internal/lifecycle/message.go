@@ -51,8 +51,8 @@ func (m Message) validate() error {
 		return fmt.Errorf("re-queue message has no asg")
 	case m.HookName == "":
 		return fmt.Errorf("re-queue message has no hook")
-	case m.InstanceID == "":
-		return fmt.Errorf("re-queue message has no instance_id")
+	case !ValidInstanceID(m.InstanceID):
+		return fmt.Errorf("re-queue message has instance_id %q, not an EC2 instance id", m.InstanceID)
 	case m.Start.IsZero() || m.Deadline.IsZero():
 		return fmt.Errorf("re-queue message has no start or deadline")
 	case m.HeartbeatTimeoutSeconds <= 0:

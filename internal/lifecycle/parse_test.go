@@ -92,6 +92,7 @@ func TestParseRejectsBodiesThatCanNeverSucceed(t *testing.T) {
 		{"terminate event without detail", `{"detail-type":"EC2 Instance-terminate Lifecycle Action","source":"aws.autoscaling","time":"2026-11-24T05:00:00Z"}`, "has no detail"},
 		{"detail of the wrong type", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0"`, `"EC2InstanceId": 42`, 1), "decoding terminate lifecycle detail"},
 		{"missing instance id", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0",`, ``, 1), "no EC2InstanceId"},
+		{"an instance id that would widen the ECS filter", strings.Replace(valid, `"i-1234567890abcdef0"`, `"i-1234567890abcdef0 or runningTasksCount > 0"`, 1), "not an EC2 instance id"},
 		{"missing group", strings.Replace(valid, `"AutoScalingGroupName": "my-asg",`, ``, 1), "no AutoScalingGroupName"},
 		{"missing hook", strings.Replace(valid, `"LifecycleHookName": "my-lifecycle-hook",`, ``, 1), "no LifecycleHookName"},
 		{"launch transition in a terminate event", strings.Replace(valid, TransitionTerminate, "autoscaling:EC2_INSTANCE_LAUNCHING", 1), "has transition"},

@@ -1,0 +1,307 @@
+package drain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
+)
+
+// ECSAPI is the part of the ECS API the drain uses; *ecs.Client satisfies it.
+type ECSAPI interface {
+	ListContainerInstances(context.Context, *ecs.ListContainerInstancesInput, ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error)
+	DescribeContainerInstances(context.Context, *ecs.DescribeContainerInstancesInput, ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error)
+	UpdateContainerInstancesState(context.Context, *ecs.UpdateContainerInstancesStateInput, ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+}
+
+// AutoScalingAPI is the part of the Auto Scaling API the drain uses;
+// *autoscaling.Client satisfies it.
+type AutoScalingAPI interface {
+	DescribeLifecycleHooks(context.Context, *autoscaling.DescribeLifecycleHooksInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error)
+	DescribeAutoScalingInstances(context.Context, *autoscaling.DescribeAutoScalingInstancesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
+	CompleteLifecycleAction(context.Context, *autoscaling.CompleteLifecycleActionInput, ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error)
+	RecordLifecycleActionHeartbeat(context.Context, *autoscaling.RecordLifecycleActionHeartbeatInput, ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error)
+}
+
+// QueueAPI is the part of the SQS API the drain uses; *sqs.Client satisfies it.
+type QueueAPI interface {
+	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// callTimeout bounds one AWS call, SDK retries included, so a hung
+// connection cannot eat the whole invocation: the record then fails
+// and is redelivered instead of timing out the batch.
+const callTimeout = 10 * time.Second
+
+// Drainer runs drains against AWS.
+type Drainer struct {
+	ecs      ECSAPI
+	asg      AutoScalingAPI
+	sqs      QueueAPI
+	queueURL string
+	policy   Policy
+	now      func() time.Time
+}
+
+// New builds a Drainer with real AWS clients from cfg.
+func New(cfg aws.Config, queueURL string, p Policy) *Drainer {
+	return NewWithClients(ecs.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), sqs.NewFromConfig(cfg), queueURL, p, time.Now)
+}
+
+// NewWithClients builds a Drainer on the given clients and clock.
+func NewWithClients(e ECSAPI, a AutoScalingAPI, q QueueAPI, queueURL string, p Policy, now func() time.Time) *Drainer {
+	return &Drainer{ecs: e, asg: a, sqs: q, queueURL: queueURL, policy: p, now: now}
+}
+
+// Result is how one invocation of a drain ended.
+type Result struct {
+	Outcome Outcome
+	State   State  // the state after this hop; for Requeue, the state sent
+	Tasks   []Task // tasks left when the drain was last observed
+	Delay   time.Duration
+	// Heartbeat is true when this hop recorded a lifecycle heartbeat.
+	Heartbeat bool
+}
+
+// Start begins draining for a lifecycle action on the given cluster.
+func (d *Drainer) Start(ctx context.Context, a lifecycle.Action, cluster string) (Result, error) {
+	// The hook's timers started when the instance entered the wait state,
+	// which is the event's time; a clock ahead of ours is not trusted.
+	start := a.Time
+	if now := d.now(); start.After(now) {
+		start = now
+	}
+	s := State{
+		EventID: a.EventID, Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName,
+		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1,
+	}
+	return d.run(ctx, s)
+}
+
+// Continue runs the next hop of a drain carried by a re-queue message.
+func (d *Drainer) Continue(ctx context.Context, s State) (Result, error) {
+	return d.run(ctx, s)
+}
+
+func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
+	o := Observation{}
+	for {
+		o.Now = d.now()
+		step := Next(s, o, d.policy)
+		res := Result{Outcome: step.Outcome, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent}
+		var err error
+		switch step.Kind {
+		case DescribeHook:
+			err = d.describeHook(ctx, &s, &o)
+		case CheckAction:
+			o.Action, err = d.actionStatus(ctx, s)
+		case FindInstance:
+			o.Instance, err = d.findInstance(ctx, s)
+			if err == nil && o.Instance.Found {
+				s.ContainerInstanceARN = o.Instance.ARN
+			}
+		case MarkDraining:
+			err = d.markDraining(ctx, s)
+			if err == nil {
+				o.Instance.Status = StatusDraining
+			}
+		case CountTasks:
+			o.Tasks, err = d.tasksLeft(ctx, s)
+			o.TasksCounted = err == nil
+		case Heartbeat:
+			err = d.heartbeat(ctx, s)
+			if Classify(err) == AlreadyDone {
+				res.Outcome = OutcomeActionGone
+				return res, nil
+			}
+			if err == nil {
+				o.HeartbeatSent, s.LastHeartbeat = true, o.Now
+			}
+		case Complete:
+			err = d.complete(ctx, s)
+			if Classify(err) == AlreadyDone {
+				res.Outcome = OutcomeAlreadyCompleted
+				return res, nil
+			}
+			return res, err
+		case Requeue:
+			s.Attempt++
+			res.State, res.Outcome, res.Delay = s, OutcomeRequeued, step.Delay
+			return res, d.requeue(ctx, s, step.Delay)
+		case End:
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", step.Kind, err)
+		}
+	}
+}
+
+func (d *Drainer) describeHook(ctx context.Context, s *State, o *Observation) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{
+		AutoScalingGroupName: &s.GroupName,
+		LifecycleHookNames:   []string{s.HookName},
+	})
+	if err != nil {
+		return fmt.Errorf("describing lifecycle hook %s of %s: %w", s.HookName, s.GroupName, err)
+	}
+	if len(out.LifecycleHooks) == 0 || out.LifecycleHooks[0].HeartbeatTimeout == nil {
+		o.HookMissing = true
+		return nil
+	}
+	h := out.LifecycleHooks[0]
+	hb := time.Duration(*h.HeartbeatTimeout) * time.Second
+	global := GlobalTimeout(hb)
+	if h.GlobalTimeout != nil {
+		global = time.Duration(*h.GlobalTimeout) * time.Second
+	}
+	s.HeartbeatTimeoutSeconds = int(*h.HeartbeatTimeout)
+	s.Deadline = Deadline(s.Start, d.policy.MaxDrain, global)
+	return nil
+}
+
+// terminateWaitStates are the lifecycle states in which a terminate action
+// is pending: the instance is about to terminate, or (with a warm pool's
+// instance reuse policy) about to return to the pool.
+var terminateWaitStates = map[string]bool{"Terminating:Wait": true, "Warmed:Pending:Wait": true}
+
+func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{
+		InstanceIds: []string{s.InstanceID},
+	})
+	if err != nil {
+		return ActionUnknown, fmt.Errorf("describing auto scaling instance %s: %w", s.InstanceID, err)
+	}
+	for _, in := range out.AutoScalingInstances {
+		if aws.ToString(in.InstanceId) == s.InstanceID && aws.ToString(in.AutoScalingGroupName) == s.GroupName &&
+			terminateWaitStates[aws.ToString(in.LifecycleState)] {
+			return ActionPending, nil
+		}
+	}
+	return ActionGone, nil
+}
+
+func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	arn := s.ContainerInstanceARN
+	if arn == "" {
+		// The filter makes ECS do the search: listing every instance of a
+		// large cluster and filtering here costs pages of calls per drain.
+		out, err := d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
+			Cluster: &s.Cluster,
+			Filter:  aws.String("ec2InstanceId == " + s.InstanceID),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing container instances of %s for %s: %w", s.Cluster, s.InstanceID, err)
+		}
+		if len(out.ContainerInstanceArns) == 0 {
+			return &Instance{}, nil
+		}
+		arn = out.ContainerInstanceArns[0]
+	}
+	out, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{
+		Cluster:            &s.Cluster,
+		ContainerInstances: []string{arn},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing container instance %s: %w", arn, err)
+	}
+	for _, ci := range out.ContainerInstances {
+		// Checked again here so that no filter quirk can make us drain an
+		// instance other than the one terminating.
+		if aws.ToString(ci.Ec2InstanceId) == s.InstanceID {
+			return &Instance{Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status)}, nil
+		}
+	}
+	return &Instance{}, nil
+}
+
+func (d *Drainer) markDraining(ctx context.Context, s State) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
+		Cluster:            &s.Cluster,
+		ContainerInstances: []string{s.ContainerInstanceARN},
+		Status:             ecstypes.ContainerInstanceStatusDraining,
+	})
+	if err != nil {
+		return fmt.Errorf("setting container instance %s DRAINING: %w", s.ContainerInstanceARN, err)
+	}
+	if len(out.Failures) > 0 {
+		f := out.Failures[0]
+		return fmt.Errorf("setting container instance %s DRAINING: ECS reported failure %s: %s", s.ContainerInstanceARN, aws.ToString(f.Reason), aws.ToString(f.Detail))
+	}
+	return nil
+}
+
+func (d *Drainer) heartbeat(ctx context.Context, s State) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	in := &autoscaling.RecordLifecycleActionHeartbeatInput{
+		AutoScalingGroupName: &s.GroupName,
+		LifecycleHookName:    &s.HookName,
+	}
+	setActionTarget(s, &in.LifecycleActionToken, &in.InstanceId)
+	if _, err := d.asg.RecordLifecycleActionHeartbeat(ctx, in); err != nil {
+		return fmt.Errorf("recording lifecycle heartbeat for %s: %w", s.InstanceID, err)
+	}
+	return nil
+}
+
+func (d *Drainer) complete(ctx context.Context, s State) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	in := &autoscaling.CompleteLifecycleActionInput{
+		AutoScalingGroupName:  &s.GroupName,
+		LifecycleHookName:     &s.HookName,
+		LifecycleActionResult: aws.String("CONTINUE"),
+	}
+	setActionTarget(s, &in.LifecycleActionToken, &in.InstanceId)
+	if _, err := d.asg.CompleteLifecycleAction(ctx, in); err != nil {
+		return fmt.Errorf("completing lifecycle action for %s: %w", s.InstanceID, err)
+	}
+	return nil
+}
+
+// setActionTarget names the lifecycle action by its token when the event
+// carried one, else by instance id: the token pins this exact action, so a
+// late message can never complete a newer action on the same instance.
+func setActionTarget(s State, token, instanceID **string) {
+	if s.Token != "" {
+		*token = aws.String(s.Token)
+		return
+	}
+	*instanceID = aws.String(s.InstanceID)
+}
+
+func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	body, err := s.Encode()
+	if err != nil {
+		return fmt.Errorf("encoding re-queue message: %w", err)
+	}
+	_, err = d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     &d.queueURL,
+		MessageBody:  aws.String(string(body)),
+		DelaySeconds: int32(delay / time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
+)
+
+func testAction() lifecycle.Action {
+	return lifecycle.Action{
+		EventID: "e1", Time: t0, Token: "87654321-4321-4321-4321-210987654321", GroupName: "asg", HookName: "hook",
+		InstanceID: testInstance, Transition: lifecycle.TransitionTerminate,
+	}
+}
+
+func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
+	return NewWithClients(f, f, f, "https://sqs.us-east-1.amazonaws.com/123456789012/drain", testPolicy, func() time.Time { return now })
+}
+
+// The first hop must mark the instance DRAINING through the cluster query
+// filter, look at tasks of both desired statuses, and wait by re-queueing
+// with the full state, never by completing while a task is left.
+func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
+		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).Start(context.Background(), testAction(), "c1")
+	if err != nil {
+		t.Fatalf("Start error: %v", err)
+	}
+	wantCalls := []string{"DescribeLifecycleHooks", "DescribeAutoScalingInstances", "ListContainerInstances", "DescribeContainerInstances",
+		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "SendMessage"}
+	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
+		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
+	}
+	if got, want := aws.ToString(f.lists[0].Filter), "ec2InstanceId == "+testInstance; got != want {
+		t.Errorf("ListContainerInstances filter = %q, want %q", got, want)
+	}
+	if got := f.drain[0].Status; got != "DRAINING" {
+		t.Errorf("UpdateContainerInstancesState status = %q, want DRAINING", got)
+	}
+	if res.Outcome != OutcomeRequeued || len(res.Tasks) != 2 {
+		t.Errorf("result = %s with %d tasks, want requeued with 2 (the running and the stopping task)", res.Outcome, len(res.Tasks))
+	}
+	if got := f.sent[0].DelaySeconds; got != 30 {
+		t.Errorf("SendMessage DelaySeconds = %d, want 30 (the poll interval)", got)
+	}
+	in, err := lifecycle.Parse([]byte(aws.ToString(f.sent[0].MessageBody)))
+	if err != nil {
+		t.Fatalf("re-queued body does not parse: %v", err)
+	}
+	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
+		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2}
+	if diff := cmp.Diff(want, *in.Message); diff != "" {
+		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
+	}
+	if len(f.done) != 0 {
+		t.Errorf("completed the action with tasks left: %+v", f.done)
+	}
+}
+
+// A continued drain with nothing left completes with CONTINUE, naming the
+// action by its token; it does not look the instance up again by filter.
+func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}
+	s := testState()
+	s.Token, s.ContainerInstanceARN = testAction().Token, testCI
+	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Continue error: %v", err)
+	}
+	wantCalls := []string{"DescribeAutoScalingInstances", "DescribeContainerInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}
+	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
+		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
+	}
+	if res.Outcome != OutcomeDrained {
+		t.Errorf("outcome = %s, want drained", res.Outcome)
+	}
+	c := f.done[0]
+	if aws.ToString(c.LifecycleActionResult) != "CONTINUE" || aws.ToString(c.LifecycleActionToken) != s.Token || c.InstanceId != nil {
+		t.Errorf("CompleteLifecycleAction = result %q token %q instance %v, want CONTINUE by token only",
+			aws.ToString(c.LifecycleActionResult), aws.ToString(c.LifecycleActionToken), c.InstanceId)
+	}
+}
+
+// More than 100 tasks need more than one DescribeTasks call; a drainer that
+// sent them all at once failed on big instances.
+func TestCountsMoreThanAHundredTasks(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING"}
+	for i := range 150 {
+		f.tasks = append(f.tasks, task(i, "RUNNING", "RUNNING"))
+	}
+	s := testState()
+	s.ContainerInstanceARN = testCI
+	res, err := newTestDrainer(f, t0).Continue(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Continue error: %v", err)
+	}
+	if len(res.Tasks) != 150 {
+		t.Fatalf("tasks left = %d, want 150", len(res.Tasks))
+	}
+	describes := 0
+	for _, c := range f.calls {
+		if c == "DescribeTasks" {
+			describes++
+		}
+	}
+	if describes != 2 {
+		t.Errorf("DescribeTasks calls = %d, want 2 for 150 tasks", describes)
+	}
+}
+
+func noActiveAction(by string) error {
+	return &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with " + by}
+}
+
+// Completing or heartbeating an action that is no longer active means the
+// drain is over: success, never an error that would be retried forever.
+func TestNoActiveLifecycleActionEndsTheDrain(t *testing.T) {
+	tests := []struct {
+		name        string
+		f           *fakeAWS
+		now         time.Time
+		wantOutcome Outcome
+	}{
+		{"complete after someone else completed", &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING",
+			errs: map[string]error{"CompleteLifecycleAction": noActiveAction("token 87654321-4321-4321-4321-210987654321")}}, t0, OutcomeAlreadyCompleted},
+		{"heartbeat after the action expired", &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")},
+			errs: map[string]error{"RecordLifecycleActionHeartbeat": noActiveAction("instance ID " + testInstance)}}, t0.Add(10 * time.Minute), OutcomeActionGone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testState()
+			s.ContainerInstanceARN = testCI
+			res, err := newTestDrainer(tt.f, tt.now).Continue(context.Background(), s)
+			if err != nil {
+				t.Fatalf("Continue error: %v, want success", err)
+			}
+			if res.Outcome != tt.wantOutcome {
+				t.Fatalf("outcome = %s, want %s", res.Outcome, tt.wantOutcome)
+			}
+			if len(tt.f.sent) != 0 {
+				t.Fatalf("re-queued %d messages after the action ended, want none", len(tt.f.sent))
+			}
+		})
+	}
+}
+
+// A throttled read must fail the record (to be redelivered), never be read as
+// "no tasks" and complete the action.
+func TestThrottledTaskListFailsTheHopWithoutCompleting(t *testing.T) {
+	throttled := &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", errs: map[string]error{"ListTasks:STOPPED": throttled}}
+	s := testState()
+	s.ContainerInstanceARN = testCI
+	_, err := newTestDrainer(f, t0).Continue(context.Background(), s)
+	if !errors.Is(err, throttled) || Classify(err) != Retryable {
+		t.Fatalf("Continue error = %v (class %s), want the throttling error, retryable", err, Classify(err))
+	}
+	if len(f.done)+len(f.sent) != 0 {
+		t.Fatalf("completed %d and re-queued %d after a failed read, want neither", len(f.done), len(f.sent))
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Class
+	}{
+		{"no active action by token", noActiveAction("token x"), AlreadyDone},
+		{"no active action by instance", noActiveAction("instance ID i-1"), AlreadyDone},
+		{"another validation error", &smithy.GenericAPIError{Code: "ValidationError", Message: "1 validation error detected"}, Terminal},
+		{"ECS throttling", &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}, Retryable},
+		{"Auto Scaling throttling", &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}, Retryable},
+		{"SQS throttling", &smithy.GenericAPIError{Code: "RequestThrottled"}, Retryable},
+		{"server fault", &smithy.GenericAPIError{Code: "ServerException", Fault: smithy.FaultServer}, Retryable},
+		{"cluster not found", &smithy.GenericAPIError{Code: "ClusterNotFoundException", Fault: smithy.FaultClient}, Terminal},
+		{"access denied", &smithy.GenericAPIError{Code: "AccessDeniedException"}, Terminal},
+		{"a timeout", context.DeadlineExceeded, Retryable},
+		{"a dropped connection", errors.New("read: connection reset by peer"), Retryable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Classify(tt.err); got != tt.want {
+				t.Fatalf("Classify(%v) = %s, want %s", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,165 @@
+package drain
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// fakeAWS is a hand-written recording fake of the three APIs: it answers
+// from a small fixed world and records every request in order.
+type fakeAWS struct {
+	calls []string // operation names, in order
+	sent  []*sqs.SendMessageInput
+	done  []*autoscaling.CompleteLifecycleActionInput
+	beats []*autoscaling.RecordLifecycleActionHeartbeatInput
+	drain []*ecs.UpdateContainerInstancesStateInput
+	lists []*ecs.ListContainerInstancesInput
+
+	lifecycleState string // of the instance in Auto Scaling; "" = unknown
+	hookTimeout    int32  // 0 = no such hook
+	ciStatus       string // "" = not registered
+	tasks          []ecstypes.Task
+	errs           map[string]error // operation -> error to return
+}
+
+const (
+	testInstance = "i-0123456789abcdef0"
+	testCI       = "arn:aws:ecs:us-east-1:123456789012:container-instance/c1/0123456789abcdef0123456789abcdef"
+)
+
+func (f *fakeAWS) record(op string) error {
+	f.calls = append(f.calls, op)
+	return f.errs[op]
+}
+
+func (f *fakeAWS) DescribeLifecycleHooks(_ context.Context, in *autoscaling.DescribeLifecycleHooksInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error) {
+	if err := f.record("DescribeLifecycleHooks"); err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeLifecycleHooksOutput{}
+	if f.hookTimeout > 0 {
+		out.LifecycleHooks = []astypes.LifecycleHook{{LifecycleHookName: aws.String(in.LifecycleHookNames[0]), HeartbeatTimeout: aws.Int32(f.hookTimeout), GlobalTimeout: aws.Int32(100 * f.hookTimeout)}}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribeAutoScalingInstances(_ context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	if err := f.record("DescribeAutoScalingInstances"); err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeAutoScalingInstancesOutput{}
+	if f.lifecycleState != "" {
+		out.AutoScalingInstances = []astypes.AutoScalingInstanceDetails{{InstanceId: aws.String(in.InstanceIds[0]), AutoScalingGroupName: aws.String("asg"), LifecycleState: aws.String(f.lifecycleState)}}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) CompleteLifecycleAction(_ context.Context, in *autoscaling.CompleteLifecycleActionInput, _ ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error) {
+	if err := f.record("CompleteLifecycleAction"); err != nil {
+		return nil, err
+	}
+	f.done = append(f.done, in)
+	return &autoscaling.CompleteLifecycleActionOutput{}, nil
+}
+
+func (f *fakeAWS) RecordLifecycleActionHeartbeat(_ context.Context, in *autoscaling.RecordLifecycleActionHeartbeatInput, _ ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error) {
+	if err := f.record("RecordLifecycleActionHeartbeat"); err != nil {
+		return nil, err
+	}
+	f.beats = append(f.beats, in)
+	return &autoscaling.RecordLifecycleActionHeartbeatOutput{}, nil
+}
+
+func (f *fakeAWS) ListContainerInstances(_ context.Context, in *ecs.ListContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error) {
+	if err := f.record("ListContainerInstances"); err != nil {
+		return nil, err
+	}
+	f.lists = append(f.lists, in)
+	out := &ecs.ListContainerInstancesOutput{}
+	if f.ciStatus != "" {
+		out.ContainerInstanceArns = []string{testCI}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.DescribeContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error) {
+	if err := f.record("DescribeContainerInstances"); err != nil {
+		return nil, err
+	}
+	return &ecs.DescribeContainerInstancesOutput{ContainerInstances: []ecstypes.ContainerInstance{{
+		ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus),
+	}}}, nil
+}
+
+func (f *fakeAWS) UpdateContainerInstancesState(_ context.Context, in *ecs.UpdateContainerInstancesStateInput, _ ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error) {
+	if err := f.record("UpdateContainerInstancesState"); err != nil {
+		return nil, err
+	}
+	f.drain = append(f.drain, in)
+	f.ciStatus = string(in.Status)
+	return &ecs.UpdateContainerInstancesStateOutput{}, nil
+}
+
+// ListTasks pages two task ARNs at a time, filtering by desired status.
+func (f *fakeAWS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	if err := f.record("ListTasks:" + string(in.DesiredStatus)); err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, t := range f.tasks {
+		if aws.ToString(t.DesiredStatus) == string(in.DesiredStatus) {
+			arns = append(arns, aws.ToString(t.TaskArn))
+		}
+	}
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	end := min(start+60, len(arns))
+	out := &ecs.ListTasksOutput{TaskArns: arns[start:end]}
+	if end < len(arns) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	if err := f.record("DescribeTasks"); err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) > 100 {
+		return nil, fmt.Errorf("DescribeTasks with %d tasks, AWS allows 100", len(in.Tasks))
+	}
+	out := &ecs.DescribeTasksOutput{}
+	for _, arn := range in.Tasks {
+		for _, t := range f.tasks {
+			if aws.ToString(t.TaskArn) == arn {
+				out.Tasks = append(out.Tasks, t)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if err := f.record("SendMessage"); err != nil {
+		return nil, err
+	}
+	f.sent = append(f.sent, in)
+	return &sqs.SendMessageOutput{MessageId: aws.String("m")}, nil
+}
+
+func task(i int, last, desired string) ecstypes.Task {
+	return ecstypes.Task{
+		TaskArn:    aws.String(fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task/c1/%032x", i)),
+		Group:      aws.String("service:web"),
+		LastStatus: aws.String(last), DesiredStatus: aws.String(desired),
+	}
+}
