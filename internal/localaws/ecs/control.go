@@ -1,0 +1,305 @@
+package ecs
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The control plane: plain Go methods that tests, the demo and the benchmarks
+// use to build a cluster and to play the parts of EC2 and the ECS agent. The
+// drainer only ever sees the wire API.
+
+// Resources is what a container instance registers.
+type Resources struct {
+	CPU    int // CPU units; 0 means 2048
+	Memory int // MiB; 0 means 4096
+}
+
+// ServiceSpec describes a service and its task definition.
+type ServiceSpec struct {
+	Name         string
+	DesiredCount int // ignored for daemon services
+	CPU, Memory  int // per task
+	HostPort     int // 0 is dynamic port mapping; a fixed port allows one task per instance
+	// MinimumHealthyPercent and MaximumPercent bound draining and replacement;
+	// 0 means the ECS defaults, 100 and 200 (so a minimum of 0 % cannot be
+	// expressed; use 1 for "may drop to nearly nothing").
+	MinimumHealthyPercent int
+	MaximumPercent        int
+	Daemon                bool          // one task per ACTIVE instance, stopped last on a DRAINING one
+	StartDelay            time.Duration // PENDING -> RUNNING
+	StopDelay             time.Duration // desired STOPPED -> last STOPPED
+}
+
+// TaskSpec describes a standalone task: draining leaves it alone.
+type TaskSpec struct {
+	Family      string
+	CPU, Memory int
+	HostPort    int
+	RunFor      time.Duration // it exits on its own after this long RUNNING; 0 runs until stopped
+	StopDelay   time.Duration // desired STOPPED -> last STOPPED after StopTask
+}
+
+// TaskView is a task as tests assert on it.
+type TaskView struct {
+	ARN                  string
+	ContainerInstanceARN string
+	EC2InstanceID        string
+	Group                string // "service:<name>" or "family:<family>"
+	LastStatus           string
+	DesiredStatus        string
+	StopCode             string
+	StoppedReason        string
+	CreatedAt            time.Time
+	StartedAt            time.Time
+	StoppingAt           time.Time
+	StoppedAt            time.Time
+	Version              int64
+}
+
+// InstanceView is a container instance as tests assert on it.
+type InstanceView struct {
+	ARN               string
+	Cluster           string
+	EC2InstanceID     string
+	Status            string
+	AgentConnected    bool
+	RunningTasksCount int
+	PendingTasksCount int
+	RemainingCPU      int
+	RemainingMemory   int
+	Version           int64
+}
+
+// CreateCluster creates a cluster, or finds the existing one, and returns its ARN.
+func (s *Server) CreateCluster(name string) (arn string) {
+	s.do(func(time.Time) {
+		if _, ok := s.clusters[name]; !ok {
+			s.clusters[name] = &cluster{name: name}
+			s.order = append(s.order, name)
+		}
+		arn = s.clusterARN(s.clusters[name])
+	})
+	return arn
+}
+
+// RegisterContainerInstance registers an EC2 instance's agent with a cluster:
+// the instance is ACTIVE with its agent connected, and services may place
+// tasks on it at once.
+func (s *Server) RegisterContainerInstance(clusterName, ec2InstanceID string, r Resources) (arn string, err error) {
+	s.do(func(now time.Time) {
+		c, ok := s.clusters[clusterName]
+		if !ok {
+			err = fmt.Errorf("registering %s: cluster %q not found", ec2InstanceID, clusterName)
+			return
+		}
+		if i := s.instanceByEC2(ec2InstanceID); i != nil && i.status != statusInactive {
+			err = fmt.Errorf("registering %s: already registered as %s", ec2InstanceID, s.instanceARN(i.cluster, i.id))
+			return
+		}
+		i := &instance{
+			cluster: c, ec2ID: ec2InstanceID, status: statusActive, agentConnected: true,
+			registeredAt: now, cpu: cmp.Or(r.CPU, 2048), memory: cmp.Or(r.Memory, 4096),
+		}
+		i.seq, i.id = s.newID("container-instance")
+		c.instances = append(c.instances, i)
+		s.instanceChanged(i, now)
+		arn = s.instanceARN(c, i.id)
+	})
+	return arn, err
+}
+
+// CreateService creates a service; its scheduler places tasks right away.
+func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error) {
+	spec.MinimumHealthyPercent = cmp.Or(spec.MinimumHealthyPercent, 100)
+	spec.MaximumPercent = cmp.Or(spec.MaximumPercent, 200)
+	switch {
+	case spec.Name == "":
+		return errors.New("creating service: empty name")
+	case spec.MinimumHealthyPercent < 0 || spec.MinimumHealthyPercent > 100:
+		return fmt.Errorf("creating service %s: MinimumHealthyPercent %d outside 0..100", spec.Name, spec.MinimumHealthyPercent)
+	case spec.MaximumPercent < 100:
+		// Below 100 % the scheduler could never run DesiredCount tasks.
+		return fmt.Errorf("creating service %s: MaximumPercent %d below 100", spec.Name, spec.MaximumPercent)
+	}
+	s.do(func(time.Time) {
+		c, ok := s.clusters[clusterName]
+		switch {
+		case !ok:
+			err = fmt.Errorf("creating service %s: cluster %q not found", spec.Name, clusterName)
+		case c.serviceByName(spec.Name) != nil:
+			err = fmt.Errorf("creating service %s: already exists", spec.Name)
+		default:
+			c.services = append(c.services, &service{cluster: c, spec: spec, deploymentID: deploymentID(c.name + "/" + spec.Name)})
+		}
+	})
+	return err
+}
+
+// RunTask starts a standalone task on a container instance, named by id, ARN
+// or EC2 instance id. The instance must be ACTIVE and have room.
+func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (taskARN string, err error) {
+	s.do(func(now time.Time) {
+		c, ok := s.clusters[clusterName]
+		if !ok {
+			err = fmt.Errorf("running task %s: cluster %q not found", spec.Family, clusterName)
+			return
+		}
+		i := c.instanceByID(lastSegment(containerInstance))
+		if i == nil {
+			i = s.instanceByEC2(containerInstance)
+		}
+		switch {
+		case i == nil || i.cluster != c:
+			err = fmt.Errorf("running task %s: container instance %q not found in %s", spec.Family, containerInstance, clusterName)
+		case i.status != statusActive:
+			err = fmt.Errorf("running task %s: container instance %s is %s", spec.Family, i.ec2ID, i.status)
+		case !i.fits(spec.CPU, spec.Memory, spec.HostPort):
+			err = fmt.Errorf("running task %s: no room on %s", spec.Family, i.ec2ID)
+		default:
+			k := s.place(i, now, &task{
+				family: spec.Family, cpu: spec.CPU, memory: spec.Memory, hostPort: spec.HostPort,
+				runFor: spec.RunFor, stopDelay: spec.StopDelay,
+			})
+			taskARN = s.taskARN(c, k.id)
+		}
+	})
+	return taskARN, err
+}
+
+// DeregisterEC2Instance plays EC2 terminating the instance: ECS deregisters
+// a running container instance whose EC2 instance is terminated (reference
+// §3.3). Its tasks stop at once, with no graceful stop since the host is gone,
+// and the instance becomes INACTIVE: gone from ListContainerInstances, still
+// describable. An unknown or already INACTIVE instance is left alone, so
+// callers that cannot tell whether an instance ever joined ECS need not check.
+func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
+	s.do(func(now time.Time) {
+		i := s.instanceByEC2(ec2InstanceID)
+		if i == nil || i.status == statusInactive {
+			return
+		}
+		for _, k := range i.tasks {
+			if k.lastStatus == taskStopped {
+				continue
+			}
+			// UNVERIFIED: the stop code; the reason is the text AWS is widely
+			// reported to use.
+			s.stop(k, now, "TerminationNotice", fmt.Sprintf("Host EC2 (instance %s) terminated.", ec2InstanceID))
+			k.stopDue = now
+			s.advance(k, now)
+		}
+		i.status = statusInactive
+		i.agentConnected = false
+		s.instanceChanged(i, now)
+	})
+}
+
+// SetAgentConnected plays the ECS agent connecting or disconnecting; no task
+// is placed on an instance whose agent is disconnected. Unknown instances are
+// ignored.
+func (s *Server) SetAgentConnected(ec2InstanceID string, connected bool) {
+	s.do(func(now time.Time) {
+		if i := s.instanceByEC2(ec2InstanceID); i != nil && i.agentConnected != connected {
+			i.agentConnected = connected
+			s.instanceChanged(i, now)
+		}
+	})
+}
+
+// SetInstanceStatus forces a container instance into a status, including the
+// ones the API cannot set (REGISTERING, DEREGISTERING, REGISTRATION_FAILED),
+// so tests can see how clients treat them. Use DeregisterEC2Instance for
+// INACTIVE.
+func (s *Server) SetInstanceStatus(ec2InstanceID, status string) (err error) {
+	if !slices.Contains(listableStatuses, status) {
+		return fmt.Errorf("setting %s to %s: not one of %v", ec2InstanceID, status, listableStatuses)
+	}
+	s.do(func(now time.Time) {
+		i := s.instanceByEC2(ec2InstanceID)
+		if i == nil || i.status == statusInactive {
+			err = fmt.Errorf("setting %s to %s: no registered container instance", ec2InstanceID, status)
+			return
+		}
+		if i.status != status {
+			i.status = status
+			s.instanceChanged(i, now)
+		}
+	})
+	return err
+}
+
+// SetTaskProtection sets a service task's scale-in protection until the given
+// time (the zero time removes it), as UpdateTaskProtection would.
+func (s *Server) SetTaskProtection(clusterName, taskARN string, until time.Time) (err error) {
+	s.do(func(time.Time) {
+		c, ok := s.clusters[clusterName]
+		if !ok {
+			err = fmt.Errorf("protecting %s: cluster %q not found", taskARN, clusterName)
+			return
+		}
+		k := c.taskByID(lastSegment(taskARN))
+		switch {
+		case k == nil:
+			err = fmt.Errorf("protecting %s: task not found", taskARN)
+		case k.svc == nil:
+			err = fmt.Errorf("protecting %s: only service tasks can be protected", taskARN)
+		default:
+			k.protectedUntil = until
+		}
+	})
+	return err
+}
+
+// Tasks returns the cluster's tasks, stopped ones included until they are
+// forgotten, in creation order.
+func (s *Server) Tasks(clusterName string) []TaskView {
+	var out []TaskView
+	s.do(func(time.Time) {
+		c, ok := s.clusters[clusterName]
+		if !ok {
+			return
+		}
+		for _, k := range c.tasks {
+			out = append(out, TaskView{
+				ARN:                  s.taskARN(c, k.id),
+				ContainerInstanceARN: s.instanceARN(c, k.inst.id),
+				EC2InstanceID:        k.inst.ec2ID,
+				Group:                k.group(),
+				LastStatus:           k.lastStatus,
+				DesiredStatus:        k.desiredStatus,
+				StopCode:             k.stopCode,
+				StoppedReason:        k.stoppedReason,
+				CreatedAt:            k.createdAt,
+				StartedAt:            k.startedAt,
+				StoppingAt:           k.stoppingAt,
+				StoppedAt:            k.stoppedAt,
+				Version:              k.version,
+			})
+		}
+	})
+	return out
+}
+
+// Instance returns the latest registration of an EC2 instance.
+func (s *Server) Instance(ec2InstanceID string) (view InstanceView, ok bool) {
+	s.do(func(time.Time) {
+		i := s.instanceByEC2(ec2InstanceID)
+		if i == nil {
+			return
+		}
+		running, pending := i.counts()
+		cpu, memory, _ := i.remaining()
+		view = InstanceView{
+			ARN: s.instanceARN(i.cluster, i.id), Cluster: i.cluster.name, EC2InstanceID: i.ec2ID,
+			Status: i.status, AgentConnected: i.agentConnected,
+			RunningTasksCount: running, PendingTasksCount: pending,
+			RemainingCPU: cpu, RemainingMemory: memory, Version: i.version,
+		}
+		ok = true
+	})
+	return view, ok
+}

@@ -1,0 +1,33 @@
+// Package ecs emulates the slice of Amazon ECS that a container-instance
+// drainer touches, well enough that the real aws-sdk-go-v2 ECS client, talking
+// awsJson1_1 over loopback HTTP, cannot tell it from AWS.
+//
+// It models state, not replies: clusters, EC2 container instances, services
+// and tasks, each task with a desired and a last status that move on the
+// injected clock. Every request and every exported method first applies the
+// transitions due at clock.Now() (PENDING -> RUNNING after a start delay, a
+// task told to stop reaching STOPPED after its stop delay, standalone tasks
+// exiting, stopped tasks being forgotten after an hour), then lets a service
+// scheduler react: it places service tasks on ACTIVE instances with room and
+// drains DRAINING instances the way container-instance-draining.md describes,
+// within each service's minimumHealthyPercent and maximumPercent. Replies are
+// rendered from that state.
+//
+// What it simplifies:
+//   - EC2 launch type only, one container per task, one task definition
+//     revision per family; no capacity providers, deployments or load balancers.
+//   - Placement is "spread by instance": the ACTIVE, agent-connected instance
+//     with room (CPU, memory, a free host port) that runs the fewest tasks of
+//     the service wins.
+//   - A task told to stop keeps lastStatus RUNNING until its stop delay passes,
+//     then jumps to STOPPED; the intermediate DEACTIVATING/STOPPING/DEPROVISIONING
+//     statuses are not modelled. A PENDING task told to stop stops at once.
+//   - The cluster query language supports ec2InstanceId, runningTasksCount and
+//     agentConnected; other subjects are rejected as invalid instead of being
+//     silently ignored.
+//   - Deregistration (the EC2 instance is terminated) takes the instance
+//     straight to INACTIVE and its tasks straight to STOPPED.
+//
+// Choices the AWS documentation does not settle are marked UNVERIFIED where
+// they are made.
+package ecs

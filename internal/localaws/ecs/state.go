@@ -1,0 +1,365 @@
+package ecs
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Container-instance statuses (ContainerInstance.status in the API model).
+const (
+	statusActive             = "ACTIVE"
+	statusDraining           = "DRAINING"
+	statusInactive           = "INACTIVE"
+	statusRegistering        = "REGISTERING"
+	statusDeregistering      = "DEREGISTERING"
+	statusRegistrationFailed = "REGISTRATION_FAILED"
+)
+
+// Task statuses used for both desiredStatus and lastStatus.
+const (
+	taskPending = "PENDING"
+	taskRunning = "RUNNING"
+	taskStopped = "STOPPED"
+)
+
+// stoppedTaskRetention is how long a STOPPED task stays listable and
+// describable: DescribeTasks says stopped tasks "appear in the returned results
+// for at least one hour"; we forget them right at the hour so tests can pin it.
+const stoppedTaskRetention = time.Hour
+
+type cluster struct {
+	name      string
+	instances []*instance // registration order, INACTIVE ones included
+	services  []*service
+	tasks     []*task // creation order, until a stopped task is forgotten
+}
+
+type instance struct {
+	seq            int // creation order across the server; pagination keys on it
+	id             string
+	cluster        *cluster
+	ec2ID          string
+	status         string
+	statusReason   string
+	agentConnected bool
+	registeredAt   time.Time
+	cpu, memory    int
+	version        int64
+	tasks          []*task // tasks placed here, until forgotten
+}
+
+type service struct {
+	cluster      *cluster
+	spec         ServiceSpec
+	deploymentID string // digits of startedBy "ecs-svc/<id>"
+}
+
+type task struct {
+	seq            int
+	id             string
+	cluster        *cluster
+	inst           *instance
+	svc            *service // nil for a standalone task
+	family         string
+	startedBy      string
+	cpu, memory    int
+	hostPort       int
+	lastStatus     string
+	desiredStatus  string
+	createdAt      time.Time
+	startedAt      time.Time
+	stoppingAt     time.Time
+	stoppedAt      time.Time
+	stopCode       string
+	stoppedReason  string
+	version        int64
+	startDelay     time.Duration
+	stopDelay      time.Duration
+	runFor         time.Duration // standalone only; 0 runs until stopped
+	stopDue        time.Time     // when lastStatus reaches STOPPED, once told to stop
+	protectedUntil time.Time     // task scale-in protection; zero when off
+}
+
+// newID returns a deterministic 32-hex id, the shape of current ECS ids, so
+// runs are reproducible.
+func (s *Server) newID(kind string) (int, string) {
+	s.seq++
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", kind, s.seq))
+	return s.seq, hex.EncodeToString(sum[:16])
+}
+
+func (s *Server) arn(resource string) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:%s", s.opts.Region, s.opts.AccountID, resource)
+}
+
+func (s *Server) clusterARN(c *cluster) string { return s.arn("cluster/" + c.name) }
+
+func (s *Server) instanceARN(c *cluster, id string) string {
+	return s.arn("container-instance/" + c.name + "/" + id)
+}
+
+func (s *Server) taskARN(c *cluster, id string) string { return s.arn("task/" + c.name + "/" + id) }
+
+func (s *Server) taskDefinitionARN(family string) string {
+	return s.arn("task-definition/" + family + ":1")
+}
+
+// lastSegment turns an ARN or a short id into the short id: ECS accepts both
+// for clusters, container instances, services and tasks (ecs-account-settings.md).
+func lastSegment(v string) string { return v[strings.LastIndex(v, "/")+1:] }
+
+func (c *cluster) instanceByID(id string) *instance {
+	for _, i := range c.instances {
+		if i.id == id {
+			return i
+		}
+	}
+	return nil
+}
+
+func (c *cluster) taskByID(id string) *task {
+	for _, k := range c.tasks {
+		if k.id == id {
+			return k
+		}
+	}
+	return nil
+}
+
+func (c *cluster) serviceByName(name string) *service {
+	for _, v := range c.services {
+		if v.spec.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// instanceByEC2 finds the latest registration of an EC2 instance; an INACTIVE
+// one is returned only if there is nothing newer.
+func (s *Server) instanceByEC2(ec2ID string) *instance {
+	var found *instance
+	for _, name := range s.order {
+		for _, i := range s.clusters[name].instances {
+			if i.ec2ID == ec2ID && (found == nil || found.status == statusInactive || i.seq > found.seq) {
+				found = i
+			}
+		}
+	}
+	return found
+}
+
+// counts returns runningTasksCount and pendingTasksCount as the API model
+// defines them: running counts tasks whose *desired* status is RUNNING (so a
+// task told to stop leaves it at once), pending counts lastStatus PENDING.
+func (i *instance) counts() (running, pending int) {
+	for _, k := range i.tasks {
+		if k.desiredStatus == taskRunning {
+			running++
+		}
+		if k.lastStatus == taskPending {
+			pending++
+		}
+	}
+	return running, pending
+}
+
+// holding reports whether a task still occupies its instance's resources: ECS
+// frees CPU, memory and ports only when the task reaches lastStatus STOPPED,
+// which is why a fixed host port can block a replacement on the same host.
+func (k *task) holding() bool { return k.lastStatus != taskStopped }
+
+func (i *instance) remaining() (cpu, memory int, ports []int) {
+	cpu, memory = i.cpu, i.memory
+	for _, k := range i.tasks {
+		if k.holding() {
+			cpu -= k.cpu
+			memory -= k.memory
+			if k.hostPort != 0 {
+				ports = append(ports, k.hostPort)
+			}
+		}
+	}
+	return cpu, memory, ports
+}
+
+// reservedPorts are the ports the ECS agent registers as taken on every EC2
+// container instance (SSH, Docker, the agent's own ports).
+var reservedPorts = []int{22, 2375, 2376, 51678, 51679}
+
+func (i *instance) fits(cpu, memory, hostPort int) bool {
+	freeCPU, freeMem, used := i.remaining()
+	if cpu > freeCPU || memory > freeMem {
+		return false
+	}
+	if hostPort == 0 {
+		return true
+	}
+	for _, p := range append(used, reservedPorts...) {
+		if p == hostPort {
+			return false
+		}
+	}
+	return true
+}
+
+// due is the next moment the task changes on its own, if any.
+func (k *task) due() (time.Time, bool) {
+	var next time.Time
+	consider := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if !k.protectedUntil.IsZero() {
+		consider(k.protectedUntil)
+	}
+	switch {
+	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped:
+		consider(k.stopDue)
+	case k.lastStatus == taskStopped:
+		consider(k.stoppedAt.Add(stoppedTaskRetention))
+	case k.lastStatus == taskPending:
+		consider(k.createdAt.Add(k.startDelay))
+	case k.runFor > 0:
+		consider(k.startedAt.Add(k.runFor))
+	}
+	return next, !next.IsZero()
+}
+
+// settle applies every transition due up to now, in time order, letting the
+// scheduler react after each instant so chained effects (a task stops, its
+// replacement is placed, starts, and unblocks the next stop) carry the
+// timestamps they would have had on AWS even when the clock jumps far ahead.
+func (s *Server) settle(now time.Time) {
+	for {
+		at, due := s.nextDue(now)
+		if due {
+			s.fire(at)
+		} else {
+			at = now
+		}
+		if !s.schedule(at) && !due {
+			return
+		}
+	}
+}
+
+func (s *Server) nextDue(now time.Time) (time.Time, bool) {
+	var next time.Time
+	for _, name := range s.order {
+		for _, k := range s.clusters[name].tasks {
+			if t, ok := k.due(); ok && !t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// fire applies the transitions due at or before at. at is the earliest due
+// time, so every task found due is due exactly at at.
+func (s *Server) fire(at time.Time) {
+	for _, name := range s.order {
+		c := s.clusters[name]
+		for _, k := range c.tasks {
+			if t, ok := k.due(); ok && !t.After(at) {
+				s.advance(k, at)
+			}
+		}
+		c.tasks = keep(c.tasks, func(k *task) bool { return !k.expired(at) })
+		for _, i := range c.instances {
+			i.tasks = keep(i.tasks, func(k *task) bool { return !k.expired(at) })
+		}
+	}
+}
+
+func (k *task) expired(at time.Time) bool {
+	return k.lastStatus == taskStopped && !at.Before(k.stoppedAt.Add(stoppedTaskRetention))
+}
+
+func keep[T any](xs []T, ok func(T) bool) []T {
+	out := xs[:0]
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
+		}
+	}
+	clear(xs[len(out):])
+	return out
+}
+
+// advance applies the one transition of k that is due at at.
+func (s *Server) advance(k *task, at time.Time) {
+	if !k.protectedUntil.IsZero() && !k.protectedUntil.After(at) {
+		k.protectedUntil = time.Time{}
+	}
+	switch {
+	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped && !k.stopDue.After(at):
+		k.lastStatus = taskStopped
+		k.stoppedAt = at
+		s.taskChanged(k, at)
+		s.instanceChanged(k.inst, at) // resources freed
+	case k.desiredStatus == taskRunning && k.lastStatus == taskPending && !k.createdAt.Add(k.startDelay).After(at):
+		k.lastStatus = taskRunning
+		k.startedAt = at
+		s.taskChanged(k, at)
+	case k.desiredStatus == taskRunning && k.lastStatus == taskRunning && k.runFor > 0 && !k.startedAt.Add(k.runFor).After(at):
+		// The essential container exited: there is nothing left to stop, so
+		// the task is STOPPED at the same instant.
+		s.stop(k, at, "EssentialContainerExited", "Essential container in task exited")
+		k.stopDue = at
+	}
+}
+
+// stop gives k desiredStatus STOPPED now; lastStatus follows after its stop
+// delay (StopTask: SIGTERM, then SIGKILL after the stop timeout). A task that
+// never reached RUNNING has no process to signal and stops at once.
+func (s *Server) stop(k *task, at time.Time, code, reason string) {
+	if k.desiredStatus == taskStopped {
+		return
+	}
+	k.desiredStatus = taskStopped
+	k.stoppingAt = at
+	k.stopCode = code
+	k.stoppedReason = reason
+	k.stopDue = at.Add(k.stopDelay)
+	if k.lastStatus == taskPending {
+		k.stopDue = at
+	}
+	s.taskChanged(k, at)
+}
+
+// place creates a task on i at at.
+func (s *Server) place(i *instance, at time.Time, k *task) *task {
+	k.seq, k.id = s.newID("task")
+	k.cluster, k.inst = i.cluster, i
+	k.lastStatus, k.desiredStatus = taskPending, taskRunning
+	k.createdAt = at
+	i.cluster.tasks = append(i.cluster.tasks, k)
+	i.tasks = append(i.tasks, k)
+	s.taskChanged(k, at)
+	s.instanceChanged(i, at)
+	return k
+}
+
+func (s *Server) taskChanged(k *task, at time.Time) {
+	k.version++
+	s.outbox = append(s.outbox, s.taskEvent(k, at))
+}
+
+func (s *Server) instanceChanged(i *instance, at time.Time) {
+	i.version++
+	s.outbox = append(s.outbox, s.instanceEvent(i, at))
+}
+
+// deploymentID derives the 19 digits ECS puts after "ecs-svc/" in a service
+// task's startedBy.
+func deploymentID(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return fmt.Sprintf("%019d", binary.BigEndian.Uint64(sum[:8])%1e19)
+}
