@@ -70,6 +70,7 @@ type Server struct {
 	mu        sync.Mutex
 	groups    map[string]*group
 	instances map[string]*instance // every instance ever launched, Terminated ones included
+	launched  []*instance          // the same, in launch order
 	actions   []*action            // every lifecycle action ever started
 	calls     map[string]int
 	// outbox holds the callbacks and events produced under mu; they run

@@ -46,6 +46,7 @@ type instance struct {
 	state     string
 	protected bool
 	launched  time.Time
+	seq       int       // launch order, which breaks ties between equal launch times
 	readyAt   time.Time // Pending → InService
 	goneAt    time.Time // Terminating or Terminating:Proceed → Terminated
 	// replacing marks an instance an instance refresh has picked: it no
@@ -159,10 +160,12 @@ func (s *Server) launch(g *group, live []*instance, at time.Time) *instance {
 		group:    g,
 		state:    StatePending,
 		launched: at,
+		seq:      len(s.launched),
 		readyAt:  at.Add(s.bootTime),
 	}
 	g.instances = append(g.instances, in)
 	s.instances[in.id] = in
+	s.launched = append(s.launched, in)
 	return in
 }
 
@@ -188,7 +191,7 @@ func scaleInVictims(live []*instance, n int) []*instance {
 				continue
 			}
 			if pick == nil || count[i.az] > count[pick.az] ||
-				count[i.az] == count[pick.az] && (i.launched.Before(pick.launched) || i.launched.Equal(pick.launched) && i.id < pick.id) {
+				count[i.az] == count[pick.az] && (i.launched.Before(pick.launched) || i.launched.Equal(pick.launched) && i.seq < pick.seq) {
 				pick = i
 			}
 		}
@@ -247,13 +250,12 @@ func (s *Server) retire(in *instance) {
 
 // fire applies every timed transition due at or before t.
 func (s *Server) fire(t time.Time) {
-	for _, id := range sortedKeys(s.instances) {
-		in := s.instances[id]
+	for _, in := range s.launched {
 		switch {
 		case in.state == StatePending && !in.readyAt.After(t):
 			in.state = StateInService
 			if s.onLaunch != nil {
-				name := in.group.name
+				name, id := in.group.name, in.id
 				s.later(func() { s.onLaunch(name, id) })
 			}
 		case (in.state == StateTerminating || in.state == StateTerminatingProceed) && !in.goneAt.After(t):
@@ -277,7 +279,7 @@ func (s *Server) nextDue() (time.Time, bool) {
 			next, found = t, true
 		}
 	}
-	for _, in := range s.instances {
+	for _, in := range s.launched {
 		switch in.state {
 		case StatePending:
 			consider(in.readyAt)

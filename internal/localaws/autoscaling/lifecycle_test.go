@@ -1,0 +1,269 @@
+package autoscaling
+
+import (
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
+)
+
+// Scale in must put the instance in Terminating:Wait and emit one event per
+// terminate hook with the documented detail, otherwise the drainer, which
+// only ever learns of a termination from that event, never runs
+// (aws-api.md §1.2, §2.5).
+func TestScaleInEmitsOneEventPerTerminateHook(t *testing.T) {
+	e := newEnv(t, Options{})
+	ids := e.group("web", 2,
+		Hook{Name: "drain", NotificationMetadata: `{"cluster":"prod"}`},
+		Hook{Name: "audit"},
+		Hook{Name: "warmup", Transition: TransitionLaunching},
+	)
+	arn := regexp.MustCompile(`^arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:[0-9a-f-]{36}:autoScalingGroupName/web$`)
+
+	e.setDesired("web", 1)
+
+	victim := ids[0] // the oldest, and alone in its Availability Zone
+	if got := e.states(ids...); !cmp.Equal(got, map[string]string{victim: StateTerminatingWait, ids[1]: StateInService}) {
+		t.Fatalf("states after scale in: got %v, want %s waiting and %s in service", got, victim, ids[1])
+	}
+	events, _, _ := e.recorded()
+	var want []awswire.Event
+	for _, h := range []struct{ name, metadata string }{{"drain", `{"cluster":"prod"}`}, {"audit", ""}} {
+		want = append(want, awswire.Event{
+			Source:     "aws.autoscaling",
+			DetailType: "EC2 Instance-terminate Lifecycle Action",
+			Detail: LifecycleDetail{
+				LifecycleActionToken: e.action(victim, h.name).Token,
+				AutoScalingGroupName: "web",
+				LifecycleHookName:    h.name,
+				EC2InstanceID:        victim,
+				LifecycleTransition:  "autoscaling:EC2_INSTANCE_TERMINATING",
+				NotificationMetadata: h.metadata,
+				Origin:               "AutoScalingGroup",
+				Destination:          "EC2",
+			},
+		})
+	}
+	if diff := cmp.Diff(want, events, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Resources" }, cmp.Ignore())); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	for _, ev := range events {
+		if len(ev.Resources) != 1 || !arn.MatchString(ev.Resources[0]) {
+			t.Errorf("event resources: got %v, want [the group ARN]", ev.Resources)
+		}
+		if tok := ev.Detail.(LifecycleDetail).LifecycleActionToken; len(tok) != 36 {
+			t.Errorf("token %q: got %d chars, want 36", tok, len(tok))
+		}
+	}
+}
+
+// A lifecycle action must complete by token or by instance ID, and a second
+// completion must fail with the exact ValidationError text AWS returns,
+// because the drainer recognises "already done" by it and must stop
+// retrying (aws-api.md §2.2, §2.4).
+func TestCompleteLifecycleAction(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		byToken bool
+		wantMsg func(instanceID, token string) string
+	}{
+		{"by token, then again by the same token", true, func(_, token string) string {
+			return "No active Lifecycle Action found with token " + token
+		}},
+		{"by instance ID, then again by the same instance", false, func(id, _ string) string {
+			return "No active Lifecycle Action found with instance ID " + id
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			id := e.group("web", 1, Hook{Name: "drain"})[0]
+			e.setDesired("web", 0)
+			token := e.action(id, "drain").Token
+			callID, callToken := id, ""
+			if tc.byToken {
+				callID, callToken = "", token
+			}
+
+			if err := e.complete("web", "drain", callID, callToken, ResultContinue); err != nil {
+				t.Fatalf("first complete: %v", err)
+			}
+			if got := e.state(id); got != StateTerminated {
+				t.Errorf("state after complete: got %s, want %s", got, StateTerminated)
+			}
+			if a := e.action(id, "drain"); a.End != EndCompleted || a.Result != ResultContinue {
+				t.Errorf("outcome: got %s/%s, want %s/%s", a.End, a.Result, EndCompleted, ResultContinue)
+			}
+			_, _, terminated := e.recorded()
+			if !cmp.Equal(terminated, []string{id}) {
+				t.Errorf("OnTerminate calls: got %v, want [%s]", terminated, id)
+			}
+
+			err := e.complete("web", "drain", callID, callToken, ResultContinue)
+			code, msg := apiError(t, err)
+			if want := tc.wantMsg(id, token); code != "ValidationError" || msg != want {
+				t.Errorf("second complete: got %s: %q, want ValidationError: %q", code, msg, want)
+			}
+		})
+	}
+}
+
+// A heartbeat must restart the timeout with the hook's full HeartbeatTimeout
+// but never past the global timeout, otherwise a long drain is cut short or
+// an instance waits forever (aws-api.md §2.3, §2.5).
+func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
+	const hb = 60 // seconds; the global timeout is 100 × 60 s = 6000 s
+	e := newEnv(t, Options{})
+	id := e.group("web", 1, Hook{Name: "drain", HeartbeatTimeout: hb, DefaultResult: ResultContinue})[0]
+	e.setDesired("web", 0)
+	global := start.Add(6000 * time.Second)
+	if got := e.action(id, "drain").GlobalDeadline; !got.Equal(global) {
+		t.Fatalf("global deadline: got %v, want %v", got, global)
+	}
+
+	steps := []struct {
+		name         string
+		advance      time.Duration
+		wantDeadline time.Time
+	}{
+		{"a heartbeat after 30 s restarts the full 60 s", 30 * time.Second, start.Add(90 * time.Second)},
+		{"another just before the deadline restarts it again", 59 * time.Second, start.Add(149 * time.Second)},
+	}
+	for _, s := range steps {
+		e.clk.Advance(s.advance)
+		if err := e.heartbeat("web", "drain", id, ""); err != nil {
+			t.Fatalf("%s: heartbeat: %v", s.name, err)
+		}
+		if got := e.action(id, "drain").Deadline; !got.Equal(s.wantDeadline) {
+			t.Errorf("%s: deadline: got %v, want %v", s.name, got, s.wantDeadline)
+		}
+	}
+	beats := len(steps)
+	for e.action(id, "drain").Deadline.Before(global) {
+		e.clk.Advance(50 * time.Second)
+		if err := e.heartbeat("web", "drain", id, ""); err != nil {
+			t.Fatalf("heartbeat at %v: %v", e.clk.Now(), err)
+		}
+		beats++
+		want := e.clk.Now().Add(hb * time.Second)
+		if want.After(global) {
+			want = global
+		}
+		if got := e.action(id, "drain").Deadline; !got.Equal(want) {
+			t.Fatalf("heartbeat at %v: deadline: got %v, want %v", e.clk.Now(), got, want)
+		}
+	}
+
+	e.clk.Advance(global.Sub(e.clk.Now()))
+	e.srv.Settle()
+	a := e.action(id, "drain")
+	if a.End != EndTimedOut || !a.Ended.Equal(global) || a.Heartbeats != beats {
+		t.Errorf("at the global timeout: got end %s at %v after %d heartbeats, want %s at %v after %d", a.End, a.Ended, a.Heartbeats, EndTimedOut, global, beats)
+	}
+	err := e.heartbeat("web", "drain", id, "")
+	if code, msg := apiError(t, err); msg != "No active Lifecycle Action found with instance ID "+id {
+		t.Errorf("heartbeat after the global timeout: got %s: %q, want the no-active-action error", code, msg)
+	}
+}
+
+// A lapsed heartbeat timeout must apply the hook's DefaultResult, record
+// that it came from a timeout, and still terminate the instance: both
+// results terminate on the way out (aws-api.md §2.5).
+func TestTimeoutAppliesDefaultResult(t *testing.T) {
+	for _, def := range []string{ResultContinue, ResultAbandon} {
+		t.Run("DefaultResult "+def, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			id := e.group("web", 1, Hook{Name: "drain", HeartbeatTimeout: 300, DefaultResult: def})[0]
+			e.setDesired("web", 0)
+
+			e.clk.Advance(299 * time.Second)
+			if got := e.states(id)[id]; got != StateTerminatingWait {
+				t.Fatalf("one second before the timeout: got %s, want %s", got, StateTerminatingWait)
+			}
+			e.clk.Advance(time.Second)
+			e.srv.Settle()
+
+			a := e.action(id, "drain")
+			want := ActionView{Result: def, End: EndTimedOut, Ended: start.Add(300 * time.Second)}
+			if got := (ActionView{Result: a.Result, End: a.End, Ended: a.Ended}); got != want {
+				t.Errorf("outcome: got %+v, want %+v", got, want)
+			}
+			if got := e.state(id); got != StateTerminated {
+				t.Errorf("state: got %s, want %s", got, StateTerminated)
+			}
+			err := e.complete("web", "drain", "", a.Token, ResultContinue)
+			if _, msg := apiError(t, err); msg != "No active Lifecycle Action found with token "+a.Token {
+				t.Errorf("complete after timeout: got %q, want the no-active-action error", msg)
+			}
+		})
+	}
+}
+
+// With several terminate hooks, CONTINUE must wait for the others while
+// ABANDON skips them, as documented for terminating instances; otherwise a
+// second hook (the drainer's) is cut short or waits for nothing
+// (aws-api.md §2.5).
+func TestResultOfOneHookAmongSeveral(t *testing.T) {
+	for _, tc := range []struct {
+		result        string
+		wantState     string
+		wantOtherEnd  End
+		wantOtherLive bool
+	}{
+		{ResultContinue, StateTerminatingWait, "", true},
+		{ResultAbandon, StateTerminated, EndSkipped, false},
+	} {
+		t.Run(tc.result+" on the first hook", func(t *testing.T) {
+			e := newEnv(t, Options{})
+			id := e.group("web", 1, Hook{Name: "first"}, Hook{Name: "drain"})[0]
+			e.setDesired("web", 0)
+
+			if err := e.complete("web", "first", id, "", tc.result); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.state(id); got != tc.wantState {
+				t.Errorf("state: got %s, want %s", got, tc.wantState)
+			}
+			if a := e.action(id, "drain"); a.End != tc.wantOtherEnd || a.Active != tc.wantOtherLive {
+				t.Errorf("other hook: got end %q active %v, want end %q active %v", a.End, a.Active, tc.wantOtherEnd, tc.wantOtherLive)
+			}
+			err := e.heartbeat("web", "drain", id, "")
+			if tc.wantOtherLive && err != nil {
+				t.Errorf("heartbeat on the remaining hook: %v", err)
+			}
+			if !tc.wantOtherLive && err == nil {
+				t.Error("heartbeat on a skipped hook: got success, want ValidationError")
+			}
+		})
+	}
+}
+
+// A token must only match its own group and hook; a token of another hook
+// or a right token sent with the wrong instance is no active action, or the
+// drainer could complete someone else's hook (aws-api.md §2.4).
+func TestLookupMatchesGroupHookAndInstance(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.group("web", 2, Hook{Name: "drain"}, Hook{Name: "audit"})[0]
+	e.setDesired("web", 1)
+	token := e.action(id, "drain").Token
+	for _, tc := range []struct {
+		name, group, hook, instanceID, token, wantMsg string
+	}{
+		{"another hook's token", "web", "audit", "", token, "No active Lifecycle Action found with token " + token},
+		{"an unknown group", "api", "drain", id, "", "No active Lifecycle Action found with instance ID " + id},
+		{"an instance with no action", "web", "drain", "i-00000000000000000", "", "No active Lifecycle Action found with instance ID i-00000000000000000"},
+		{"the token with another instance", "web", "drain", "i-00000000000000000", token, "No active Lifecycle Action found with token " + token},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.complete(tc.group, tc.hook, tc.instanceID, tc.token, ResultContinue)
+			if code, msg := apiError(t, err); code != "ValidationError" || msg != tc.wantMsg {
+				t.Errorf("got %s: %q, want ValidationError: %q", code, msg, tc.wantMsg)
+			}
+		})
+	}
+	if a := e.action(id, "drain"); !a.Active {
+		t.Errorf("after the failed lookups the action must still be active, got end %s", a.End)
+	}
+}
