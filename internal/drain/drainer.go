@@ -305,3 +305,14 @@ func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) err
 	}
 	return nil
 }
+
+// Resend puts a record body back on the queue unchanged, for a record the
+// invocation has no time left to process.
+func (d *Drainer) Resend(ctx context.Context, body string) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &d.queueURL, MessageBody: &body}); err != nil {
+		return fmt.Errorf("sending record back to the queue: %w", err)
+	}
+	return nil
+}

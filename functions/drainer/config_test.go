@@ -1,0 +1,61 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/drain"
+	"github.com/ecs-drainer/ecs-drainer/internal/handler"
+)
+
+const queue = "https://sqs.us-east-1.amazonaws.com/123456789012/drainer"
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config
+		wantErr string // names the variable
+	}{
+		{"defaults", map[string]string{"DRAINER_QUEUE_URL": queue},
+			config{queueURL: queue, policy: drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}}, ""},
+		{"everything set", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_CLUSTER": "prod", "DRAINER_ASGS": " a, b ,,c",
+			"DRAINER_POLL_INTERVAL": "1m", "DRAINER_MAX_DRAIN": "48h"},
+			config{queueURL: queue, handler: handler.Config{Cluster: "prod", ASGs: []string{"a", "b", "c"}},
+				policy: drain.Policy{PollInterval: time.Minute, MaxDrain: 48 * time.Hour}}, ""},
+		{"a local emulator URL", map[string]string{"DRAINER_QUEUE_URL": "http://127.0.0.1:4566/000000000000/q"},
+			config{queueURL: "http://127.0.0.1:4566/000000000000/q", policy: drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}}, ""},
+		{"queue URL missing", map[string]string{}, config{}, "DRAINER_QUEUE_URL is required"},
+		{"queue URL not a queue", map[string]string{"DRAINER_QUEUE_URL": "my-queue"}, config{}, "DRAINER_QUEUE_URL"},
+		{"poll interval not a duration", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_POLL_INTERVAL": "30"}, config{}, "DRAINER_POLL_INTERVAL"},
+		{"poll interval under 1s", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_POLL_INTERVAL": "500ms"}, config{}, "DRAINER_POLL_INTERVAL"},
+		{"poll interval over SQS's 15m timer", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_POLL_INTERVAL": "16m"}, config{}, "DRAINER_POLL_INTERVAL"},
+		{"max drain zero", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_MAX_DRAIN": "0s"}, config{}, "DRAINER_MAX_DRAIN"},
+		{"max drain negative", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_MAX_DRAIN": "-1h"}, config{}, "DRAINER_MAX_DRAIN"},
+		{"max drain over 48h", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_MAX_DRAIN": "49h"}, config{}, "DRAINER_MAX_DRAIN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("loadConfig error = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfig error: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(config{})); diff != "" {
+				t.Fatalf("config mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

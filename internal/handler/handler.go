@@ -1,0 +1,219 @@
+// Package handler adapts Lambda payloads to drains: it recognises the payload
+// shape (an SQS batch, or an EventBridge event invoked directly), turns each
+// record into a drain start or continuation, logs one line per record with
+// the outcome, and reports per-record failures so one bad record never makes
+// the others run again.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/drain"
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
+)
+
+// Drainer runs one hop of a drain.
+type Drainer interface {
+	Start(ctx context.Context, a lifecycle.Action, cluster string) (drain.Result, error)
+	Continue(ctx context.Context, s drain.State) (drain.Result, error)
+	Resend(ctx context.Context, body string) error
+}
+
+// Config selects what the handler drains.
+type Config struct {
+	// Cluster is used when a hook has no {"cluster":...} metadata.
+	Cluster string
+	// ASGs, when not empty, limits drains to these Auto Scaling groups;
+	// events from others are logged and ignored.
+	ASGs []string
+}
+
+// Handler is the Lambda handler.
+type Handler struct {
+	d   Drainer
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Handler.
+func New(d Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{d: d, cfg: cfg, log: log, now: now}
+}
+
+// minBudget is the invocation time a record needs before it is started: a
+// hop makes a handful of calls, each bounded by its own timeout. With less
+// left, the record is sent back to the queue unchanged rather than started
+// and cut off by the function timeout, which would fail the whole batch.
+const minBudget = 10 * time.Second
+
+// Invoke handles one Lambda invocation.
+func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var batch events.SQSEvent
+	if err := json.Unmarshal(payload, &batch); err == nil && len(batch.Records) > 0 && batch.Records[0].EventSource == "aws:sqs" {
+		return h.batch(ctx, batch), nil
+	}
+	// The rule may also target the function directly: then the payload is
+	// the event, and a returned error makes Lambda retry the invocation.
+	return nil, h.record(ctx, payload, slog.String(keyRequestID, requestID(ctx)))
+}
+
+func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
+	var resp events.SQSEventResponse
+	for _, r := range batch.Records {
+		rid := slog.String(keyRequestID, requestID(ctx))
+		mid := slog.String(keyMessageID, r.MessageId)
+		var err error
+		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(h.now()) < minBudget {
+			err = h.d.Resend(ctx, r.Body)
+			if err == nil {
+				h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", deadline.Sub(h.now())))
+				continue
+			}
+		} else {
+			err = h.record(ctx, []byte(r.Body), rid, mid)
+		}
+		if err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	return resp
+}
+
+// record handles one body and logs its outcome. A non-nil error means the
+// record must be retried or, if it can never succeed, reach the DLQ.
+func (h *Handler) record(ctx context.Context, body []byte, attrs ...slog.Attr) error {
+	in, err := lifecycle.Parse(body)
+	switch {
+	case err != nil:
+		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", drainAttrs("", "", "", ""),
+			append(attrs, slog.String(keyReason, err.Error()))...)
+		return err
+	case in.Ignored != "":
+		h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), append(attrs, slog.String(keyReason, in.Ignored))...)
+		return nil
+	case in.Message != nil:
+		res, err := h.d.Continue(ctx, *in.Message)
+		return h.outcome(ctx, *in.Message, res, err, attrs)
+	}
+	a := *in.Action
+	attrs = append(attrs, slog.String(keyEventID, a.EventID))
+	where := drainAttrs("", a.GroupName, a.HookName, a.InstanceID)
+	if len(h.cfg.ASGs) > 0 && !slices.Contains(h.cfg.ASGs, a.GroupName) {
+		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, "auto scaling group is not in DRAINER_ASGS"))...)
+		return nil
+	}
+	cluster, err := h.cluster(a)
+	if err != nil {
+		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, err.Error()))...)
+		return err
+	}
+	res, err := h.d.Start(ctx, a, cluster)
+	return h.outcome(ctx, res.State, res, err, attrs)
+}
+
+func (h *Handler) cluster(a lifecycle.Action) (string, error) {
+	name, ok, err := a.Cluster()
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("hook %s: %w", a.HookName, err)
+	case ok:
+		return name, nil
+	case h.cfg.Cluster != "":
+		return h.cfg.Cluster, nil
+	}
+	return "", errors.New("no cluster: the hook's NotificationMetadata has no {\"cluster\":...} and DRAINER_CLUSTER is not set")
+}
+
+func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr) error {
+	where := drainAttrs(s.Cluster, s.GroupName, s.HookName, s.InstanceID)
+	attrs = append(attrs,
+		slog.String(keyContainerInstance, res.State.ContainerInstanceARN),
+		slog.Int(keyAttempt, s.Attempt),
+		slog.Bool(keyHeartbeat, res.Heartbeat),
+	)
+	attrs = append(attrs, taskCounts(res.Tasks)...)
+	if err != nil {
+		class := drain.Classify(err)
+		level := slog.LevelWarn
+		if class == drain.Terminal {
+			level = slog.LevelError
+		}
+		h.logLine(ctx, level, "drain step failed: record reported failed", where,
+			append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, err.Error()))...)
+		return err
+	}
+	attrs = append(attrs, slog.String(keyOutcome, string(res.Outcome)))
+	if !s.Start.IsZero() {
+		attrs = append(attrs, slog.Float64(keyDrainSeconds, h.now().Sub(s.Start).Seconds()))
+	}
+	switch res.Outcome {
+	case drain.OutcomeRequeued:
+		h.logLine(ctx, slog.LevelInfo, "tasks left: drain re-queued", where, append(attrs, slog.Int(keyDelay, int(res.Delay/time.Second)))...)
+	case drain.OutcomeDeadline:
+		h.logLine(ctx, slog.LevelWarn, "drain deadline reached with tasks still on the instance: lifecycle action completed anyway", where,
+			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
+	default:
+		h.logLine(ctx, slog.LevelInfo, "drain finished", where, attrs...)
+	}
+	return nil
+}
+
+func (h *Handler) logLine(ctx context.Context, level slog.Level, msg string, where []slog.Attr, attrs ...slog.Attr) {
+	h.log.LogAttrs(ctx, level, msg, append(where, attrs...)...)
+}
+
+// drainAttrs are the keys every line carries, empty where not known, so a
+// query on any of them never misses a line because the key was absent.
+func drainAttrs(cluster, asg, hook, instance string) []slog.Attr {
+	return []slog.Attr{
+		slog.String(keyCluster, cluster), slog.String(keyASG, asg),
+		slog.String(keyHook, hook), slog.String(keyInstanceID, instance),
+	}
+}
+
+func taskCounts(tasks []drain.Task) []slog.Attr {
+	var running, pending, stopping int
+	for _, t := range tasks {
+		switch {
+		case t.DesiredStatus == "STOPPED":
+			stopping++
+		case t.LastStatus == "RUNNING":
+			running++
+		default:
+			pending++
+		}
+	}
+	return []slog.Attr{slog.Int(keyRunningTasks, running), slog.Int(keyPendingTasks, pending), slog.Int(keyStoppingTasks, stopping)}
+}
+
+type loggedTask struct {
+	ARN           string `json:"arn"`
+	Group         string `json:"group"`
+	LastStatus    string `json:"last_status"`
+	DesiredStatus string `json:"desired_status"`
+}
+
+func taskList(tasks []drain.Task) []loggedTask {
+	out := make([]loggedTask, len(tasks))
+	for i, t := range tasks {
+		out[i] = loggedTask{ARN: t.ARN, Group: t.Group, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus}
+	}
+	return out
+}
+
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}

@@ -1,0 +1,224 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/drain"
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
+)
+
+var t0 = time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)
+
+type startCall struct {
+	instance, cluster string
+}
+
+// fakeDrainer records what the handler asks of the drain and answers with
+// fixed results.
+type fakeDrainer struct {
+	starts    []startCall
+	continues []drain.State
+	resent    []string
+	startRes  drain.Result
+	startErr  error
+}
+
+func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, cluster string) (drain.Result, error) {
+	f.starts = append(f.starts, startCall{a.InstanceID, cluster})
+	res := f.startRes
+	res.State = drain.State{Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName, InstanceID: a.InstanceID, Start: a.Time, Attempt: 1}
+	return res, f.startErr
+}
+
+func (f *fakeDrainer) Continue(_ context.Context, s drain.State) (drain.Result, error) {
+	f.continues = append(f.continues, s)
+	return drain.Result{Outcome: drain.OutcomeDrained, State: s}, nil
+}
+
+func (f *fakeDrainer) Resend(_ context.Context, body string) error {
+	f.resent = append(f.resent, body)
+	return nil
+}
+
+func testdata(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../lifecycle/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func newTestHandler(d Drainer, cfg Config) (*Handler, *bytes.Buffer) {
+	var logs bytes.Buffer
+	return New(d, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
+}
+
+func sqsEvent(bodies ...string) json.RawMessage {
+	var e events.SQSEvent
+	for i, b := range bodies {
+		e.Records = append(e.Records, events.SQSMessage{MessageId: string(rune('a' + i)), Body: b, EventSource: "aws:sqs"})
+	}
+	raw, _ := json.Marshal(e)
+	return raw
+}
+
+func logLines(t *testing.T, logs *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// One bad record must never make the good ones run again: only records that
+// failed are reported, and records that need no work are acknowledged.
+func TestBatchReportsOnlyFailedRecords(t *testing.T) {
+	msg, err := drain.State{Cluster: "c1", GroupName: "asg", HookName: "hook", InstanceID: "i-0123456789abcdef0",
+		Start: t0, Deadline: t0.Add(time.Hour), HeartbeatTimeoutSeconds: 300, Attempt: 2}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued}}
+	h, logs := newTestHandler(d, Config{})
+	out, err := h.Invoke(context.Background(), sqsEvent(
+		testdata(t, "terminate-action.json"), // a: started
+		"not json",                           // b: can never succeed
+		testdata(t, "launch-action.json"),    // c: ignored by design
+		string(msg),                          // d: continued
+	))
+	if err != nil {
+		t.Fatalf("Invoke error: %v", err)
+	}
+	want := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: "b"}}}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Fatalf("response mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]startCall{{"i-1234567890abcdef0", "my-cluster"}}, d.starts, cmp.AllowUnexported(startCall{})); diff != "" {
+		t.Errorf("starts mismatch (-want +got):\n%s", diff)
+	}
+	if len(d.continues) != 1 || d.continues[0].Attempt != 2 {
+		t.Errorf("continues = %+v, want the one re-queue message", d.continues)
+	}
+	lines := logLines(t, logs)
+	if len(lines) != 4 {
+		t.Fatalf("logged %d lines, want one per record (4):\n%s", len(lines), logs)
+	}
+	for _, l := range lines {
+		for _, k := range []string{keyCluster, keyASG, keyHook, keyInstanceID, keyRequestID} {
+			if _, ok := l[k]; !ok {
+				t.Errorf("log line %v lacks key %q", l, k)
+			}
+		}
+	}
+	if lines[1]["level"] != "ERROR" || !strings.Contains(lines[1][keyReason].(string), "not a JSON object") {
+		t.Errorf("bad record logged as %v, want ERROR with its reason", lines[1])
+	}
+}
+
+// A failed drain step (here throttling that outlived the SDK's retries)
+// fails only its own record, and the log says whether it will be retried.
+func TestFailedStepFailsItsRecord(t *testing.T) {
+	d := &fakeDrainer{startErr: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
+	h, logs := newTestHandler(d, Config{})
+	out, _ := h.Invoke(context.Background(), sqsEvent(testdata(t, "terminate-action.json")))
+	if got := len(out.(events.SQSEventResponse).BatchItemFailures); got != 1 {
+		t.Fatalf("batch item failures = %d, want 1", got)
+	}
+	l := logLines(t, logs)[0]
+	if l[keyErrorClass] != "retryable" || l["level"] != "WARN" {
+		t.Fatalf("log line = %v, want a WARN with error_class retryable", l)
+	}
+}
+
+func TestClusterResolution(t *testing.T) {
+	noMetadata := testdata(t, "terminate-action-no-metadata.json")
+	tests := []struct {
+		name        string
+		body        string
+		cfg         Config
+		wantCluster string // "" = not started
+		wantErr     bool
+	}{
+		{"metadata names the cluster", testdata(t, "terminate-action.json"), Config{Cluster: "fallback"}, "my-cluster", false},
+		{"DRAINER_CLUSTER when the hook has no metadata", noMetadata, Config{Cluster: "fallback"}, "fallback", false},
+		{"no cluster anywhere is an error for the DLQ", noMetadata, Config{}, "", true},
+		{"unreadable metadata is an error, not a guess", strings.Replace(testdata(t, "terminate-action.json"), `"{\"cluster\":\"my-cluster\"}"`, `"cluster=x"`, 1), Config{Cluster: "fallback"}, "", true},
+		{"an ASG outside DRAINER_ASGS is ignored", noMetadata, Config{Cluster: "c", ASGs: []string{"other-asg"}}, "", false},
+		{"an ASG inside DRAINER_ASGS is drained", noMetadata, Config{Cluster: "c", ASGs: []string{"other-asg", "my-asg"}}, "c", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued}}
+			h, _ := newTestHandler(d, tt.cfg)
+			_, err := h.Invoke(context.Background(), json.RawMessage(tt.body))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Invoke error = %v, want error %v", err, tt.wantErr)
+			}
+			var got string
+			if len(d.starts) > 0 {
+				got = d.starts[0].cluster
+			}
+			if got != tt.wantCluster {
+				t.Fatalf("started on cluster %q, want %q", got, tt.wantCluster)
+			}
+		})
+	}
+}
+
+// A drain released at its deadline must say so loudly: WARN, with every task
+// that was still there.
+func TestDeadlineIsLoggedLoudlyWithTheTasksLeft(t *testing.T) {
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeDeadline, Tasks: []drain.Task{
+		{ARN: "arn:task/1", Group: "family:batch", LastStatus: "RUNNING", DesiredStatus: "RUNNING"},
+	}}}
+	h, logs := newTestHandler(d, Config{})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "terminate-action.json"))); err != nil {
+		t.Fatal(err)
+	}
+	l := logLines(t, logs)[0]
+	if l["level"] != "WARN" || l[keyOutcome] != "deadline_reached" || l[keyRunningTasks] != 1.0 {
+		t.Fatalf("log line = %v, want WARN deadline_reached with running_tasks 1", l)
+	}
+	tasks, _ := json.Marshal(l[keyTasks])
+	if !strings.Contains(string(tasks), "arn:task/1") {
+		t.Fatalf("log line tasks = %s, want the task left", tasks)
+	}
+}
+
+// With too little of the invocation left, a record is sent back unchanged and
+// acknowledged, instead of being cut off mid-drain by the function timeout.
+func TestShortBudgetSendsRecordsBack(t *testing.T) {
+	d := &fakeDrainer{}
+	h, _ := newTestHandler(d, Config{})
+	ctx, cancel := context.WithDeadline(context.Background(), t0.Add(2*time.Second))
+	defer cancel()
+	body := testdata(t, "terminate-action.json")
+	out, err := h.Invoke(ctx, sqsEvent(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out.(events.SQSEventResponse).BatchItemFailures); n != 0 || len(d.starts) != 0 {
+		t.Fatalf("failures = %d, starts = %d; want the record sent back, not started or failed", n, len(d.starts))
+	}
+	if diff := cmp.Diff([]string{body}, d.resent); diff != "" {
+		t.Fatalf("resent mismatch (-want +got):\n%s", diff)
+	}
+}
+

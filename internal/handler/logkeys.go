@@ -1,0 +1,26 @@
+package handler
+
+// Log keys: one fixed set, so every line of every drain can be queried the
+// same way in CloudWatch Logs Insights.
+const (
+	keyCluster           = "cluster"
+	keyASG               = "asg"
+	keyHook              = "hook"
+	keyInstanceID        = "instance_id"
+	keyContainerInstance = "container_instance"
+	keyAttempt           = "attempt"
+	keyOutcome           = "outcome"
+	keyRunningTasks      = "running_tasks"
+	keyPendingTasks      = "pending_tasks"
+	keyStoppingTasks     = "stopping_tasks"
+	keyTasks             = "tasks"
+	keyDelay             = "delay_s"
+	keyHeartbeat         = "heartbeat"
+	keyRequestID         = "request_id"
+	keyMessageID         = "message_id"
+	keyEventID           = "event_id"
+	keyReason            = "reason"
+	keyErrorClass        = "error_class"
+	keyError             = "error"
+	keyDrainSeconds      = "drain_s"
+)
