@@ -242,10 +242,14 @@ func TestValidationErrors(t *testing.T) {
 		{"a heartbeat timeout under 30 s", put(func(in *autoscaling.PutLifecycleHookInput) { in.HeartbeatTimeout = aws.Int32(29) }), "ValidationError", ""},
 		{"a heartbeat timeout over 7200 s", put(func(in *autoscaling.PutLifecycleHookInput) { in.HeartbeatTimeout = aws.Int32(7201) }), "ValidationError", ""},
 		{"an unknown default result", put(func(in *autoscaling.PutLifecycleHookInput) { in.DefaultResult = aws.String("RETRY") }), "ValidationError", ""},
-		{"an unknown transition", put(func(in *autoscaling.PutLifecycleHookInput) { in.LifecycleTransition = aws.String("autoscaling:EC2_INSTANCE_REBOOTING") }), "ValidationError", ""},
+		{"an unknown transition", put(func(in *autoscaling.PutLifecycleHookInput) {
+			in.LifecycleTransition = aws.String("autoscaling:EC2_INSTANCE_REBOOTING")
+		}), "ValidationError", ""},
 		{"metadata that is not printable ASCII", put(func(in *autoscaling.PutLifecycleHookInput) { in.NotificationMetadata = aws.String("café") }),
 			"ValidationError", "at 'notificationMetadata'"},
-		{"metadata over 4000 characters", put(func(in *autoscaling.PutLifecycleHookInput) { in.NotificationMetadata = aws.String(strings.Repeat("x", 4001)) }),
+		{"metadata over 4000 characters", put(func(in *autoscaling.PutLifecycleHookInput) {
+			in.NotificationMetadata = aws.String(strings.Repeat("x", 4001))
+		}),
 			"ValidationError", "Member must have length less than or equal to 4000"},
 		{"a new hook without a transition", put(func(in *autoscaling.PutLifecycleHookInput) { in.LifecycleTransition = nil }), "ValidationError", ""},
 		{"a hook on an unknown group", put(func(in *autoscaling.PutLifecycleHookInput) { in.AutoScalingGroupName = aws.String("nope") }),
