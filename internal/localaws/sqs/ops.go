@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -204,16 +205,12 @@ type batchFailure struct {
 	Message     string
 }
 
+// failure renders an entry's validation error; batch entries carry the
+// query code ("InvalidParameterValue"), as AWS's JSON answers do.
 func failure(id string, err error) batchFailure {
 	var e *awswire.Error
-	if !errors.As(err, &e) {
-		return batchFailure{Id: id, Code: "InternalError", Message: err.Error()}
-	}
-	code := e.QueryCode
-	if code == "" {
-		code = e.Code
-	}
-	return batchFailure{Id: id, SenderFault: e.Sender, Code: code, Message: e.Message}
+	errors.As(err, &e) // every validation error is an *awswire.Error
+	return batchFailure{Id: id, SenderFault: e.Sender, Code: cmp.Or(e.QueryCode, e.Code), Message: e.Message}
 }
 
 func (s *Server) sendMessageBatchOp(r request) (any, error) {

@@ -24,8 +24,8 @@ const (
 	purgeInterval = 60 * time.Second
 )
 
-// config holds a queue's settable attributes.
-type config struct {
+// settings holds a queue's settable attributes.
+type settings struct {
 	DelaySeconds                  int
 	VisibilityTimeout             int
 	MaximumMessageSize            int
@@ -34,22 +34,22 @@ type config struct {
 	redrive                       *redrivePolicy
 }
 
-func defaultConfig() config {
-	return config{VisibilityTimeout: 30, MaximumMessageSize: maxMessageBytes, MessageRetentionPeriod: 345600}
+func defaultSettings() settings {
+	return settings{VisibilityTimeout: 30, MaximumMessageSize: maxMessageBytes, MessageRetentionPeriod: 345600}
 }
 
 // intAttribute is one numeric queue attribute with its documented range (§4.5).
 type intAttribute struct {
 	min, max int
-	field    func(*config) *int
+	field    func(*settings) *int
 }
 
 var intAttributes = map[string]intAttribute{
-	"DelaySeconds":                  {0, 900, func(c *config) *int { return &c.DelaySeconds }},
-	"VisibilityTimeout":             {0, 43200, func(c *config) *int { return &c.VisibilityTimeout }},
-	"MaximumMessageSize":            {1024, maxMessageBytes, func(c *config) *int { return &c.MaximumMessageSize }},
-	"MessageRetentionPeriod":        {60, 1209600, func(c *config) *int { return &c.MessageRetentionPeriod }},
-	"ReceiveMessageWaitTimeSeconds": {0, 20, func(c *config) *int { return &c.ReceiveMessageWaitTimeSeconds }},
+	"DelaySeconds":                  {0, 900, func(c *settings) *int { return &c.DelaySeconds }},
+	"VisibilityTimeout":             {0, 43200, func(c *settings) *int { return &c.VisibilityTimeout }},
+	"MaximumMessageSize":            {1024, maxMessageBytes, func(c *settings) *int { return &c.MaximumMessageSize }},
+	"MessageRetentionPeriod":        {60, 1209600, func(c *settings) *int { return &c.MessageRetentionPeriod }},
+	"ReceiveMessageWaitTimeSeconds": {0, 20, func(c *settings) *int { return &c.ReceiveMessageWaitTimeSeconds }},
 }
 
 // readOnlyAttributes can be read but not set.
@@ -98,7 +98,7 @@ func parseRedrivePolicy(value string) (*redrivePolicy, error) {
 
 // applyAttributesLocked validates attrs and sets them on c. The dead-letter target must exist
 // when the policy is set, as on AWS.
-func (s *Server) applyAttributesLocked(c *config, attrs map[string]string) error {
+func (s *Server) applyAttributesLocked(c *settings, attrs map[string]string) error {
 	for name, value := range attrs {
 		if a, ok := intAttributes[name]; ok {
 			n, err := strconv.Atoi(value)
@@ -147,7 +147,7 @@ type queue struct {
 	created  time.Time
 	modified time.Time
 	purged   time.Time
-	config   config
+	config   settings
 	messages []*message // in send order; receives take the oldest visible first
 }
 
@@ -319,7 +319,7 @@ func (s *Server) createQueueLocked(name string, attrs map[string]string, now tim
 	if !queueNamePattern.MatchString(name) {
 		return "", invalidParameter("Value " + name + " for parameter QueueName is invalid. Reason: Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
 	}
-	c := defaultConfig()
+	c := defaultSettings()
 	if q, ok := s.queues[name]; ok {
 		c = q.config
 	}
