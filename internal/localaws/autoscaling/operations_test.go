@@ -448,3 +448,40 @@ func TestScaleInPicksOldestUnprotectedInstance(t *testing.T) {
 		t.Errorf("states after scale in (-want +got):\n%s", diff)
 	}
 }
+
+// DescribeAutoScalingGroups must list the named groups, skip unknown names
+// without an error, as AWS does, and page with NextToken.
+func TestDescribeAutoScalingGroupsPages(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.group("web", 1)
+	e.group("api", 2)
+	for _, tc := range []struct {
+		name      string
+		names     []string
+		max       int32
+		want      []string
+		wantPages int
+	}{
+		{"all groups one per page", nil, 1, []string{"api", "web"}, 2},
+		{"named groups, unknown absent", []string{"web", "nope"}, 50, []string{"web"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			pages := 0
+			p := autoscaling.NewDescribeAutoScalingGroupsPaginator(e.client, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: tc.names, MaxRecords: aws.Int32(tc.max)})
+			for p.HasMorePages() {
+				out, err := p.NextPage(e.ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, g := range out.AutoScalingGroups {
+					got = append(got, aws.ToString(g.AutoScalingGroupName))
+				}
+			}
+			if !cmp.Equal(got, tc.want) || pages != tc.wantPages {
+				t.Errorf("names %v, MaxRecords %d: got %v in %d pages, want %v in %d", tc.names, tc.max, got, pages, tc.want, tc.wantPages)
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -209,7 +208,7 @@ func scaleInVictims(live []*instance, n int) []*instance {
 func (s *Server) instanceInGroup(id string) (*instance, *awswire.Error) {
 	in, ok := s.instances[id]
 	if !ok || in.state == StateTerminated {
-		return nil, &awswire.Error{Status: http.StatusBadRequest, Code: "ValidationError", Message: "Instance Id not found - No managed instance found for instance ID: " + id, Sender: true}
+		return nil, awswire.ClientError("ValidationError", "Instance Id not found - No managed instance found for instance ID: %s", id)
 	}
 	return in, nil
 }
