@@ -18,6 +18,9 @@ const (
 	// total payload of a batch: 1 MiB since AWS raised it from 256 KiB (§4.5).
 	maxMessageBytes = 1 << 20
 
+	// maxBatchEntries caps both batch requests and MaxNumberOfMessages.
+	maxBatchEntries = 10
+
 	// recreateDelay and purgeInterval are the two 60-second rules of
 	// CreateQueue (QueueDeletedRecently) and PurgeQueue (PurgeQueueInProgress).
 	recreateDelay = 60 * time.Second
