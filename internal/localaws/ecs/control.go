@@ -193,6 +193,7 @@ func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 			s.advance(k, now)
 		}
 		i.status = statusInactive
+		i.statusReason = "Instance deregistered because its EC2 instance was terminated." // UNVERIFIED text
 		i.agentConnected = false
 		s.instanceChanged(i, now)
 	})

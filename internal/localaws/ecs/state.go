@@ -139,13 +139,16 @@ func (c *cluster) serviceByName(name string) *service {
 	return nil
 }
 
-// instanceByEC2 finds the latest registration of an EC2 instance; an INACTIVE
-// one is returned only if there is nothing newer.
+// instanceByEC2 finds the registration of an EC2 instance: the one that is
+// not INACTIVE (there is at most one), else the latest INACTIVE one.
 func (s *Server) instanceByEC2(ec2ID string) *instance {
 	var found *instance
 	for _, name := range s.order {
 		for _, i := range s.clusters[name].instances {
-			if i.ec2ID == ec2ID && (found == nil || found.status == statusInactive || i.seq > found.seq) {
+			if i.ec2ID != ec2ID {
+				continue
+			}
+			if found == nil || found.status == statusInactive && (i.status != statusInactive || i.seq > found.seq) {
 				found = i
 			}
 		}

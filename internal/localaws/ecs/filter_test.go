@@ -1,0 +1,84 @@
+package ecs
+
+import "testing"
+
+// The query language must accept every spelling the docs show and reject what
+// it cannot evaluate, so a filter never silently matches the wrong instances.
+// Reference §3.2 (cluster-query-language.md).
+func TestParseFilter(t *testing.T) {
+	busy := filterTarget{ec2InstanceID: "i-0abc", runningTasks: 3, agentConnected: true}
+	tests := []struct {
+		expr string
+		want bool
+	}{
+		{"ec2InstanceId == i-0abc", true},
+		{"ec2InstanceId equals 'i-0abc'", true},
+		{"ec2InstanceId != i-0abc", false},
+		{"ec2InstanceId in ['i-1', 'i-0abc']", true},
+		{"ec2InstanceId !in [i-0abc]", false},
+		{"ec2InstanceId not_in [i-1]", true},
+		{"ec2InstanceId matches 'i-0.*'", true},
+		{"ec2InstanceId !~ 'i-0.*'", false},
+		{"runningTasksCount >= 3", true},
+		{"runningTasksCount greater_than 3", false},
+		{"runningTasksCount in [1, 2, 3]", true},
+		{"runningTasksCount <= 2 or agentConnected == true", true},
+		{"runningTasksCount <= 2 || agentConnected == false", false},
+		{"not (runningTasksCount == 0) and ec2InstanceId == i-0abc", true},
+		{"!(agentConnected == true)", false},
+		{"ec2InstanceId==i-0abc&&runningTasksCount>0", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			pred, err := parseFilter(tt.expr)
+			if err != nil {
+				t.Fatalf("parseFilter(%q): %v", tt.expr, err)
+			}
+			if got := pred(busy); got != tt.want {
+				t.Errorf("parseFilter(%q) on %+v: got %v, want %v", tt.expr, busy, got, tt.want)
+			}
+		})
+	}
+
+	invalid := []string{
+		"ec2InstanceId",
+		"ec2InstanceId ==",
+		"ec2InstanceId == a b",
+		"ec2InstanceId in [a, b",
+		"ec2InstanceId in a",
+		"ec2InstanceId > i-1",
+		"ec2InstanceId == 'unterminated",
+		"ec2InstanceId == &&",
+		"runningTasksCount == many",
+		"agentConnected == maybe",
+		"agentConnected > true",
+		"registeredAt > 2026-01-01",
+		"ec2InstanceId exists",
+		"(ec2InstanceId == a",
+		"ec2InstanceId =~ '('",
+		"ec2InstanceId == a and",
+	}
+	for _, expr := range invalid {
+		t.Run("rejects "+expr, func(t *testing.T) {
+			if _, err := parseFilter(expr); err == nil {
+				t.Errorf("parseFilter(%q): got no error, want one", expr)
+			}
+		})
+	}
+}
+
+// The parser reads input from the wire: whatever arrives, it must return an
+// error or a predicate, never panic.
+func FuzzParseFilter(f *testing.F) {
+	for _, seed := range []string{
+		"ec2InstanceId == i-1", "ec2InstanceId in ['a', \"b\"]", "!(runningTasksCount > 0) || agentConnected != true",
+		"ec2InstanceId =~ 'i-.*'", "((", "[", "!in", "'",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		if pred, err := parseFilter(expr); err == nil {
+			pred(filterTarget{ec2InstanceID: "i-1", runningTasks: 1})
+		}
+	})
+}
