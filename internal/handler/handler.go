@@ -73,10 +73,12 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 		rid := slog.String(keyRequestID, requestID(ctx))
 		mid := slog.String(keyMessageID, r.MessageId)
 		var err error
-		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(h.now()) < minBudget {
+		// Invocation deadlines are wall-clock times, whatever clock the
+		// drains read.
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minBudget {
 			err = h.d.Resend(ctx, r.Body)
 			if err == nil {
-				h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", deadline.Sub(h.now())))
+				h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", time.Until(deadline)))
 				continue
 			}
 		} else {

@@ -207,7 +207,7 @@ func TestDeadlineIsLoggedLoudlyWithTheTasksLeft(t *testing.T) {
 func TestShortBudgetSendsRecordsBack(t *testing.T) {
 	d := &fakeDrainer{}
 	h, _ := newTestHandler(d, Config{})
-	ctx, cancel := context.WithDeadline(context.Background(), t0.Add(2*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	body := testdata(t, "terminate-action.json")
 	out, err := h.Invoke(ctx, sqsEvent(body))
@@ -221,4 +221,3 @@ func TestShortBudgetSendsRecordsBack(t *testing.T) {
 		t.Fatalf("resent mismatch (-want +got):\n%s", diff)
 	}
 }
-

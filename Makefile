@@ -1,0 +1,28 @@
+# ecs-drainer. `make test` is what CI runs (.ci/run); `make build` makes the
+# Lambda's bootstrap binary for provided.al2023 on arm64.
+GO ?= go
+
+.PHONY: build test vet fmt-check fuzz clean
+
+# Static (CGO off) and without net/rpc (lambda.norpc: only the retired go1.x
+# runtime used it), stripped, reproducible paths.
+build:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o bootstrap ./functions/drainer
+	@ls -l bootstrap
+
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Fuzz the parsers for a while (not part of `make test`, which runs the seeds).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/lifecycle
+
+clean:
+	rm -f bootstrap

@@ -1,0 +1,329 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/drain"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+)
+
+var defaultPolicy = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}
+
+var web = ecs.ServiceSpec{Name: "web", DesiredCount: 4, CPU: 256, Memory: 512, StopDelay: 45 * time.Second}
+
+func (r *rig) service(spec ecs.ServiceSpec) {
+	r.t.Helper()
+	if err := r.aws.ECS.CreateService(cluster, spec); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) runTask(instanceID string, spec ecs.TaskSpec) string {
+	r.t.Helper()
+	arn, err := r.aws.ECS.RunTask(cluster, instanceID, spec)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return arn
+}
+
+func (r *rig) tasksOn(instanceID string) (live int) {
+	for _, task := range r.aws.ECS.Tasks(cluster) {
+		if task.EC2InstanceID == instanceID && task.LastStatus != "STOPPED" {
+			live++
+		}
+	}
+	return live
+}
+
+// An instance with nothing on it must not wait for a poll: released at once.
+func TestReleasesAnEmptyInstanceAtOnce(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.terminate(ids[0])
+	took := r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if took > 5*time.Second {
+		t.Errorf("empty instance released after %v, want within the first hop", took)
+	}
+	if got := r.outcomes(); got["drained"] != 1 || got["requeued"] != 0 {
+		t.Errorf("outcomes = %v, want one drained and no re-queue", got)
+	}
+	if got := r.aws.ECS.Calls()["UpdateContainerInstancesState"]; got != 1 {
+		t.Errorf("UpdateContainerInstancesState calls = %d, want 1 (DRAINING before counting)", got)
+	}
+}
+
+// Service tasks move to the other instance; the action completes only once
+// every task on the drained instance has reached STOPPED.
+func TestWaitsForServiceTasksToBeReplaced(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	if r.tasksOn(ids[0]) == 0 {
+		t.Fatalf("setup: no web task placed on %s", ids[0])
+	}
+	r.terminate(ids[0])
+	took := r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if took < web.StopDelay {
+		t.Errorf("released after %v, before the tasks' %v stop delay could pass", took, web.StopDelay)
+	}
+	if got := r.tasksOn(ids[1]); got != web.DesiredCount {
+		t.Errorf("tasks running on %s = %d, want all %d web tasks replaced there", ids[1], got, web.DesiredCount)
+	}
+}
+
+// A task told to stop (desired STOPPED) but still shutting down (last
+// RUNNING) is invisible to runningTasksCount and to ListTasks' default view;
+// drainers that trusted those released instances early (aws-cdk#13506).
+func TestWaitsForTasksThatAreStillStopping(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	slow := web
+	slow.StopDelay = 5 * time.Minute
+	r.service(slow)
+	r.terminate(ids[0])
+	r.run(2 * time.Minute)
+
+	inst, _ := r.aws.ECS.Instance(ids[0])
+	if inst.RunningTasksCount != 0 || r.tasksOn(ids[0]) == 0 {
+		t.Fatalf("setup: runningTasksCount %d, live tasks %d; want 0 counted and some still stopping", inst.RunningTasksCount, r.tasksOn(ids[0]))
+	}
+	if a := r.action(ids[0]); !a.Active {
+		t.Fatalf("action completed at %v while tasks were still stopping", a.Ended)
+	}
+	r.run(time.Hour)
+	a := r.assertReleasedCleanly(ids[0])
+	if held := a.Ended.Sub(a.Started); held < slow.StopDelay {
+		t.Errorf("held %v, want at least the %v stop delay", held, slow.StopDelay)
+	}
+}
+
+// Draining does not touch standalone tasks (ECS docs): the drain waits for
+// them to end. The 10 minutes are longer than the 300 s heartbeat timeout,
+// so this also needs heartbeats.
+func TestWaitsForAStandaloneTaskToEnd(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.runTask(ids[0], ecs.TaskSpec{Family: "nightly-job", CPU: 256, Memory: 512, RunFor: 10 * time.Minute})
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	a := r.assertReleasedCleanly(ids[0])
+	if held := a.Ended.Sub(a.Started); held < 10*time.Minute {
+		t.Errorf("held %v, want the standalone task's 10 minutes", held)
+	}
+}
+
+// Daemon tasks stop last, after every other task on the instance; the drain
+// waits for them too.
+func TestWaitsForDaemonTasksWhichStopLast(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	r.service(ecs.ServiceSpec{Name: "log-shipper", Daemon: true, CPU: 128, Memory: 128, StopDelay: 20 * time.Second})
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	var lastService, daemon time.Time
+	for _, task := range r.aws.ECS.Tasks(cluster) {
+		if task.EC2InstanceID != ids[0] {
+			continue
+		}
+		if task.Group == "service:log-shipper" {
+			daemon = task.StoppedAt
+		} else if task.StoppedAt.After(lastService) {
+			lastService = task.StoppedAt
+		}
+	}
+	if daemon.IsZero() || daemon.Before(lastService) {
+		t.Errorf("daemon task stopped at %v, before the last service task at %v", daemon, lastService)
+	}
+}
+
+// DescribeTasks takes at most 100 tasks: a drainer that sent them all at
+// once failed on big instances.
+func TestDrainsMoreThanAHundredTasks(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	big := ecs.Resources{CPU: 16384, Memory: 65536}
+	ids := r.group(1, true, big, 300)
+	r.service(ecs.ServiceSpec{Name: "workers", DesiredCount: 150, CPU: 16, Memory: 64, StopDelay: 40 * time.Second})
+	if got := r.tasksOn(ids[0]); got != 150 {
+		t.Fatalf("setup: %d tasks on %s, want 150", got, ids[0])
+	}
+	if _, err := r.asg.SetDesiredCapacity(context.Background(), &sdkautoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(group), DesiredCapacity: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	r.aws.Settle()
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if got := r.aws.ECS.Calls()["DescribeTasks"]; got < 2 {
+		t.Errorf("DescribeTasks calls = %d, want at least 2 for 150 tasks", got)
+	}
+}
+
+// An instance that never registered with the cluster has nothing to drain:
+// it is released at once, not left to wait out the hook (aws-cdk#6867,
+// aws-node-termination-handler#575).
+func TestReleasesAnInstanceNotInTheClusterAtOnce(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(1, false, ecs.Resources{}, 300)
+	r.terminate(ids[0])
+	took := r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if took > 5*time.Second {
+		t.Errorf("released after %v, want at once", took)
+	}
+	if got := r.outcomes()["not_registered"]; got != 1 {
+		t.Errorf("not_registered outcomes = %d, want 1", got)
+	}
+}
+
+// EventBridge and SQS deliver at least once: a duplicate event must not
+// complete the action twice or fail, and both chains must end.
+func TestDuplicateEventCompletesTheActionOnce(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	r.terminate(ids[0])
+	r.clk.Advance(3 * time.Second)
+	r.send(r.lastEventBody())
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if v, inFlight, delayed := r.aws.SQS.Counts(r.dlqURL); v+inFlight+delayed != 0 {
+		t.Errorf("DLQ holds %d messages, want none", v+inFlight+delayed)
+	}
+	for _, l := range r.logLines() {
+		if l["level"] == "ERROR" || l["level"] == "WARN" {
+			t.Errorf("duplicate caused a %s line: %v", l["level"], l)
+		}
+	}
+}
+
+// lastEventBody is the body of the lifecycle event delivered last: the
+// duplicate EventBridge would send.
+func (r *rig) lastEventBody() string {
+	r.t.Helper()
+	msgs, err := r.aws.SQS.Messages(r.queueURL)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if strings.Contains(msgs[i].Body, `"detail-type"`) {
+			return msgs[i].Body
+		}
+	}
+	r.t.Fatal("no lifecycle event on the queue")
+	return ""
+}
+
+// When someone else completed the action first, the drain ends at its first
+// check without touching the instance, and without an error.
+func TestActionAlreadyCompletedEndsTheDrain(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	if _, err := r.asg.TerminateInstanceInAutoScalingGroup(context.Background(), &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId: aws.String(ids[0]), ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.asg.CompleteLifecycleAction(context.Background(), &sdkautoscaling.CompleteLifecycleActionInput{
+		AutoScalingGroupName: aws.String(group), LifecycleHookName: aws.String(hook), InstanceId: aws.String(ids[0]),
+		LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	r.deliverEvents()
+	r.run(time.Hour)
+	if got := r.outcomes(); got["action_gone"] != 1 || len(got) != 1 {
+		t.Errorf("outcomes = %v, want exactly one action_gone", got)
+	}
+	if got := r.aws.ECS.Calls()["UpdateContainerInstancesState"]; got != 0 {
+		t.Errorf("UpdateContainerInstancesState calls = %d, want 0 for an action already gone", got)
+	}
+}
+
+// A drain that cannot finish is released at the deadline, loudly: WARN,
+// naming the task left.
+func TestDeadlineReleasesLoudly(t *testing.T) {
+	r := newRig(t, drain.Policy{PollInterval: 30 * time.Second, MaxDrain: 5 * time.Minute})
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	arn := r.runTask(ids[0], ecs.TaskSpec{Family: "forever", CPU: 256, Memory: 512})
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	a := r.action(ids[0])
+	if a.End != "completed" || a.Result != "CONTINUE" {
+		t.Fatalf("action end %q result %q, want completed CONTINUE at the deadline", a.End, a.Result)
+	}
+	if held := a.Ended.Sub(a.Started); held < 5*time.Minute || held > 5*time.Minute+defaultPolicy.PollInterval {
+		t.Errorf("held %v, want the 5m deadline (within one poll)", held)
+	}
+	var warned bool
+	for _, l := range r.logLines() {
+		if l["outcome"] == "deadline_reached" {
+			tasks, _ := json.Marshal(l["tasks"])
+			warned = l["level"] == "WARN" && strings.Contains(string(tasks), arn)
+		}
+	}
+	if !warned {
+		t.Errorf("no WARN deadline_reached line naming %s in:\n%s", arn, r.logs.String())
+	}
+}
+
+// A drain longer than the hook's heartbeat timeout must keep the action
+// alive with heartbeats, or Auto Scaling applies the default result and
+// terminates the instance under its tasks.
+func TestHeartbeatsKeepALongDrainAlive(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 60)
+	r.runTask(ids[0], ecs.TaskSpec{Family: "report", CPU: 256, Memory: 512, RunFor: 20 * time.Minute})
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	a := r.assertReleasedCleanly(ids[0])
+	if held := a.Ended.Sub(a.Started); held < 20*time.Minute {
+		t.Errorf("held %v, want the task's 20 minutes", held)
+	}
+	if a.Heartbeats < 20 {
+		t.Errorf("heartbeats = %d, want at least one per 60 s timeout over 20 minutes", a.Heartbeats)
+	}
+}
+
+// A record that can never succeed goes to the DLQ after the redrive
+// policy's receives, without making the good record in its batch run again.
+func TestBadRecordsReachTheDLQWithoutRerunningGoodOnes(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.send("this is not an event")
+	future := `{"kind":"ecs-drainer/requeue","version":2,"cluster":"c1"}`
+	r.send(future)
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	dead, err := r.aws.SQS.Messages(r.dlqURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range dead {
+		bodies = append(bodies, m.Body)
+	}
+	if len(bodies) != 2 || bodies[0] != "this is not an event" || bodies[1] != future {
+		t.Errorf("DLQ bodies = %q, want the two bad records", bodies)
+	}
+	starts := 0
+	for _, l := range r.logLines() {
+		if l["event_id"] != nil && l["outcome"] != nil {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("the lifecycle event was processed %d times, want once", starts)
+	}
+}

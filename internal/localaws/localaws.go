@@ -1,0 +1,173 @@
+// Package localaws is the local AWS: one loopback HTTP endpoint that serves
+// the ECS, Auto Scaling and SQS APIs to the real SDK clients and the real
+// bootstrap binary, with the services wired together the way AWS wires them:
+// an instance Auto Scaling launches registers with its ECS cluster (as the
+// ECS agent would), an instance it terminates is deregistered from ECS (as
+// EC2 termination does), and the events the services emit are handed to
+// Options.Emit, where the EventBridge emulator routes them.
+package localaws
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/sqs"
+)
+
+// Region and AccountID of the local AWS.
+const (
+	Region    = "us-east-1"
+	AccountID = "123456789012"
+)
+
+// Options configure the local AWS.
+type Options struct {
+	Clock clock.Clock // default: the wall clock
+	// Emit receives every event the services emit. It is called without
+	// any service lock held.
+	Emit func(awswire.Event)
+}
+
+// AWS is a running local AWS.
+type AWS struct {
+	Clock       clock.Clock
+	ECS         *ecs.Server
+	AutoScaling *autoscaling.Server
+	SQS         *sqs.Server
+	// URL is the endpoint every service answers on.
+	URL string
+
+	srv *http.Server
+	ln  net.Listener
+
+	mu        sync.Mutex
+	clusterOf map[string]attachment // ASG name -> where its instances register
+}
+
+type attachment struct {
+	cluster   string
+	resources ecs.Resources
+}
+
+// Start starts the local AWS on a loopback port.
+func Start(o Options) (*AWS, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	emit := o.Emit
+	if emit == nil {
+		emit = func(awswire.Event) {}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	a := &AWS{Clock: o.Clock, URL: "http://" + ln.Addr().String(), ln: ln, clusterOf: map[string]attachment{}}
+	a.ECS = ecs.New(o.Clock, ecs.Options{Region: Region, AccountID: AccountID, Emit: emit})
+	a.SQS = sqs.New(o.Clock, sqs.Options{Region: Region, AccountID: AccountID, Endpoint: a.URL})
+	a.AutoScaling = autoscaling.New(o.Clock, autoscaling.Options{
+		Region: Region, AccountID: AccountID, Emit: emit,
+		OnLaunch:    a.registerInstance,
+		OnTerminate: func(_, instanceID string) { a.ECS.DeregisterEC2Instance(instanceID) },
+	})
+	a.srv = &http.Server{Handler: a}
+	go func() { _ = a.srv.Serve(ln) }()
+	return a, nil
+}
+
+// Close stops the endpoint.
+func (a *AWS) Close() error {
+	if err := a.srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ServeHTTP routes a request to its service the way the protocols tell them
+// apart: JSON services by their X-Amz-Target prefix, Auto Scaling (awsQuery)
+// by its form body.
+func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.Settle()
+	switch target := r.Header.Get("X-Amz-Target"); {
+	case strings.HasPrefix(target, "AmazonEC2ContainerServiceV20141113."):
+		a.ECS.ServeHTTP(w, r)
+	case strings.HasPrefix(target, "AmazonSQS."):
+		a.SQS.ServeHTTP(w, r)
+	case target == "":
+		a.AutoScaling.ServeHTTP(w, r)
+	default:
+		awswire.WriteJSONError(w, "1.1", awswire.ClientError("UnknownOperationException", "no local service answers X-Amz-Target %s", target), "")
+	}
+}
+
+// Settle applies, in every service, the transitions due at the clock's now.
+// Auto Scaling goes first: a lifecycle timeout it applies terminates an
+// instance, which ECS must then see deregistered.
+func (a *AWS) Settle() {
+	a.AutoScaling.Settle()
+	a.ECS.Settle()
+	a.SQS.Settle()
+}
+
+// AttachCluster makes instances that the group launches from now on register
+// with cluster, as the ECS agent of the group's launch template would.
+func (a *AWS) AttachCluster(asg, cluster string, r ecs.Resources) {
+	a.ECS.CreateCluster(cluster)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clusterOf[asg] = attachment{cluster: cluster, resources: r}
+}
+
+func (a *AWS) registerInstance(asg, instanceID string) {
+	a.mu.Lock()
+	at, ok := a.clusterOf[asg]
+	a.mu.Unlock()
+	if ok {
+		// The only failure is an unknown cluster, which AttachCluster
+		// created.
+		_, _ = a.ECS.RegisterContainerInstance(at.cluster, instanceID, at.resources)
+	}
+}
+
+// Env is the environment that points a process's SDK at this endpoint, with
+// static test credentials, the way a user points the bootstrap binary at any
+// emulator.
+func (a *AWS) Env() []string {
+	return []string{
+		"AWS_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=AKIDLOCAL",
+		"AWS_SECRET_ACCESS_KEY=local",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_ECS=" + a.URL,
+		"AWS_ENDPOINT_URL_AUTO_SCALING=" + a.URL,
+		"AWS_ENDPOINT_URL_SQS=" + a.URL,
+	}
+}
+
+// Config is an SDK configuration for this endpoint, with fast retries so
+// tests of throttling do not wait out real backoffs.
+func (a *AWS) Config(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion(Region),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", "")),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Millisecond })
+		}),
+	)
+	cfg.BaseEndpoint = aws.String(a.URL)
+	return cfg, err
+}
