@@ -118,3 +118,34 @@ func (s *Server) Calls() map[string]int {
 	defer s.mu.Unlock()
 	return maps.Clone(s.calls)
 }
+
+// Send is SendMessage of a plain body with the queue's delay, as an
+// EventBridge SQS target sends an event. trace, when not empty, becomes the
+// message's AWSTraceHeader, as the X-Amzn-Trace-Id header of a wire request
+// does.
+func (s *Server) Send(url, body, trace string) (messageID string, err error) {
+	now := s.lockSettled()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return "", err
+	}
+	in := sendInput{MessageBody: &body}
+	msg, err := validateSend(q, in, trace, now)
+	if err != nil {
+		return "", err
+	}
+	return s.enqueueLocked(q, msg, in).MessageId, nil
+}
+
+// QueueARN returns the ARN of the queue at url, as an event source mapping
+// names it in each record's eventSourceARN.
+func (s *Server) QueueARN(url string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return "", err
+	}
+	return s.queueARN(q.name), nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 )
 
 // The control plane must see what the wire clients see: a message sent
@@ -110,5 +111,31 @@ func TestLongPollEnds(t *testing.T) {
 	cancel()
 	if _, err := h.srv.Receive(ctx, url, 1, 20*time.Second); !errors.Is(err, context.Canceled) {
 		t.Errorf("long poll with a cancelled context: got %v, want context.Canceled", err)
+	}
+}
+
+// An EventBridge target's send must be a real message: receivable, with the
+// trace header it was sent with, on the queue named by its ARN.
+func TestSendAndQueueARN(t *testing.T) {
+	s := New(clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)), Options{})
+	url, err := s.CreateQueue("events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(url, `{"detail-type":"x"}`, "Root=1-5759e988-bd862e3fe1be46a994272793"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.Receive(context.Background(), url, 10, 0)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("Receive = %v, %v; want the one message sent", msgs, err)
+	}
+	if got, want := msgs[0].Attributes["AWSTraceHeader"], "Root=1-5759e988-bd862e3fe1be46a994272793"; got != want {
+		t.Errorf("AWSTraceHeader = %q, want %q", got, want)
+	}
+	if arn, err := s.QueueARN(url); err != nil || arn != "arn:aws:sqs:us-east-1:123456789012:events" {
+		t.Errorf("QueueARN = %q, %v; want arn:aws:sqs:us-east-1:123456789012:events", arn, err)
+	}
+	if _, err := s.Send(url, "", ""); err == nil {
+		t.Error("Send of an empty body succeeded; SQS requires at least one character")
 	}
 }
