@@ -1,0 +1,77 @@
+package localaws
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+)
+
+// One endpoint must serve all three protocols to the real clients, and the
+// services must be wired as AWS wires them: a launched instance registers
+// with its cluster, a terminated one is deregistered.
+func TestOneEndpointServesAndWiresTheServices(t *testing.T) {
+	a, err := Start(Options{Clock: clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	cfg, err := a.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.AttachCluster("asg", "c1", ecs.Resources{})
+	_, ids, err := a.AutoScaling.CreateGroup("asg", 0, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := sdkecs.NewFromConfig(cfg).ListContainerInstances(ctx, &sdkecs.ListContainerInstancesInput{Cluster: aws.String("c1")})
+	if err != nil {
+		t.Fatalf("ECS through the shared endpoint: %v", err)
+	}
+	if got := len(list.ContainerInstanceArns); got != 2 {
+		t.Fatalf("registered container instances = %d, want the group's 2", got)
+	}
+
+	asg := sdkautoscaling.NewFromConfig(cfg)
+	if _, err := asg.TerminateInstanceInAutoScalingGroup(ctx, &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId: aws.String(ids[0]), ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
+		t.Fatalf("Auto Scaling through the shared endpoint: %v", err)
+	}
+	a.Settle()
+	if inst, ok := a.ECS.Instance(ids[0]); !ok || inst.Status != "INACTIVE" {
+		t.Fatalf("terminated instance's container instance = %+v, want INACTIVE", inst)
+	}
+
+	url, err := a.SQS.CreateQueue("q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdksqs.NewFromConfig(cfg).SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("x")}); err != nil {
+		t.Fatalf("SQS through the shared endpoint: %v", err)
+	}
+}
+
+func TestEnvPointsEachServiceAtTheEndpoint(t *testing.T) {
+	a := &AWS{URL: "http://127.0.0.1:9"}
+	want := map[string]bool{
+		"AWS_ENDPOINT_URL_ECS=http://127.0.0.1:9":          true,
+		"AWS_ENDPOINT_URL_AUTO_SCALING=http://127.0.0.1:9": true,
+		"AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9":          true,
+	}
+	for _, kv := range a.Env() {
+		delete(want, kv)
+	}
+	if len(want) != 0 {
+		t.Fatalf("Env() lacks %v", want)
+	}
+}
