@@ -3,7 +3,6 @@ package eventbridge
 import (
 	"encoding/json"
 	"net/netip"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,18 +30,8 @@ type (
 	// anythingBut matches any scalar that none of its matchers match. An
 	// absent field is not "anything": the leaf never asks it.
 	anythingBut []matcher
-	numeric     struct{ lo, hi bound }
 	cidr        netip.Prefix
-	// wildcard is the pattern split at its unescaped '*': the value starts
-	// with the first part, ends with the last, and holds the others in order.
-	wildcard []string
 )
-
-type bound struct {
-	set       bool
-	v         float64
-	inclusive bool
-}
 
 func (e equalString) match(v any) bool { s, ok := v.(string); return ok && s == string(e) }
 func (e equalNumber) match(v any) bool { n, ok := number(v); return ok && n == float64(e) }
@@ -103,20 +92,6 @@ func (a anythingBut) match(v any) bool {
 	return true
 }
 
-func (r numeric) match(v any) bool {
-	n, ok := number(v)
-	if !ok {
-		return false
-	}
-	return r.lo.below(n) && r.hi.above(n)
-}
-
-// below reports whether n is above a lower bound.
-func (b bound) below(n float64) bool { return !b.set || n > b.v || b.inclusive && n == b.v }
-
-// above reports whether n is below an upper bound.
-func (b bound) above(n float64) bool { return !b.set || n < b.v || b.inclusive && n == b.v }
-
 func (c cidr) match(v any) bool {
 	s, ok := v.(string)
 	if !ok {
@@ -124,43 +99,6 @@ func (c cidr) match(v any) bool {
 	}
 	a, err := netip.ParseAddr(s)
 	return err == nil && netip.Prefix(c).Contains(a.Unmap())
-}
-
-func (w wildcard) match(v any) bool {
-	s, ok := v.(string)
-	if !ok {
-		return false
-	}
-	if len(w) == 1 {
-		return s == w[0]
-	}
-	if !strings.HasPrefix(s, w[0]) {
-		return false
-	}
-	rest := s[len(w[0]):]
-	// Taking the leftmost occurrence of each middle part is enough: a
-	// later one would only leave less room for the parts after it.
-	for _, part := range w[1 : len(w)-1] {
-		i := strings.Index(rest, part)
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+len(part):]
-	}
-	return strings.HasSuffix(rest, w[len(w)-1])
-}
-
-// number reads an event scalar as a number. Only JSON numbers are numbers:
-// the string "5" is not.
-func number(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	// The decoder has checked the syntax. Out of float64 range, ParseFloat
-	// returns ±Inf, which still orders correctly against every bound.
-	f, _ := strconv.ParseFloat(string(n), 64)
-	return f, true
 }
 
 // exact compiles a plain match value.
@@ -186,33 +124,34 @@ func compileOperator(op map[string]any, path string) (matcher, error) {
 	if len(op) != 1 {
 		return nil, invalid(path, "a content filter is an object with exactly one operator, got %d keys", len(op))
 	}
-	for name, arg := range op {
-		switch name {
-		case "prefix", "suffix":
-			return compileAffix(name, arg, path)
-		case "equals-ignore-case":
-			s, ok := arg.(string)
-			if !ok {
-				return nil, invalid(path, "equals-ignore-case takes a string, got %s", kind(arg))
-			}
-			return equalFold(s), nil
-		case "anything-but":
-			return compileAnythingBut(arg, path)
-		case "numeric":
-			return compileNumeric(arg, path)
-		case "cidr":
-			return compileCIDR(arg, path)
-		case "wildcard":
-			s, ok := arg.(string)
-			if !ok {
-				return nil, invalid(path, "wildcard takes a string, got %s", kind(arg))
-			}
-			return compileWildcard(s, path)
-		default:
-			return nil, invalid(path, "unknown operator %q", name)
-		}
+	var name string
+	var arg any
+	for name, arg = range op { // the one key
 	}
-	panic("unreachable: op has one key")
+	switch name {
+	case "prefix", "suffix":
+		return compileAffix(name, arg, path)
+	case "equals-ignore-case":
+		s, ok := arg.(string)
+		if !ok {
+			return nil, invalid(path, "equals-ignore-case takes a string, got %s", kind(arg))
+		}
+		return equalFold(s), nil
+	case "anything-but":
+		return compileAnythingBut(arg, path)
+	case "numeric":
+		return compileNumeric(arg, path)
+	case "cidr":
+		return compileCIDR(arg, path)
+	case "wildcard":
+		s, ok := arg.(string)
+		if !ok {
+			return nil, invalid(path, "wildcard takes a string, got %s", kind(arg))
+		}
+		return compileWildcard(s, path)
+	default:
+		return nil, invalid(path, "unknown operator %q", name)
+	}
 }
 
 // compileAffix compiles prefix and suffix, with a string or, to ignore case,
@@ -324,39 +263,6 @@ func compileAnythingButStrings(name string, v any, path string) (matcher, error)
 	return a, nil
 }
 
-// compileNumeric compiles ["op", n] or a range [">"|">=", lo, "<"|"<=", hi].
-func compileNumeric(arg any, path string) (matcher, error) {
-	list, ok := arg.([]any)
-	if !ok || len(list) != 2 && len(list) != 4 {
-		return nil, invalid(path, `numeric takes ["op", n] or [">", lo, "<", hi]`)
-	}
-	var r numeric
-	for i := 0; i < len(list); i += 2 {
-		op, ok := list[i].(string)
-		if !ok {
-			return nil, invalid(path, "numeric operator must be a string, got %s", kind(list[i]))
-		}
-		n, ok := number(list[i+1])
-		if !ok {
-			return nil, invalid(path, "numeric %s takes a number, got %s", op, kind(list[i+1]))
-		}
-		switch {
-		case op == "=" && len(list) == 2:
-			r.lo, r.hi = bound{true, n, true}, bound{true, n, true}
-		case (op == ">" || op == ">=") && i == 0:
-			r.lo = bound{true, n, op == ">="}
-		case (op == "<" || op == "<=") && (len(list) == 2 || i == 2):
-			r.hi = bound{true, n, op == "<="}
-		default:
-			return nil, invalid(path, "numeric operator %q is unknown or out of place", op)
-		}
-	}
-	if r.lo.set && r.hi.set && r.lo.v > r.hi.v {
-		return nil, invalid(path, "numeric range is empty: lower bound %g is above upper bound %g", r.lo.v, r.hi.v)
-	}
-	return r, nil
-}
-
 func compileCIDR(arg any, path string) (matcher, error) {
 	s, ok := arg.(string)
 	if !ok {
@@ -367,31 +273,4 @@ func compileCIDR(arg any, path string) (matcher, error) {
 		return nil, invalid(path, "cidr %q: %v", s, err)
 	}
 	return cidr(p.Masked()), nil
-}
-
-// compileWildcard splits s at its unescaped '*'. "\*" is a literal star and
-// "\\" a literal backslash; AWS rejects any other escape and consecutive
-// wildcards.
-func compileWildcard(s, path string) (wildcard, error) {
-	var w wildcard
-	var part strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if i+1 == len(s) || s[i+1] != '*' && s[i+1] != '\\' {
-				return nil, invalid(path, `wildcard %q: only \* and \\ may be escaped`, s)
-			}
-			i++
-			part.WriteByte(s[i])
-		case '*':
-			if i+1 < len(s) && s[i+1] == '*' {
-				return nil, invalid(path, "wildcard %q: consecutive wildcards are not allowed", s)
-			}
-			w = append(w, part.String())
-			part.Reset()
-		default:
-			part.WriteByte(s[i])
-		}
-	}
-	return append(w, part.String()), nil
 }
