@@ -65,6 +65,7 @@ func NewWithClients(e ECSAPI, a AutoScalingAPI, q QueueAPI, queueURL string, p P
 // Result is how one invocation of a drain ended.
 type Result struct {
 	Outcome Outcome
+	Attempt int    // the hop this was: 1 for the event that started the drain
 	State   State  // the state after this hop; for Requeue, the state sent
 	Tasks   []Task // tasks left when the drain was last observed
 	Delay   time.Duration
@@ -97,7 +98,7 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 	for {
 		o.Now = d.now()
 		step := Next(s, o, d.policy)
-		res := Result{Outcome: step.Outcome, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent}
+		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent}
 		var err error
 		switch step.Kind {
 		case DescribeHook:
@@ -134,9 +135,10 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 			}
 			return res, err
 		case Requeue:
-			s.Attempt++
-			res.State, res.Outcome, res.Delay = s, OutcomeRequeued, step.Delay
-			return res, d.requeue(ctx, s, step.Delay)
+			next := s
+			next.Attempt++
+			res.State, res.Outcome, res.Delay = next, OutcomeRequeued, step.Delay
+			return res, d.requeue(ctx, next, step.Delay)
 		case End:
 			return res, nil
 		}

@@ -140,7 +140,7 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 	where := drainAttrs(s.Cluster, s.GroupName, s.HookName, s.InstanceID)
 	attrs = append(attrs,
 		slog.String(keyContainerInstance, res.State.ContainerInstanceARN),
-		slog.Int(keyAttempt, s.Attempt),
+		slog.Int(keyAttempt, res.Attempt),
 		slog.Bool(keyHeartbeat, res.Heartbeat),
 	)
 	attrs = append(attrs, taskCounts(res.Tasks)...)

@@ -37,13 +37,14 @@ type fakeDrainer struct {
 func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, cluster string) (drain.Result, error) {
 	f.starts = append(f.starts, startCall{a.InstanceID, cluster})
 	res := f.startRes
+	res.Attempt = 1
 	res.State = drain.State{Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName, InstanceID: a.InstanceID, Start: a.Time, Attempt: 1}
 	return res, f.startErr
 }
 
 func (f *fakeDrainer) Continue(_ context.Context, s drain.State) (drain.Result, error) {
 	f.continues = append(f.continues, s)
-	return drain.Result{Outcome: drain.OutcomeDrained, State: s}, nil
+	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
 
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
@@ -219,5 +220,18 @@ func TestShortBudgetSendsRecordsBack(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{body}, d.resent); diff != "" {
 		t.Fatalf("resent mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// The attempt logged is the hop the record was: 1 for the event, and the
+// message's own attempt for a re-queued hop, not the next hop's number.
+func TestLogsTheAttemptOfTheHop(t *testing.T) {
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued}}
+	h, logs := newTestHandler(d, Config{})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "terminate-action.json"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := logLines(t, logs)[0][keyAttempt]; got != 1.0 {
+		t.Fatalf("attempt logged for the first hop = %v, want 1", got)
 	}
 }

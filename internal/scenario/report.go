@@ -1,0 +1,75 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+)
+
+// Drain is what happened to one instance's lifecycle action.
+type Drain struct {
+	InstanceID   string
+	TasksAtStart int
+	// Held is how long the action kept the instance in Terminating:Wait.
+	Held       time.Duration
+	Heartbeats int
+	End        autoscaling.End // completed, timed-out, skipped; "" while pending
+	Result     string          // CONTINUE or ABANDON
+	// TasksAtRelease lists the tasks whose lastStatus was not yet STOPPED
+	// when the action ended; empty for a clean drain.
+	TasksAtRelease []string
+}
+
+// Summary is the outcome of a scenario.
+type Summary struct {
+	Drains      []Drain
+	Wall        time.Duration
+	APICalls    map[string]int // by "Service.Operation", the drainer's and the harness's own
+	Invocations int
+	ColdStarts  int
+	Errors      int
+	DLQ         int // messages in the dead-letter queue at the end
+}
+
+// Violations lists what broke the drainer's promises: every action
+// completed by the drainer with CONTINUE, none released with a task still
+// running unless its deadline is expected, nothing in the DLQ.
+func (s Summary) Violations(deadlineExpected bool) []string {
+	var v []string
+	for _, d := range s.Drains {
+		switch {
+		case d.End != autoscaling.EndCompleted:
+			v = append(v, fmt.Sprintf("%s: action ended %q, want completed by the drainer", d.InstanceID, d.End))
+		case d.Result != autoscaling.ResultContinue:
+			v = append(v, fmt.Sprintf("%s: result %s, want CONTINUE", d.InstanceID, d.Result))
+		case len(d.TasksAtRelease) > 0 && !deadlineExpected:
+			v = append(v, fmt.Sprintf("%s: released with %d tasks not yet STOPPED: %s", d.InstanceID, len(d.TasksAtRelease), strings.Join(d.TasksAtRelease, ", ")))
+		}
+	}
+	if s.DLQ > 0 {
+		v = append(v, fmt.Sprintf("%d messages in the dead-letter queue", s.DLQ))
+	}
+	return v
+}
+
+// Print writes the summary a person reads at the end of the demo.
+func (s Summary) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nSummary: %d instances drained in %s\n", len(s.Drains), s.Wall.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "  %-21s %6s %8s %10s %-10s %s\n", "instance", "tasks", "held", "heartbeats", "end", "left at release")
+	for _, d := range s.Drains {
+		fmt.Fprintf(w, "  %-21s %6d %8s %10d %-10s %d\n", d.InstanceID, d.TasksAtStart, d.Held.Round(100*time.Millisecond), d.Heartbeats, d.End, len(d.TasksAtRelease))
+	}
+	fmt.Fprintf(w, "  Lambda: %d invocations, %d cold starts, %d errors; DLQ: %d messages\n", s.Invocations, s.ColdStarts, s.Errors, s.DLQ)
+	ops := make([]string, 0, len(s.APICalls))
+	total := 0
+	for op, n := range s.APICalls {
+		ops = append(ops, fmt.Sprintf("%s %d", op, n))
+		total += n
+	}
+	slices.Sort(ops)
+	fmt.Fprintf(w, "  AWS API calls: %d (%s)\n", total, strings.Join(ops, ", "))
+}

@@ -1,0 +1,252 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+)
+
+// bootstrap is the real drainer binary, built once for all scenarios.
+var bootstrap string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ecs-drainer-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bootstrap, err = BuildBootstrap(context.Background(), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects the function's log lines, written from several
+// execution environments at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type e2e struct {
+	*World
+	logs *syncBuffer
+	ctx  context.Context
+}
+
+func start(t *testing.T, o FunctionOptions) e2e {
+	t.Helper()
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	logs := &syncBuffer{}
+	o.Binary, o.Logs = bootstrap, logs
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
+	if o.MaxDrain == 0 {
+		o.MaxDrain = 5 * time.Minute
+	}
+	w, err := Start(ctx, []string{"asg-a"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("function logs:\n%s", logs)
+		}
+	})
+	return e2e{World: w, logs: logs, ctx: ctx}
+}
+
+func (e e2e) group(t *testing.T, g GroupSpec) []string {
+	t.Helper()
+	g.Name, g.Cluster = "asg-a", "c1"
+	ids, err := e.Group(e.ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func (e e2e) service(t *testing.T, spec ecs.ServiceSpec) {
+	t.Helper()
+	if err := e.AWS.ECS.CreateService("c1", spec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e e2e) watch(t *testing.T, expected int) Summary {
+	t.Helper()
+	s, err := e.Watch(e.ctx, "c1", expected, nil)
+	if err != nil {
+		t.Fatalf("drains did not end: %v", err)
+	}
+	return s
+}
+
+func assertClean(t *testing.T, s Summary) {
+	t.Helper()
+	for _, v := range s.Violations(false) {
+		t.Error(v)
+	}
+}
+
+var web = ecs.ServiceSpec{Name: "web", DesiredCount: 4, CPU: 256, Memory: 512, StopDelay: 2 * time.Second}
+
+// The whole loop, with the real binary: scale-in emits the lifecycle event,
+// the rule routes it to the queue, the event source mapping invokes the
+// function, which re-queues itself until the tasks have moved, then
+// completes the action.
+func TestScaleInOfOneInstance(t *testing.T) {
+	e := start(t, FunctionOptions{})
+	e.group(t, GroupSpec{Instances: 3})
+	e.service(t, web)
+	if err := e.ScaleIn(e.ctx, "asg-a", 1); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, 1)
+	assertClean(t, s)
+	if d := s.Drains[0]; d.TasksAtStart > 0 && d.Held < web.StopDelay {
+		t.Errorf("held %v with %d tasks at start, want at least their %v stop delay", d.Held, d.TasksAtStart, web.StopDelay)
+	}
+}
+
+// Several instances drain at once, with a fixed-port service and a daemon.
+func TestScaleInOfSeveralInstancesAtOnce(t *testing.T) {
+	e := start(t, FunctionOptions{})
+	e.group(t, GroupSpec{Instances: 4})
+	e.service(t, ecs.ServiceSpec{Name: "web", DesiredCount: 6, CPU: 256, Memory: 512, StopDelay: 2 * time.Second})
+	e.service(t, ecs.ServiceSpec{Name: "api", DesiredCount: 2, CPU: 256, Memory: 512, HostPort: 8080, MinimumHealthyPercent: 50, StopDelay: time.Second})
+	e.service(t, ecs.ServiceSpec{Name: "log-agent", Daemon: true, CPU: 64, Memory: 64, StopDelay: time.Second})
+	if err := e.ScaleIn(e.ctx, "asg-a", 2); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, 2)
+	assertClean(t, s)
+	if s.Invocations < 2 {
+		t.Errorf("invocations = %d, want at least one per drain", s.Invocations)
+	}
+}
+
+// An instance refresh replaces every instance: each old one drains through
+// the hook while the new ones take its tasks.
+func TestInstanceRefreshReplacesEveryInstance(t *testing.T) {
+	e := start(t, FunctionOptions{})
+	old := e.group(t, GroupSpec{Instances: 3})
+	e.service(t, ecs.ServiceSpec{Name: "web", DesiredCount: 3, CPU: 256, Memory: 512, StopDelay: time.Second})
+	if err := e.Refresh(e.ctx, "asg-a"); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, len(old))
+	assertClean(t, s)
+	now, err := e.Instances(e.ctx, "asg-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range old {
+		for _, n := range now {
+			if id == n {
+				t.Errorf("old instance %s still in service after the refresh", id)
+			}
+		}
+	}
+}
+
+// An instance that never joined the cluster has nothing to drain: released
+// at once, not left to wait out the hook.
+func TestInstanceNotInTheClusterIsReleasedAtOnce(t *testing.T) {
+	e := start(t, FunctionOptions{})
+	e.group(t, GroupSpec{Instances: 2, Unregistered: true})
+	if err := e.ScaleIn(e.ctx, "asg-a", 1); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, 1)
+	assertClean(t, s)
+	if held := s.Drains[0].Held; held > 5*time.Second {
+		t.Errorf("held %v, want released within the first hop", held)
+	}
+	if !strings.Contains(e.logs.String(), `"outcome":"not_registered"`) {
+		t.Errorf("no not_registered outcome in the function's logs")
+	}
+}
+
+// A one-instance cluster whose service uses a fixed host port can never
+// drain: the replacement has nowhere to go. The drain must end at its
+// deadline, loudly, not hang until the hook's timeout.
+func TestUndrainableInstanceEndsAtTheDeadlineLoudly(t *testing.T) {
+	e := start(t, FunctionOptions{MaxDrain: 5 * time.Second})
+	e.group(t, GroupSpec{Instances: 1})
+	e.service(t, ecs.ServiceSpec{Name: "api", DesiredCount: 1, CPU: 256, Memory: 512, HostPort: 8080})
+	if err := e.ScaleIn(e.ctx, "asg-a", 1); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, 1)
+	for _, v := range s.Violations(true) {
+		t.Error(v)
+	}
+	d := s.Drains[0]
+	if len(d.TasksAtRelease) != 1 {
+		t.Errorf("tasks at release = %v, want the api task", d.TasksAtRelease)
+	}
+	// The deadline counts from the event's time, which EventBridge gives
+	// to the second: up to a second before the action started.
+	if d.Held < 4*time.Second || d.Held > 5*time.Second+3*time.Second {
+		t.Errorf("held %v, want the 5 s deadline (within the event time's second, a poll and a hop)", d.Held)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"level":"WARN"`) || !strings.Contains(logs, `"outcome":"deadline_reached"`) {
+		t.Errorf("no WARN deadline_reached line in the function's logs")
+	}
+}
+
+// Without RecursiveLoop Allow, Lambda stops a Lambda -> SQS -> Lambda chain
+// after about 16 hops (ecs-cid-sample#30). The construct sets Allow; this
+// shows what happens without it: the drain is cut and the hook times out.
+func TestRecursiveLoopDetectionCutsTheChainWithoutAllow(t *testing.T) {
+	e := start(t, FunctionOptions{RecursiveLoop: "Terminate"})
+	ids := e.group(t, GroupSpec{Instances: 2})
+	if _, err := e.AWS.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "report", CPU: 256, Memory: 512, RunFor: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ASG.TerminateInstanceInAutoScalingGroup(e.ctx, terminateInput(ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	s := e.watch(t, 1)
+	if stops := e.Function.Stats().RecursionStops; stops == 0 {
+		t.Errorf("recursion stops = 0, want the chain cut")
+	}
+	if d := s.Drains[0]; d.End != "timed-out" {
+		t.Errorf("action end = %q, want timed-out after the chain was cut", d.End)
+	}
+}
+
+func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGroupInput {
+	return &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(true)}
+}

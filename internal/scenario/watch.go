@@ -1,0 +1,111 @@
+package scenario
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+)
+
+// watchTick is how often Watch looks at the world: often enough that the
+// demo's progress reads as live, rarely enough to cost nothing.
+const watchTick = 250 * time.Millisecond
+
+// Watch follows the drainer's lifecycle actions on cluster's instances until
+// expected actions have ended or ctx is done, writing a progress line to out
+// (nil: none) whenever an instance's drain changes. It returns the summary;
+// its error is ctx's when the drains did not all end in time.
+func (w *World) Watch(ctx context.Context, cluster string, expected int, out io.Writer) (Summary, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	start := time.Now()
+	tracked := map[string]*Drain{}
+	last := map[string]string{}
+	var order []string
+	ticker := time.NewTicker(watchTick)
+	defer ticker.Stop()
+	for {
+		ended := 0
+		for _, a := range w.AWS.AutoScaling.Actions() {
+			if a.Hook != HookName {
+				continue
+			}
+			d, ok := tracked[a.InstanceID]
+			if !ok {
+				d = &Drain{InstanceID: a.InstanceID, TasksAtStart: len(w.liveTasks(cluster, a.InstanceID, time.Time{}))}
+				tracked[a.InstanceID] = d
+				order = append(order, a.InstanceID)
+			}
+			line := w.progress(cluster, a, d)
+			if line != last[a.InstanceID] {
+				fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(start).Seconds(), line)
+				last[a.InstanceID] = line
+			}
+			if !a.Active {
+				ended++
+			}
+		}
+		if ended >= expected {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return w.summary(order, tracked, time.Since(start)), fmt.Errorf("%d of %d drains ended: %w", ended, expected, ctx.Err())
+		case <-ticker.C:
+		}
+	}
+	return w.summary(order, tracked, time.Since(start)), nil
+}
+
+// progress updates d from the action and renders its progress line.
+func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) string {
+	d.Heartbeats, d.End, d.Result = a.Heartbeats, a.End, a.Result
+	if a.Active {
+		d.Held = time.Since(a.Started)
+		status := "not registered"
+		if ci, ok := w.AWS.ECS.Instance(a.InstanceID); ok {
+			status = ci.Status
+		}
+		left := w.liveTasks(cluster, a.InstanceID, time.Time{})
+		// Held is left out: it changes every tick, and a line is printed
+		// only when something a person would want to see changed.
+		return fmt.Sprintf("%s  Terminating:Wait  %-9s tasks left %-3d heartbeats %d", a.InstanceID, status, len(left), a.Heartbeats)
+	}
+	d.Held = a.Ended.Sub(a.Started)
+	d.TasksAtRelease = w.liveTasks(cluster, a.InstanceID, a.Ended)
+	return fmt.Sprintf("%s  released: %s %s after %s, %d tasks left, %d heartbeats",
+		a.InstanceID, a.End, a.Result, d.Held.Round(100*time.Millisecond), len(d.TasksAtRelease), a.Heartbeats)
+}
+
+// liveTasks lists the tasks on the instance whose lastStatus was not STOPPED
+// at the time at (zero: now).
+func (w *World) liveTasks(cluster, instanceID string, at time.Time) []string {
+	var live []string
+	for _, t := range w.AWS.ECS.Tasks(cluster) {
+		if t.EC2InstanceID != instanceID {
+			continue
+		}
+		if at.IsZero() && t.LastStatus != "STOPPED" || !at.IsZero() && (t.StoppedAt.IsZero() || t.StoppedAt.After(at)) {
+			live = append(live, t.Group+" "+t.ARN)
+		}
+	}
+	return live
+}
+
+func (w *World) summary(order []string, tracked map[string]*Drain, wall time.Duration) Summary {
+	s := Summary{Wall: wall, APICalls: w.APICalls()}
+	for _, id := range order {
+		s.Drains = append(s.Drains, *tracked[id])
+	}
+	slices.SortFunc(s.Drains, func(a, b Drain) int { return cmp.Compare(a.Held, b.Held) })
+	st := w.Function.Stats()
+	s.Invocations, s.ColdStarts, s.Errors = st.Invocations, st.ColdStarts, st.Errors
+	v, inFlight, delayed := w.AWS.SQS.Counts(w.DLQURL)
+	s.DLQ = v + inFlight + delayed
+	return s
+}

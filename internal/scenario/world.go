@@ -1,0 +1,235 @@
+// Package scenario runs whole drains locally: the local AWS, its EventBridge
+// rule (the pattern the CDK construct deploys), the real bootstrap binary
+// under the local Lambda runtime, and the SQS event source mapping between
+// them. The end-to-end tests and `make demo` drive it; nothing in the path
+// from scale-in to CompleteLifecycleAction is a shortcut around what AWS does.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
+)
+
+// Names used in every scenario.
+const (
+	HookName     = "ecs-drainer"
+	functionName = "ecs-drainer"
+	ruleName     = "ecs-drainer-lifecycle"
+)
+
+// FunctionOptions configure the drainer function as the CDK construct does.
+type FunctionOptions struct {
+	Binary        string // the bootstrap binary, built for this machine
+	PollInterval  time.Duration
+	MaxDrain      time.Duration
+	Timeout       time.Duration // the function timeout; default 30 s
+	RecursiveLoop string        // default Allow, as the construct sets it
+	Concurrency   int           // default 5
+	Logs          io.Writer     // the function's log lines; nil discards them
+}
+
+// World is a running local deployment of the drainer.
+type World struct {
+	AWS      *localaws.AWS
+	Bus      *eventbridge.Bus
+	Function *lambda.Function
+	Mapping  *lambda.Mapping
+	ASG      *sdkautoscaling.Client
+	QueueURL string
+	DLQURL   string
+	groups   []string
+}
+
+// Start deploys the drainer for the given Auto Scaling groups into a fresh
+// local AWS on the wall clock (the bootstrap binary reads the wall clock).
+func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, err error) {
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.RecursiveLoop == "" {
+		o.RecursiveLoop = "Allow"
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 5
+	}
+	if o.Logs == nil {
+		o.Logs = io.Discard
+	}
+	w = &World{groups: groups}
+	defer func() {
+		if err != nil {
+			w.Close()
+		}
+	}()
+	w.Bus = eventbridge.NewBus(clock.Real{}, localaws.AccountID, localaws.Region)
+	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit}); err != nil {
+		return w, err
+	}
+	if err := w.queues(o.Timeout); err != nil {
+		return w, err
+	}
+	if err := w.Bus.PutRule(ruleName, rules.TerminateLifecycle(groups)); err != nil {
+		return w, err
+	}
+	if err := w.Bus.AddTarget(ruleName, eventbridge.SQSTarget(w.AWS.SQS.Send, w.QueueURL)); err != nil {
+		return w, err
+	}
+	env := append(w.AWS.Env(),
+		"DRAINER_QUEUE_URL="+w.QueueURL,
+		"DRAINER_POLL_INTERVAL="+o.PollInterval.String(),
+		"DRAINER_MAX_DRAIN="+o.MaxDrain.String(),
+	)
+	w.Function, err = lambda.NewFunction(lambda.FunctionConfig{
+		Name: functionName, Binary: o.Binary, Env: env, Timeout: o.Timeout, MemoryMB: 128,
+		RecursiveLoop: o.RecursiveLoop, Concurrency: o.Concurrency, Logs: o.Logs,
+	})
+	if err != nil {
+		return w, err
+	}
+	w.Mapping, err = lambda.StartMapping(lambda.MappingConfig{
+		Queue: w.AWS.SQS, QueueURL: w.QueueURL, Function: w.Function,
+		BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: o.Concurrency, Region: localaws.Region,
+	})
+	if err != nil {
+		return w, err
+	}
+	cfg, err := w.AWS.Config(ctx)
+	w.ASG = sdkautoscaling.NewFromConfig(cfg)
+	return w, err
+}
+
+// queues creates the drain queue and its DLQ as the construct does: the
+// visibility timeout six times the function timeout (Lambda's guidance for
+// event sources), five receives before a record is dead-lettered.
+func (w *World) queues(functionTimeout time.Duration) error {
+	dlq, err := w.AWS.SQS.CreateQueue("ecs-drainer-dlq", map[string]string{"MessageRetentionPeriod": "1209600"})
+	if err != nil {
+		return err
+	}
+	dlqARN, err := w.AWS.SQS.QueueARN(dlq)
+	if err != nil {
+		return err
+	}
+	w.DLQURL = dlq
+	w.QueueURL, err = w.AWS.SQS.CreateQueue("ecs-drainer", map[string]string{
+		"VisibilityTimeout": strconv.Itoa(int(6 * functionTimeout / time.Second)),
+		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, dlqARN),
+	})
+	return err
+}
+
+// Close stops everything.
+func (w *World) Close() {
+	if w.Mapping != nil {
+		w.Mapping.Stop()
+	}
+	if w.Function != nil {
+		_ = w.Function.Close()
+	}
+	if w.Bus != nil {
+		w.Bus.Close()
+	}
+	if w.AWS != nil {
+		_ = w.AWS.Close()
+	}
+}
+
+// GroupSpec describes an Auto Scaling group and its cluster.
+type GroupSpec struct {
+	Name      string
+	Cluster   string
+	Instances int
+	Resources ecs.Resources
+	// Unregistered instances never join the cluster (a broken agent, a
+	// group shared with non-ECS work).
+	Unregistered     bool
+	HeartbeatTimeout int32 // default 30 s, the shortest AWS allows
+}
+
+// Group creates the group with the drainer's terminate hook and returns its
+// instance ids.
+func (w *World) Group(ctx context.Context, g GroupSpec) ([]string, error) {
+	if g.HeartbeatTimeout == 0 {
+		g.HeartbeatTimeout = 30
+	}
+	if g.Unregistered {
+		w.AWS.ECS.CreateCluster(g.Cluster)
+	} else {
+		w.AWS.AttachCluster(g.Name, g.Cluster, g.Resources)
+	}
+	if _, _, err := w.AWS.AutoScaling.CreateGroup(g.Name, 0, 2*g.Instances+1, g.Instances); err != nil {
+		return nil, err
+	}
+	err := w.AWS.AutoScaling.PutLifecycleHook(autoscaling.Hook{
+		Group: g.Name, Name: HookName, Transition: autoscaling.TransitionTerminating,
+		HeartbeatTimeout: g.HeartbeatTimeout, DefaultResult: autoscaling.ResultContinue,
+		NotificationMetadata: fmt.Sprintf(`{"cluster":%q}`, g.Cluster),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.Instances(ctx, g.Name)
+}
+
+// Instances lists the group's instances that are in service.
+func (w *World) Instances(ctx context.Context, group string) ([]string, error) {
+	out, err := w.ASG.DescribeAutoScalingGroups(ctx, &sdkautoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.AutoScalingGroups) == 0 {
+		return nil, fmt.Errorf("group %s not found", group)
+	}
+	var ids []string
+	for _, in := range out.AutoScalingGroups[0].Instances {
+		if string(in.LifecycleState) == autoscaling.StateInService {
+			ids = append(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	return ids, nil
+}
+
+// ScaleIn lowers the group's desired capacity by n, through the API, as a
+// scaling policy or a person would; Auto Scaling picks the instances.
+func (w *World) ScaleIn(ctx context.Context, group string, n int) error {
+	out, err := w.ASG.DescribeAutoScalingGroups(ctx, &sdkautoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return err
+	}
+	desired := aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) - int32(n)
+	_, err = w.ASG.SetDesiredCapacity(ctx, &sdkautoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &group, DesiredCapacity: &desired})
+	return err
+}
+
+// Refresh starts an instance refresh that replaces every instance of the
+// group, through the API.
+func (w *World) Refresh(ctx context.Context, group string) error {
+	_, err := w.ASG.StartInstanceRefresh(ctx, &sdkautoscaling.StartInstanceRefreshInput{AutoScalingGroupName: &group})
+	return err
+}
+
+// APICalls merges the three services' per-operation counters.
+func (w *World) APICalls() map[string]int {
+	calls := map[string]int{}
+	for svc, m := range map[string]map[string]int{"ECS": w.AWS.ECS.Calls(), "AutoScaling": w.AWS.AutoScaling.Calls(), "SQS": w.AWS.SQS.Calls()} {
+		for op, n := range maps.All(m) {
+			calls[svc+"."+op] = n
+		}
+	}
+	return calls
+}
