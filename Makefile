@@ -1,14 +1,19 @@
-# ecs-drainer. `make test` is what CI runs (.ci/run); `make build` makes the
-# Lambda's bootstrap binary for provided.al2023 on arm64.
+# ecs-drainer. `make demo` drains instances on the local AWS; `make test` is
+# what CI runs (.ci/run); `make build` makes the Lambda's bootstrap binary for
+# provided.al2023 on arm64.
 GO ?= go
 
-.PHONY: build test vet fmt-check fuzz clean
+.PHONY: build demo test vet fmt-check fuzz clean
 
 # Static (CGO off) and without net/rpc (lambda.norpc: only the retired go1.x
 # runtime used it), stripped, reproducible paths.
 build:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o bootstrap ./functions/drainer
 	@ls -l bootstrap
+
+# A full drain on the local AWS with the real binary; flags: make demo DEMO_FLAGS="-refresh -instances 6".
+demo:
+	$(GO) run ./internal/demo $(DEMO_FLAGS)
 
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...

@@ -41,10 +41,10 @@ func (w *World) Watch(ctx context.Context, cluster string, expected int, out io.
 				tracked[a.InstanceID] = d
 				order = append(order, a.InstanceID)
 			}
-			line := w.progress(cluster, a, d)
-			if line != last[a.InstanceID] {
-				fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(start).Seconds(), line)
-				last[a.InstanceID] = line
+			state := w.progress(cluster, a, d)
+			if state != last[a.InstanceID] {
+				fmt.Fprintf(out, "[%6.1fs] %s  (%s)\n", time.Since(start).Seconds(), state, heldFor(a, d))
+				last[a.InstanceID] = state
 			}
 			if !a.Active {
 				ended++
@@ -62,7 +62,16 @@ func (w *World) Watch(ctx context.Context, cluster string, expected int, out io.
 	return w.summary(order, tracked, time.Since(start)), nil
 }
 
-// progress updates d from the action and renders its progress line.
+func heldFor(a autoscaling.ActionView, d *Drain) string {
+	if a.Active {
+		return fmt.Sprintf("draining %.1fs", d.Held.Seconds())
+	}
+	return fmt.Sprintf("held %.1fs", d.Held.Seconds())
+}
+
+// progress updates d from the action and renders what a person watching
+// wants to see change: a line is printed only when this changes, with the
+// time held beside it.
 func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) string {
 	d.Heartbeats, d.End, d.Result = a.Heartbeats, a.End, a.Result
 	if a.Active {
@@ -72,14 +81,12 @@ func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) str
 			status = ci.Status
 		}
 		left := w.liveTasks(cluster, a.InstanceID, time.Time{})
-		// Held is left out: it changes every tick, and a line is printed
-		// only when something a person would want to see changed.
 		return fmt.Sprintf("%s  Terminating:Wait  %-9s tasks left %-3d heartbeats %d", a.InstanceID, status, len(left), a.Heartbeats)
 	}
 	d.Held = a.Ended.Sub(a.Started)
 	d.TasksAtRelease = w.liveTasks(cluster, a.InstanceID, a.Ended)
-	return fmt.Sprintf("%s  released: %s %s after %s, %d tasks left, %d heartbeats",
-		a.InstanceID, a.End, a.Result, d.Held.Round(100*time.Millisecond), len(d.TasksAtRelease), a.Heartbeats)
+	return fmt.Sprintf("%s  released: %s %s, %d tasks left, %d heartbeats",
+		a.InstanceID, a.End, a.Result, len(d.TasksAtRelease), a.Heartbeats)
 }
 
 // liveTasks lists the tasks on the instance whose lastStatus was not STOPPED

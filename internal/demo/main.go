@@ -1,0 +1,138 @@
+// Command demo runs a full drain on the local AWS: it builds the drainer's
+// bootstrap binary, deploys it (EventBridge rule, SQS queue and DLQ, event
+// source mapping) next to an ECS cluster on an Auto Scaling group, scales
+// the group in (or refreshes it) and shows each instance's drain live. It
+// exits 0 only if every lifecycle action was completed by the drainer with
+// no task left running. `make demo` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+)
+
+const (
+	group   = "demo-asg"
+	cluster = "demo"
+)
+
+type options struct {
+	instances, scaleIn, tasks int
+	poll, stopDelay, maxDrain time.Duration
+	jobFor                    time.Duration
+	heartbeat                 int
+	refresh, verbose          bool
+	binary                    string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.instances, "instances", 4, "instances in the Auto Scaling group")
+	flag.IntVar(&o.scaleIn, "scale-in", 2, "instances the scale-in removes")
+	flag.IntVar(&o.tasks, "tasks", 2, "web service tasks per instance")
+	flag.DurationVar(&o.poll, "poll", 2*time.Second, "DRAINER_POLL_INTERVAL")
+	flag.DurationVar(&o.stopDelay, "stop-delay", 3*time.Second, "how long a task takes to stop once told to (its stop timeout)")
+	flag.DurationVar(&o.jobFor, "job", 20*time.Second, "how long the standalone job on the oldest instance runs")
+	flag.DurationVar(&o.maxDrain, "max-drain", 2*time.Minute, "DRAINER_MAX_DRAIN")
+	flag.IntVar(&o.heartbeat, "heartbeat", 30, "the lifecycle hook's heartbeat timeout in seconds (30 to 7200)")
+	flag.BoolVar(&o.refresh, "refresh", false, "run an instance refresh that replaces every instance instead of a scale-in")
+	flag.BoolVar(&o.verbose, "v", false, "print the function's own log lines")
+	flag.StringVar(&o.binary, "binary", "", "a bootstrap binary built for this machine (default: build one)")
+	flag.Parse()
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	if o.instances < 1 || o.scaleIn < 1 || o.scaleIn > o.instances {
+		return fmt.Errorf("want 1 <= -scale-in <= -instances, got %d and %d", o.scaleIn, o.instances)
+	}
+	if o.binary == "" {
+		dir, err := os.MkdirTemp("", "ecs-drainer-demo")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(out, "building the drainer's bootstrap binary ...")
+		if o.binary, err = scenario.BuildBootstrap(ctx, dir); err != nil {
+			return err
+		}
+	}
+	logs := io.Discard
+	if o.verbose {
+		logs = out
+	}
+	w, err := scenario.Start(ctx, []string{group}, scenario.FunctionOptions{
+		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, Logs: logs,
+	})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)})
+	if err != nil {
+		return err
+	}
+	if err := workload(w, o, ids); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "local AWS on %s: cluster %q on group %q, %d instances, %d tasks\n", w.AWS.URL, cluster, group, len(ids), len(w.AWS.ECS.Tasks(cluster)))
+	fmt.Fprintf(out, "drainer: real bootstrap under the local Lambda runtime, poll %s, max drain %s, hook heartbeat timeout %ds\n", o.poll, o.maxDrain, o.heartbeat)
+
+	expected := o.scaleIn
+	if o.refresh {
+		expected = len(ids)
+		fmt.Fprintf(out, "starting an instance refresh of all %d instances\n\n", len(ids))
+		err = w.Refresh(ctx, group)
+	} else {
+		fmt.Fprintf(out, "scaling in by %d\n\n", o.scaleIn)
+		err = w.ScaleIn(ctx, group, o.scaleIn)
+	}
+	if err != nil {
+		return err
+	}
+	// Past the max drain every drain ends on its own; the margin covers the
+	// last poll and the hops.
+	ctx, cancel := context.WithTimeout(ctx, o.maxDrain+time.Minute)
+	defer cancel()
+	s, err := w.Watch(ctx, cluster, expected, out)
+	s.Print(out)
+	if err != nil {
+		return err
+	}
+	if v := s.Violations(false); len(v) > 0 {
+		for _, line := range v {
+			fmt.Fprintln(out, "VIOLATION:", line)
+		}
+		return fmt.Errorf("%d drains did not end as they must", len(v))
+	}
+	fmt.Fprintln(out, "OK: every lifecycle action was completed by the drainer, with no task left running")
+	return nil
+}
+
+// workload puts on the cluster what a real one has: a web service spread
+// over every instance, an API on a fixed host port (one per instance), a
+// log-agent daemon, and a standalone job that ECS draining leaves alone.
+func workload(w *scenario.World, o options, ids []string) error {
+	specs := []ecs.ServiceSpec{
+		{Name: "web", DesiredCount: o.tasks * o.instances, CPU: 256, Memory: 512, StopDelay: o.stopDelay},
+		{Name: "api", DesiredCount: max(1, o.instances-o.scaleIn), CPU: 256, Memory: 512, HostPort: 8080, MinimumHealthyPercent: 50, StopDelay: o.stopDelay},
+		{Name: "log-agent", Daemon: true, CPU: 64, Memory: 64, StopDelay: time.Second},
+	}
+	for _, s := range specs {
+		if err := w.AWS.ECS.CreateService(cluster, s); err != nil {
+			return err
+		}
+	}
+	_, err := w.AWS.ECS.RunTask(cluster, ids[0], ecs.TaskSpec{Family: "nightly-report", CPU: 256, Memory: 512, RunFor: o.jobFor})
+	return err
+}
