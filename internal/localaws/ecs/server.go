@@ -101,6 +101,7 @@ var operations = map[string]operation{
 	"DescribeTasks":                 (*Server).describeTasks,
 	"StopTask":                      (*Server).stopTask,
 	"GetTaskProtection":             (*Server).getTaskProtection,
+	"PutAttributes":                 (*Server).putAttributes,
 }
 
 // ServeHTTP speaks awsJson1_1 (reference §3.1): POST /, the operation in

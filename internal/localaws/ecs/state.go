@@ -49,7 +49,8 @@ type instance struct {
 	registeredAt   time.Time
 	cpu, memory    int
 	version        int64
-	tasks          []*task // tasks placed here, until forgotten
+	tasks          []*task           // tasks placed here, until forgotten
+	attributes     map[string]string // custom attributes (PutAttributes)
 }
 
 type service struct {

@@ -28,8 +28,10 @@ type wireResource struct {
 }
 
 type wireAttribute struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"`
+	Name       string `json:"name"`
+	Value      string `json:"value,omitempty"`
+	TargetType string `json:"targetType,omitempty"`
+	TargetID   string `json:"targetId,omitempty"`
 }
 
 type wireVersionInfo struct {
@@ -99,7 +101,7 @@ func (s *Server) wireInstance(i *instance) wireContainerInstance {
 		VersionInfo:          agentVersion,
 		RegisteredResources:  resources(i.cpu, i.memory, nil),
 		RemainingResources:   resources(i.remaining()),
-		Attributes:           []wireAttribute{{Name: "ecs.os-type", Value: "linux"}, {Name: "com.amazonaws.ecs.capability.logging-driver.awslogs"}},
+		Attributes:           i.wireAttributes(),
 	}
 }
 
