@@ -249,7 +249,6 @@ func (f *Function) run(ctx context.Context, e *environment, cold bool, inv *invo
 		return InvokeResult{}, false, ctx.Err()
 	}
 	<-inv.taken
-	e.logs.line(fmt.Sprintf("START RequestId: %s Version: $LATEST", inv.id))
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	var out outcome

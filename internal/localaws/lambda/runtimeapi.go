@@ -46,6 +46,9 @@ func (e *environment) next(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.current = inv
 		e.mu.Unlock()
+		// Logged before the process has the event, so the START line
+		// precedes anything the handler prints.
+		e.logs.line(fmt.Sprintf("START RequestId: %s Version: $LATEST", inv.id))
 		close(inv.taken)
 		h := w.Header()
 		h.Set(headerRequestID, inv.id)

@@ -18,17 +18,24 @@ import (
 func runtimeRig(t *testing.T) (*environment, string) {
 	t.Helper()
 	f := &Function{cfg: FunctionConfig{Timeout: 3 * time.Second}, arn: "arn:aws:lambda:us-east-1:123456789012:function:f"}
-	e := &environment{fn: f, invocations: make(chan *invocation), exited: make(chan struct{})}
+	e := &environment{fn: f, logs: &lineWriter{sink: &logSink{w: io.Discard}},
+		invocations: make(chan *invocation), exited: make(chan struct{})}
 	srv := httptest.NewServer(e.runtimeAPI())
 	t.Cleanup(srv.Close)
 	return e, srv.URL + "/2018-06-01/runtime"
 }
 
-// give hands inv to the runtime's pending /next and waits until it is taken.
-func give(e *environment, payload string) *invocation {
+// give hands an invocation to the runtime's pending /next and waits until it
+// is taken.
+func give(t *testing.T, e *environment, payload string) *invocation {
+	t.Helper()
 	inv := &invocation{id: newRequestID(), payload: []byte(payload), trace: "Root=1-a-b",
 		taken: make(chan struct{}), done: make(chan outcome, 1)}
-	e.invocations <- inv
+	select {
+	case e.invocations <- inv:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no /next took the invocation within 5s")
+	}
 	<-inv.taken
 	return inv
 }
@@ -80,7 +87,7 @@ func TestRuntimeAPI(t *testing.T) {
 				got <- nextResult{resp, string(b)}
 			}()
 			before := time.Now()
-			inv := give(e, `{"event":1}`)
+			inv := give(t, e, `{"event":1}`)
 			next := <-got
 			if next.resp == nil {
 				t.FailNow()
@@ -146,7 +153,7 @@ func TestRuntimeAPIRefusesOversizedResponse(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	inv := give(e, `{}`)
+	inv := give(t, e, `{}`)
 	resp, err := http.Post(base+"/invocation/"+inv.id+"/response", "application/json", strings.NewReader(strings.Repeat("x", maxPayloadBytes+1)))
 	if err != nil {
 		t.Fatalf("POST response: %v", err)
