@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
 // Defaults. The poll interval trades API calls against the lag between the
@@ -22,6 +23,16 @@ const (
 	maxPollInterval     = 15 * time.Minute // SQS's 900 s message timer
 	defaultMaxDrain     = time.Hour
 	maxMaxDrain         = 48 * time.Hour // Auto Scaling's global timeout cap
+	// The stop grace covers a container's stop timeout (ECS's default is
+	// 30 s, a task definition may set up to 120 s) with room to spare.
+	defaultStopGrace = 2 * time.Minute
+	maxStopGrace     = 15 * time.Minute
+	// A chain's message is redelivered after the queue's visibility
+	// timeout (six function timeouts) when a hop fails; the reconciler
+	// waits longer than a few of those before it takes a drain over.
+	defaultStaleAfter = 15 * time.Minute
+	minStaleAfter     = time.Minute
+	maxStaleAfter     = 24 * time.Hour
 )
 
 type config struct {
@@ -53,6 +64,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.policy.MaxDrain, err = duration(getenv, "DRAINER_MAX_DRAIN", defaultMaxDrain, time.Nanosecond, maxMaxDrain); err != nil {
 		return config{}, err
+	}
+	if c.policy.StopGrace, err = duration(getenv, "DRAINER_STOP_GRACE", defaultStopGrace, time.Second, maxStopGrace); err != nil {
+		return config{}, err
+	}
+	if c.policy.StaleAfter, err = duration(getenv, "DRAINER_STALE_AFTER", defaultStaleAfter, minStaleAfter, maxStaleAfter); err != nil {
+		return config{}, err
+	}
+	c.policy.OnTimeout = strings.TrimSpace(getenv("DRAINER_ON_TIMEOUT"))
+	if c.policy.OnTimeout == "" {
+		c.policy.OnTimeout = lifecycle.OnTimeoutContinue
+	}
+	if !lifecycle.ValidOnTimeout(c.policy.OnTimeout) {
+		return config{}, fmt.Errorf("DRAINER_ON_TIMEOUT %q is not a timeout policy: want %s, %s or %s",
+			c.policy.OnTimeout, lifecycle.OnTimeoutContinue, lifecycle.OnTimeoutStopTasks, lifecycle.OnTimeoutAbandon)
 	}
 	return c, nil
 }

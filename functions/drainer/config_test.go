@@ -17,6 +17,8 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+var defaults = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute}
+
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -25,13 +27,17 @@ func TestLoadConfig(t *testing.T) {
 		wantErr string // names the variable
 	}{
 		{"defaults", map[string]string{"DRAINER_QUEUE_URL": queue},
-			config{queueURL: queue, policy: drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}}, ""},
+			config{queueURL: queue, policy: defaults}, ""},
 		{"everything set", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_CLUSTER": "prod", "DRAINER_ASGS": " a, b ,,c",
-			"DRAINER_POLL_INTERVAL": "1m", "DRAINER_MAX_DRAIN": "48h"},
+			"DRAINER_POLL_INTERVAL": "1m", "DRAINER_MAX_DRAIN": "48h", "DRAINER_ON_TIMEOUT": "stop-tasks", "DRAINER_STOP_GRACE": "90s",
+			"DRAINER_STALE_AFTER": "30m"},
 			config{queueURL: queue, handler: handler.Config{Cluster: "prod", ASGs: []string{"a", "b", "c"}},
-				policy: drain.Policy{PollInterval: time.Minute, MaxDrain: 48 * time.Hour}}, ""},
+				policy: drain.Policy{PollInterval: time.Minute, MaxDrain: 48 * time.Hour, OnTimeout: "stop-tasks", StopGrace: 90 * time.Second, StaleAfter: 30 * time.Minute}}, ""},
 		{"a local emulator URL", map[string]string{"DRAINER_QUEUE_URL": "http://127.0.0.1:4566/000000000000/q"},
-			config{queueURL: "http://127.0.0.1:4566/000000000000/q", policy: drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}}, ""},
+			config{queueURL: "http://127.0.0.1:4566/000000000000/q", policy: defaults}, ""},
+		{"unknown timeout policy", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_ON_TIMEOUT": "retry"}, config{}, "DRAINER_ON_TIMEOUT"},
+		{"stop grace under 1s", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_STOP_GRACE": "0s"}, config{}, "DRAINER_STOP_GRACE"},
+		{"stale after under a minute", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_STALE_AFTER": "10s"}, config{}, "DRAINER_STALE_AFTER"},
 		{"queue URL missing", map[string]string{}, config{}, "DRAINER_QUEUE_URL is required"},
 		{"queue URL not a queue", map[string]string{"DRAINER_QUEUE_URL": "my-queue"}, config{}, "DRAINER_QUEUE_URL"},
 		{"poll interval not a duration", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_POLL_INTERVAL": "30"}, config{}, "DRAINER_POLL_INTERVAL"},

@@ -21,6 +21,9 @@ type ECSAPI interface {
 	UpdateContainerInstancesState(context.Context, *ecs.UpdateContainerInstancesStateInput, ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	GetTaskProtection(context.Context, *ecs.GetTaskProtectionInput, ...func(*ecs.Options)) (*ecs.GetTaskProtectionOutput, error)
+	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	PutAttributes(context.Context, *ecs.PutAttributesInput, ...func(*ecs.Options)) (*ecs.PutAttributesOutput, error)
 }
 
 // AutoScalingAPI is the part of the Auto Scaling API the drain uses;
@@ -28,6 +31,7 @@ type ECSAPI interface {
 type AutoScalingAPI interface {
 	DescribeLifecycleHooks(context.Context, *autoscaling.DescribeLifecycleHooksInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error)
 	DescribeAutoScalingInstances(context.Context, *autoscaling.DescribeAutoScalingInstancesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
+	DescribeAutoScalingGroups(context.Context, *autoscaling.DescribeAutoScalingGroupsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	CompleteLifecycleAction(context.Context, *autoscaling.CompleteLifecycleActionInput, ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error)
 	RecordLifecycleActionHeartbeat(context.Context, *autoscaling.RecordLifecycleActionHeartbeatInput, ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error)
 }
@@ -71,34 +75,39 @@ type Result struct {
 	Delay   time.Duration
 	// Heartbeat is true when this hop recorded a lifecycle heartbeat.
 	Heartbeat bool
+	// Notes are failures that did not stop the hop (the chain mark could
+	// not be written, task protection could not be read).
+	Notes []string
 }
 
-// Start begins draining for a lifecycle action on the given cluster.
-func (d *Drainer) Start(ctx context.Context, a lifecycle.Action, cluster string) (Result, error) {
+// Start begins draining for a lifecycle action with its hook's metadata.
+// recordID identifies the record carrying the action (see Observation).
+func (d *Drainer) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
 	// The hook's timers started when the instance entered the wait state,
 	// which is the event's time; a clock ahead of ours is not trusted.
 	start := a.Time
-	if now := d.now(); start.After(now) {
+	if now := d.now(); start.IsZero() || start.After(now) {
 		start = now
 	}
 	s := State{
-		EventID: a.EventID, Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName,
+		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
 		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1,
 	}
-	return d.run(ctx, s)
+	return d.run(ctx, s, recordID)
 }
 
 // Continue runs the next hop of a drain carried by a re-queue message.
-func (d *Drainer) Continue(ctx context.Context, s State) (Result, error) {
-	return d.run(ctx, s)
+func (d *Drainer) Continue(ctx context.Context, s State, recordID string) (Result, error) {
+	return d.run(ctx, s, recordID)
 }
 
-func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
-	o := Observation{}
+func (d *Drainer) run(ctx context.Context, s State, recordID string) (Result, error) {
+	o := Observation{RecordID: recordID}
+	var notes []string
 	for {
 		o.Now = d.now()
 		step := Next(s, o, d.policy)
-		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent}
+		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes}
 		var err error
 		switch step.Kind {
 		case DescribeHook:
@@ -106,9 +115,9 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 		case CheckAction:
 			o.Action, err = d.actionStatus(ctx, s)
 		case FindInstance:
-			o.Instance, err = d.findInstance(ctx, s)
+			o.Instance, o.Chain, err = d.findInstance(ctx, s)
 			if err == nil && o.Instance.Found {
-				s.ContainerInstanceARN = o.Instance.ARN
+				d.adopt(&s, o)
 			}
 		case MarkDraining:
 			err = d.markDraining(ctx, s)
@@ -118,6 +127,16 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 		case CountTasks:
 			o.Tasks, err = d.tasksLeft(ctx, s)
 			o.TasksCounted = err == nil
+		case CheckProtection:
+			if perr := d.protection(ctx, s, o.Tasks); perr != nil {
+				notes = append(notes, perr.Error())
+			}
+			o.ProtectionChecked = true
+		case StopTasks:
+			err = d.stopTasks(ctx, s, o.Tasks)
+			if err == nil {
+				s.TasksStoppedAt = o.Now
+			}
 		case Heartbeat:
 			err = d.heartbeat(ctx, s)
 			if Classify(err) == AlreadyDone {
@@ -128,7 +147,7 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 				o.HeartbeatSent, s.LastHeartbeat = true, o.Now
 			}
 		case Complete:
-			err = d.complete(ctx, s)
+			err = d.complete(ctx, s, step.Result)
 			if Classify(err) == AlreadyDone {
 				res.Outcome = OutcomeAlreadyCompleted
 				return res, nil
@@ -137,13 +156,38 @@ func (d *Drainer) run(ctx context.Context, s State) (Result, error) {
 		case Requeue:
 			next := s
 			next.Attempt++
+			next.Parent = recordID
 			res.State, res.Outcome, res.Delay = next, OutcomeRequeued, step.Delay
-			return res, d.requeue(ctx, next, step.Delay)
+			id, err := d.requeue(ctx, next, step.Delay)
+			if err != nil {
+				return res, err
+			}
+			// The mark is written after the send: a hop that stops in
+			// between leaves the mark on this record, which the message
+			// just sent names as its parent, so the chain goes on.
+			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: o.Now.Add(step.Delay), MessageID: id, Token: s.Token}); merr != nil {
+				res.Notes = append(res.Notes, merr.Error())
+			}
+			return res, nil
 		case End:
 			return res, nil
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", step.Kind, err)
+		}
+	}
+}
+
+// adopt takes the start of the chain a reconciler's first hop (which has no
+// event, so no start or token of its own) finds on the instance: a drain
+// restarted after its chain was lost keeps its original deadline.
+func (d *Drainer) adopt(s *State, o Observation) {
+	s.ContainerInstanceARN = o.Instance.ARN
+	if c := o.Chain; c != nil && s.Attempt == 1 && s.Token == "" && c.Start.Before(s.Start) {
+		s.Start = c.Start
+		s.LastHeartbeat = c.Start
+		if s.HeartbeatTimeoutSeconds > 0 {
+			s.Deadline = Deadline(*s, d.policy)
 		}
 	}
 }
@@ -162,14 +206,10 @@ func (d *Drainer) describeHook(ctx context.Context, s *State, o *Observation) er
 		o.HookMissing = true
 		return nil
 	}
-	h := out.LifecycleHooks[0]
-	hb := time.Duration(*h.HeartbeatTimeout) * time.Second
-	global := GlobalTimeout(hb)
-	if h.GlobalTimeout != nil {
-		global = time.Duration(*h.GlobalTimeout) * time.Second
-	}
-	s.HeartbeatTimeoutSeconds = int(*h.HeartbeatTimeout)
-	s.Deadline = Deadline(s.Start, d.policy.MaxDrain, global)
+	// GlobalTimeout is min(48 h, 100 x HeartbeatTimeout) by definition;
+	// Deadline derives it from the heartbeat timeout the state carries.
+	s.HeartbeatTimeoutSeconds = int(*out.LifecycleHooks[0].HeartbeatTimeout)
+	s.Deadline = Deadline(*s, d.policy)
 	return nil
 }
 
@@ -196,7 +236,7 @@ func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, erro
 	return ActionGone, nil
 }
 
-func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, error) {
+func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	arn := s.ContainerInstanceARN
@@ -208,10 +248,10 @@ func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, error) 
 			Filter:  aws.String("ec2InstanceId == " + s.InstanceID),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing container instances of %s for %s: %w", s.Cluster, s.InstanceID, err)
+			return nil, nil, fmt.Errorf("listing container instances of %s for %s: %w", s.Cluster, s.InstanceID, err)
 		}
 		if len(out.ContainerInstanceArns) == 0 {
-			return &Instance{}, nil
+			return &Instance{}, nil, nil
 		}
 		arn = out.ContainerInstanceArns[0]
 	}
@@ -220,16 +260,42 @@ func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, error) 
 		ContainerInstances: []string{arn},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("describing container instance %s: %w", arn, err)
+		return nil, nil, fmt.Errorf("describing container instance %s: %w", arn, err)
 	}
 	for _, ci := range out.ContainerInstances {
 		// Checked again here so that no filter quirk can make us drain an
 		// instance other than the one terminating.
-		if aws.ToString(ci.Ec2InstanceId) == s.InstanceID {
-			return &Instance{Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status)}, nil
+		if aws.ToString(ci.Ec2InstanceId) != s.InstanceID {
+			continue
 		}
+		var chain *Chain
+		for _, a := range ci.Attributes {
+			if aws.ToString(a.Name) == ChainAttribute {
+				if c, ok := ParseChain(aws.ToString(a.Value)); ok {
+					chain = &c
+				}
+			}
+		}
+		return &Instance{Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status)}, chain, nil
 	}
-	return &Instance{}, nil
+	return &Instance{}, nil, nil
+}
+
+// mark writes the chain mark on the container instance.
+func (d *Drainer) mark(ctx context.Context, s State, c Chain) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	_, err := d.ecs.PutAttributes(ctx, &ecs.PutAttributesInput{
+		Cluster: &s.Cluster,
+		Attributes: []ecstypes.Attribute{{
+			Name: aws.String(ChainAttribute), Value: aws.String(c.String()),
+			TargetType: ecstypes.TargetTypeContainerInstance, TargetId: &s.ContainerInstanceARN,
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("marking the drain's chain on %s: %w", s.ContainerInstanceARN, err)
+	}
+	return nil
 }
 
 func (d *Drainer) markDraining(ctx context.Context, s State) error {
@@ -264,13 +330,13 @@ func (d *Drainer) heartbeat(ctx context.Context, s State) error {
 	return nil
 }
 
-func (d *Drainer) complete(ctx context.Context, s State) error {
+func (d *Drainer) complete(ctx context.Context, s State, result string) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	in := &autoscaling.CompleteLifecycleActionInput{
 		AutoScalingGroupName:  &s.GroupName,
 		LifecycleHookName:     &s.HookName,
-		LifecycleActionResult: aws.String("CONTINUE"),
+		LifecycleActionResult: &result,
 	}
 	setActionTarget(s, &in.LifecycleActionToken, &in.InstanceId)
 	if _, err := d.asg.CompleteLifecycleAction(ctx, in); err != nil {
@@ -290,22 +356,23 @@ func setActionTarget(s State, token, instanceID **string) {
 	*instanceID = aws.String(s.InstanceID)
 }
 
-func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) error {
+// requeue sends the drain's next message and returns its SQS message id.
+func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	body, err := s.Encode()
 	if err != nil {
-		return fmt.Errorf("encoding re-queue message: %w", err)
+		return "", fmt.Errorf("encoding re-queue message: %w", err)
 	}
-	_, err = d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+	out, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:     &d.queueURL,
 		MessageBody:  aws.String(string(body)),
 		DelaySeconds: int32(delay / time.Second),
 	})
 	if err != nil {
-		return fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)
+		return "", fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)
 	}
-	return nil
+	return aws.ToString(out.MessageId), nil
 }
 
 // Resend puts a record body back on the queue unchanged, for a record the

@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,12 +32,12 @@ func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
 func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
 		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).Start(context.Background(), testAction(), "c1")
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil {
 		t.Fatalf("Start error: %v", err)
 	}
 	wantCalls := []string{"DescribeLifecycleHooks", "DescribeAutoScalingInstances", "ListContainerInstances", "DescribeContainerInstances",
-		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "SendMessage"}
+		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "SendMessage", "PutAttributes"}
 	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
 		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
 	}
@@ -58,7 +59,7 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	}
 	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
 		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
-		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2}
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, Parent: "r1"}
 	if diff := cmp.Diff(want, *in.Message); diff != "" {
 		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
 	}
@@ -73,7 +74,7 @@ func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}
 	s := testState()
 	s.Token, s.ContainerInstanceARN = testAction().Token, testCI
-	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s)
+	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -100,7 +101,7 @@ func TestCountsMoreThanAHundredTasks(t *testing.T) {
 	}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0).Continue(context.Background(), s)
+	res, err := newTestDrainer(f, t0).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -140,7 +141,7 @@ func TestNoActiveLifecycleActionEndsTheDrain(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testState()
 			s.ContainerInstanceARN = testCI
-			res, err := newTestDrainer(tt.f, tt.now).Continue(context.Background(), s)
+			res, err := newTestDrainer(tt.f, tt.now).Continue(context.Background(), s, "r1")
 			if err != nil {
 				t.Fatalf("Continue error: %v, want success", err)
 			}
@@ -161,7 +162,7 @@ func TestThrottledTaskListFailsTheHopWithoutCompleting(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", errs: map[string]error{"ListTasks:STOPPED": throttled}}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	_, err := newTestDrainer(f, t0).Continue(context.Background(), s)
+	_, err := newTestDrainer(f, t0).Continue(context.Background(), s, "r1")
 	if !errors.Is(err, throttled) || Classify(err) != Retryable {
 		t.Fatalf("Continue error = %v (class %s), want the throttling error, retryable", err, Classify(err))
 	}
@@ -194,5 +195,89 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("Classify(%v) = %s, want %s", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// At the deadline, the stop-tasks policy stops every task left, naming the
+// drainer in the reason, and waits for them instead of releasing at once.
+func TestStopTasksPolicyStopsWhatIsLeft(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING",
+		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED")}}
+	s := withPolicy(testState(), "stop-tasks")
+	s.ContainerInstanceARN = testCI
+	res, err := newTestDrainer(f, t0.Add(time.Hour)).Continue(context.Background(), s, "r1")
+	if err != nil {
+		t.Fatalf("Continue error: %v", err)
+	}
+	if len(f.stops) != 1 || aws.ToString(f.stops[0].Task) != aws.ToString(task(1, "", "").TaskArn) {
+		t.Fatalf("StopTask calls = %d, want one for the task still desired RUNNING", len(f.stops))
+	}
+	if reason := aws.ToString(f.stops[0].Reason); !strings.Contains(reason, "ecs-drainer") {
+		t.Errorf("StopTask reason = %q, want it to name the drainer", reason)
+	}
+	if res.Outcome != OutcomeRequeued || res.State.TasksStoppedAt.IsZero() || len(f.done) != 0 {
+		t.Errorf("outcome %s, stopped at %v, completions %d; want re-queued to wait for STOPPED", res.Outcome, res.State.TasksStoppedAt, len(f.done))
+	}
+}
+
+// A drain that could not finish reports each protected task with its expiry.
+func TestDeadlineReportsProtectedTasks(t *testing.T) {
+	until := t0.Add(2 * time.Hour)
+	protected := task(1, "RUNNING", "RUNNING")
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{protected},
+		protected: map[string]time.Time{aws.ToString(protected.TaskArn): until}}
+	s := testState()
+	s.ContainerInstanceARN = testCI
+	res, err := newTestDrainer(f, t0.Add(time.Hour)).Continue(context.Background(), s, "r1")
+	if err != nil {
+		t.Fatalf("Continue error: %v", err)
+	}
+	if res.Outcome != OutcomeDeadline || len(res.Tasks) != 1 {
+		t.Fatalf("outcome %s with %d tasks, want deadline_reached with the protected task", res.Outcome, len(res.Tasks))
+	}
+	if got, want := res.Tasks[0].Why(), "scale-in protected until "+until.Format(time.RFC3339); got != want {
+		t.Errorf("why = %q, want %q", got, want)
+	}
+	if got := aws.ToString(f.done[0].LifecycleActionResult); got != "CONTINUE" {
+		t.Errorf("result = %s, want CONTINUE", got)
+	}
+}
+
+// The chain mark is written after the next message is sent, and names it;
+// a mark that cannot be written does not fail the hop (the next message
+// names this record as its parent, so it still runs).
+func TestRequeueMarksTheChainAfterSending(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
+	s := withToken(testState(), "tok")
+	s.ContainerInstanceARN = testCI
+	if _, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", Token: "tok"}.String()
+	if len(f.marks) != 1 || f.marks[0] != want {
+		t.Fatalf("marks = %q, want [%q]", f.marks, want)
+	}
+
+	f = &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")},
+		errs: map[string]error{"PutAttributes": &smithy.GenericAPIError{Code: "ThrottlingException"}}}
+	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1")
+	if err != nil || res.Outcome != OutcomeRequeued || len(res.Notes) != 1 {
+		t.Fatalf("with the mark failing: outcome %s, notes %v, error %v; want re-queued with a note", res.Outcome, res.Notes, err)
+	}
+}
+
+func TestChainMarkRoundTrips(t *testing.T) {
+	c := Chain{Start: t0, Due: t0.Add(time.Minute), MessageID: "5fea7756-0ea4-451a-a703-a558b933e274", Token: "87654321-4321-4321-4321-210987654321"}
+	got, ok := ParseChain(c.String())
+	if !ok || got != c {
+		t.Fatalf("ParseChain(%q) = %+v, %v; want %+v", c.String(), got, ok, c)
+	}
+	if len(c.String()) > 128 {
+		t.Fatalf("mark is %d characters, over ECS's 128-character attribute value limit", len(c.String()))
+	}
+	for _, bad := range []string{"", "x", "1:2:3", "a:2:m:t", "1:2::t"} {
+		if _, ok := ParseChain(bad); ok {
+			t.Errorf("ParseChain(%q) ok, want rejected", bad)
+		}
 	}
 }

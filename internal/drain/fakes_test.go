@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -21,12 +22,17 @@ type fakeAWS struct {
 	beats []*autoscaling.RecordLifecycleActionHeartbeatInput
 	drain []*ecs.UpdateContainerInstancesStateInput
 	lists []*ecs.ListContainerInstancesInput
+	stops []*ecs.StopTaskInput
+	marks []string // chain marks written, in order
 
 	lifecycleState string // of the instance in Auto Scaling; "" = unknown
 	hookTimeout    int32  // 0 = no such hook
 	ciStatus       string // "" = not registered
 	tasks          []ecstypes.Task
-	errs           map[string]error // operation -> error to return
+	protected      map[string]time.Time // task ARN -> protection expiry
+	chain          string               // the instance's chain mark attribute
+	errs           map[string]error     // operation -> error to return
+	sentIDs        int
 }
 
 const (
@@ -93,9 +99,11 @@ func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.Describe
 	if err := f.record("DescribeContainerInstances"); err != nil {
 		return nil, err
 	}
-	return &ecs.DescribeContainerInstancesOutput{ContainerInstances: []ecstypes.ContainerInstance{{
-		ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus),
-	}}}, nil
+	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus)}
+	if f.chain != "" {
+		ci.Attributes = []ecstypes.Attribute{{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)}}
+	}
+	return &ecs.DescribeContainerInstancesOutput{ContainerInstances: []ecstypes.ContainerInstance{ci}}, nil
 }
 
 func (f *fakeAWS) UpdateContainerInstancesState(_ context.Context, in *ecs.UpdateContainerInstancesStateInput, _ ...func(*ecs.Options)) (*ecs.UpdateContainerInstancesStateOutput, error) {
@@ -153,7 +161,52 @@ func (f *fakeAWS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 		return nil, err
 	}
 	f.sent = append(f.sent, in)
-	return &sqs.SendMessageOutput{MessageId: aws.String("m")}, nil
+	f.sentIDs++
+	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("m%d", f.sentIDs))}, nil
+}
+
+func (f *fakeAWS) GetTaskProtection(_ context.Context, in *ecs.GetTaskProtectionInput, _ ...func(*ecs.Options)) (*ecs.GetTaskProtectionOutput, error) {
+	if err := f.record("GetTaskProtection"); err != nil {
+		return nil, err
+	}
+	out := &ecs.GetTaskProtectionOutput{}
+	for _, arn := range in.Tasks {
+		until, ok := f.protected[arn]
+		out.ProtectedTasks = append(out.ProtectedTasks, ecstypes.ProtectedTask{TaskArn: aws.String(arn), ProtectionEnabled: ok, ExpirationDate: aws.Time(until)})
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
+	if err := f.record("StopTask"); err != nil {
+		return nil, err
+	}
+	f.stops = append(f.stops, in)
+	return &ecs.StopTaskOutput{}, nil
+}
+
+func (f *fakeAWS) PutAttributes(_ context.Context, in *ecs.PutAttributesInput, _ ...func(*ecs.Options)) (*ecs.PutAttributesOutput, error) {
+	if err := f.record("PutAttributes"); err != nil {
+		return nil, err
+	}
+	f.chain = aws.ToString(in.Attributes[0].Value)
+	f.marks = append(f.marks, f.chain)
+	return &ecs.PutAttributesOutput{}, nil
+}
+
+func (f *fakeAWS) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	if err := f.record("DescribeAutoScalingGroups"); err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
+	for _, name := range in.AutoScalingGroupNames {
+		g := astypes.AutoScalingGroup{AutoScalingGroupName: aws.String(name)}
+		if f.lifecycleState != "" {
+			g.Instances = []astypes.Instance{{InstanceId: aws.String(testInstance), LifecycleState: astypes.LifecycleState(f.lifecycleState)}}
+		}
+		out.AutoScalingGroups = append(out.AutoScalingGroups, g)
+	}
+	return out, nil
 }
 
 func task(i int, last, desired string) ecstypes.Task {

@@ -18,6 +18,7 @@
 package drain
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
@@ -30,6 +31,15 @@ type State = lifecycle.Message
 type Policy struct {
 	PollInterval time.Duration
 	MaxDrain     time.Duration
+	// OnTimeout is the default timeout policy (lifecycle.OnTimeout*); a
+	// hook's metadata may choose another for its group.
+	OnTimeout string
+	// StopGrace is how long the stop-tasks policy waits for the tasks it
+	// stopped to reach STOPPED before completing anyway.
+	StopGrace time.Duration
+	// StaleAfter is how long past its due time a chain's message may be
+	// before a first hop (the reconciler) takes the drain over.
+	StaleAfter time.Duration
 }
 
 // ECS container instance statuses the decision depends on.
@@ -63,17 +73,39 @@ type Task struct {
 	StartedBy     string
 	LastStatus    string
 	DesiredStatus string
+	// ProtectedUntil is set when the task has scale-in protection (read
+	// only when the drain reports why it could not finish).
+	ProtectedUntil time.Time
+}
+
+// Why says why a task is still on a draining instance, for the log line of
+// a drain that could not finish.
+func (t Task) Why() string {
+	switch {
+	case t.DesiredStatus == "STOPPED":
+		return "stopping: told to stop, its containers are still shutting down"
+	case !t.ProtectedUntil.IsZero():
+		return "scale-in protected until " + t.ProtectedUntil.UTC().Format(time.RFC3339)
+	case strings.HasPrefix(t.Group, "family:"):
+		return "standalone task: draining does not stop tasks outside a service"
+	}
+	return "service task: ECS has not replaced it (no room on other instances, the deployment's minimum healthy percent, or a daemon, which stops last)"
 }
 
 // Observation is what this invocation has learned so far.
 type Observation struct {
-	Now           time.Time
-	HookMissing   bool
-	Action        ActionStatus
-	Instance      *Instance // nil until looked up
-	Tasks         []Task    // valid once TasksCounted
-	TasksCounted  bool
-	HeartbeatSent bool
+	Now time.Time
+	// RecordID is the id of the record this hop processes (the SQS message
+	// id, or the event id when EventBridge invokes the function directly).
+	RecordID          string
+	HookMissing       bool
+	Action            ActionStatus
+	Instance          *Instance // nil until looked up
+	Chain             *Chain    // the instance's chain mark, if any
+	Tasks             []Task    // valid once TasksCounted
+	TasksCounted      bool
+	ProtectionChecked bool
+	HeartbeatSent     bool
 }
 
 // StepKind names a step of the state machine.
@@ -86,6 +118,8 @@ const (
 	FindInstance
 	MarkDraining
 	CountTasks
+	CheckProtection
+	StopTasks
 	Heartbeat
 	Complete
 	Requeue
@@ -93,7 +127,8 @@ const (
 )
 
 func (k StepKind) String() string {
-	return [...]string{"", "describe_hook", "check_action", "find_instance", "mark_draining", "count_tasks", "heartbeat", "complete", "requeue", "end"}[k]
+	return [...]string{"", "describe_hook", "check_action", "find_instance", "mark_draining", "count_tasks",
+		"check_protection", "stop_tasks", "heartbeat", "complete", "requeue", "end"}[k]
 }
 
 // Outcome says why a drain's invocation ended the way it did.
@@ -101,19 +136,28 @@ type Outcome string
 
 // Outcomes.
 const (
-	OutcomeDrained          Outcome = "drained"           // no task left: completed CONTINUE
-	OutcomeNotRegistered    Outcome = "not_registered"    // no live container instance: completed CONTINUE
-	OutcomeDeadline         Outcome = "deadline_reached"  // tasks left at the deadline: completed CONTINUE anyway
-	OutcomeAlreadyCompleted Outcome = "already_completed" // Complete found no active action
-	OutcomeActionGone       Outcome = "action_gone"       // the action ended before we completed it
-	OutcomeHookMissing      Outcome = "hook_missing"      // the hook no longer exists
-	OutcomeRequeued         Outcome = "requeued"          // tasks left: polled again later
+	OutcomeDrained          Outcome = "drained"            // no task left: completed CONTINUE
+	OutcomeNotRegistered    Outcome = "not_registered"     // no live container instance: completed CONTINUE
+	OutcomeDeadline         Outcome = "deadline_reached"   // tasks left at the deadline: completed CONTINUE anyway
+	OutcomeAbandoned        Outcome = "deadline_abandoned" // tasks left at the deadline: completed ABANDON
+	OutcomeAlreadyCompleted Outcome = "already_completed"  // Complete found no active action
+	OutcomeActionGone       Outcome = "action_gone"        // the action ended before we completed it
+	OutcomeHookMissing      Outcome = "hook_missing"       // the hook no longer exists
+	OutcomeSuperseded       Outcome = "superseded"         // another chain carries this drain: this one ends
+	OutcomeRequeued         Outcome = "requeued"           // tasks left: polled again later
+)
+
+// Lifecycle action results.
+const (
+	ResultContinue = "CONTINUE"
+	ResultAbandon  = "ABANDON"
 )
 
 // Step is the next thing to do.
 type Step struct {
 	Kind    StepKind
 	Outcome Outcome       // for Complete and End
+	Result  string        // for Complete: CONTINUE or ABANDON
 	Delay   time.Duration // for Requeue
 }
 
@@ -139,21 +183,52 @@ func Next(s State, o Observation, p Policy) Step {
 	case o.Instance == nil:
 		return Step{Kind: FindInstance}
 	case !o.Instance.Found || !live(o.Instance.Status):
-		return Step{Kind: Complete, Outcome: OutcomeNotRegistered}
+		return Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}
+	case !Owns(s, o, p):
+		return Step{Kind: End, Outcome: OutcomeSuperseded}
 	case o.Instance.Status == StatusActive:
 		return Step{Kind: MarkDraining}
 	case !o.TasksCounted:
 		return Step{Kind: CountTasks}
 	case len(o.Tasks) == 0:
-		return Step{Kind: Complete, Outcome: OutcomeDrained}
-	case !o.Now.Before(s.Deadline):
-		return Step{Kind: Complete, Outcome: OutcomeDeadline}
+		return Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}
+	case !o.Now.Before(s.Deadline) && s.TasksStoppedAt.IsZero():
+		return atDeadline(s, o, p)
+	case !s.TasksStoppedAt.IsZero() && !o.Now.Before(s.TasksStoppedAt.Add(p.StopGrace)):
+		return Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}
 	}
 	delay := RequeueDelay(s, o.Now, p)
 	if !o.HeartbeatSent && o.Now.Add(delay).Sub(s.LastHeartbeat) >= s.HeartbeatTimeout()/2 {
 		return Step{Kind: Heartbeat}
 	}
 	return Step{Kind: Requeue, Delay: delay}
+}
+
+// atDeadline applies the drain's timeout policy, once it knows why each task
+// is still there.
+func atDeadline(s State, o Observation, p Policy) Step {
+	if !o.ProtectionChecked {
+		return Step{Kind: CheckProtection}
+	}
+	switch OnTimeout(s, p) {
+	case lifecycle.OnTimeoutAbandon:
+		return Step{Kind: Complete, Outcome: OutcomeAbandoned, Result: ResultAbandon}
+	case lifecycle.OnTimeoutStopTasks:
+		return Step{Kind: StopTasks}
+	}
+	return Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}
+}
+
+// OnTimeout is the drain's timeout policy: its hook's choice, else the
+// operator's default, else continue.
+func OnTimeout(s State, p Policy) string {
+	switch {
+	case s.OnTimeout != "":
+		return s.OnTimeout
+	case p.OnTimeout != "":
+		return p.OnTimeout
+	}
+	return lifecycle.OnTimeoutContinue
 }
 
 // live reports whether a container instance in this status can still run
@@ -165,18 +240,28 @@ func live(status string) bool {
 }
 
 // RequeueDelay is how long to wait before the next poll: the poll interval,
-// but no later than the deadline (so a drain that hits it ends on time), no
-// more than half the heartbeat timeout (so the hop before the timeout lapses
-// always has time to send a heartbeat), and within SQS's 900 s timer cap.
+// but no later than the deadline or the end of the stop grace (so a drain
+// that hits them ends on time), no more than half the heartbeat timeout (so
+// the hop before the timeout lapses always has time to send a heartbeat),
+// and within SQS's 900 s timer cap.
 func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
-	d := min(p.PollInterval, s.HeartbeatTimeout()/2, s.Deadline.Sub(now), maxDelay)
+	until := s.Deadline
+	if !s.TasksStoppedAt.IsZero() {
+		until = s.TasksStoppedAt.Add(p.StopGrace)
+	}
+	d := min(p.PollInterval, s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
 	return max(d.Round(time.Second), time.Second)
 }
 
-// Deadline is when a drain that started at start gives up waiting: after
-// maxDrain, and before the hook's global timeout.
-func Deadline(start time.Time, maxDrain, globalTimeout time.Duration) time.Time {
-	return start.Add(min(maxDrain, globalTimeout-globalTimeoutMargin))
+// Deadline is when drain s gives up waiting: MaxDrain after its start, and
+// before the hook's global timeout, less the stop grace when its policy
+// still has tasks to stop after the deadline.
+func Deadline(s State, p Policy) time.Time {
+	global := GlobalTimeout(s.HeartbeatTimeout()) - globalTimeoutMargin
+	if OnTimeout(s, p) == lifecycle.OnTimeoutStopTasks {
+		global -= p.StopGrace
+	}
+	return s.Start.Add(min(p.MaxDrain, global))
 }
 
 // GlobalTimeout is the longest an instance can wait on a hook with this

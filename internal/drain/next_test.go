@@ -16,7 +16,17 @@ func testState() State {
 	}
 }
 
-var testPolicy = Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}
+var testPolicy = Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute}
+
+func withPolicy(s State, onTimeout string) State {
+	s.OnTimeout = onTimeout
+	return s
+}
+
+func withToken(s State, token string) State {
+	s.Token = token
+	return s
+}
 
 func active() *Instance   { return &Instance{Found: true, ARN: "ci", Status: StatusActive} }
 func draining() *Instance { return &Instance{Found: true, ARN: "ci", Status: StatusDraining} }
@@ -40,6 +50,10 @@ func TestNext(t *testing.T) {
 	nearDeadline.Deadline = t0.Add(7 * time.Second)
 	shortHeartbeat := testState()
 	shortHeartbeat.HeartbeatTimeoutSeconds = 30
+	stopped := withPolicy(testState(), "stop-tasks")
+	stopped.Deadline, stopped.TasksStoppedAt = t0, t0
+	continued := withToken(testState(), "tok")
+	continued.Attempt, continued.Parent = 3, "m1"
 
 	tests := []struct {
 		name string
@@ -52,18 +66,30 @@ func TestNext(t *testing.T) {
 		{"every hop first checks the action is still pending", testState(), Observation{Now: t0}, Step{Kind: CheckAction}},
 		{"an action no longer pending ends the chain without completing", testState(), Observation{Now: t0, Action: ActionGone}, Step{Kind: End, Outcome: OutcomeActionGone}},
 		{"a pending action looks up the container instance", testState(), Observation{Now: t0, Action: ActionPending}, Step{Kind: FindInstance}},
-		{"an instance not in the cluster is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered}},
-		{"an INACTIVE instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "INACTIVE"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered}},
-		{"a DEREGISTERING instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "DEREGISTERING"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered}},
-		{"a REGISTRATION_FAILED instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "REGISTRATION_FAILED"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered}},
+		{"an instance not in the cluster is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"an INACTIVE instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "INACTIVE"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"a DEREGISTERING instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "DEREGISTERING"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"a REGISTRATION_FAILED instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "REGISTRATION_FAILED"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
 		{"an ACTIVE instance is set DRAINING", testState(), Observation{Now: t0, Action: ActionPending, Instance: active()}, Step{Kind: MarkDraining}},
 		{"a DRAINING instance is not set DRAINING again", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining()}, Step{Kind: CountTasks}},
 		{"a REGISTERING instance is polled without DRAINING", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusRegistering}}, Step{Kind: CountTasks}},
-		{"no task left completes", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained}},
-		{"no task left completes even past the deadline, as drained", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained}},
+		{"no task left completes", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
+		{"no task left completes even past the deadline, as drained", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
 		{"a task still stopping keeps the drain waiting", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"tasks left at the deadline complete anyway", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Complete, Outcome: OutcomeDeadline}},
-		{"exactly at the deadline completes", testState(), Observation{Now: t0.Add(time.Hour), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Complete, Outcome: OutcomeDeadline}},
+		{"at the deadline the drain first learns why tasks are left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: CheckProtection}},
+		{"tasks left at the deadline complete anyway", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"exactly at the deadline completes", testState(), Observation{Now: t0.Add(time.Hour), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"the abandon policy completes with ABANDON", withPolicy(pastDeadline, "abandon"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeAbandoned, Result: ResultAbandon}},
+		{"the stop-tasks policy stops what is left", withPolicy(pastDeadline, "stop-tasks"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: StopTasks}},
+		{"after stopping, the drain waits for STOPPED", stopped, Observation{Now: t0.Add(time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"the wait for STOPPED ends at the grace, loudly", stopped, Observation{Now: t0.Add(2 * time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"stopped tasks that reached STOPPED complete as drained", stopped, Observation{Now: t0.Add(time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
+		{"a re-queued hop whose message the mark names goes on", continued, Observation{Now: t0, RecordID: "m2", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m2", Token: "tok"}}, Step{Kind: CountTasks}},
+		{"a re-queued hop whose parent the mark names goes on", continued, Observation{Now: t0, RecordID: "m2", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m1", Token: "tok"}}, Step{Kind: CountTasks}},
+		{"a forked hop ends", continued, Observation{Now: t0, RecordID: "m9", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m3", Token: "tok"}}, Step{Kind: End, Outcome: OutcomeSuperseded}},
+		{"a duplicate event does not start a second chain", testState(), Observation{Now: t0, RecordID: "e2", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(30 * time.Second), MessageID: "m3"}}, Step{Kind: End, Outcome: OutcomeSuperseded}},
+		{"a first hop takes over a chain whose message is overdue", testState(), Observation{Now: t0.Add(16 * time.Minute), RecordID: "", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0, MessageID: "m3"}}, Step{Kind: CountTasks}},
+		{"a new action's first hop takes over another action's mark", withToken(testState(), "new"), Observation{Now: t0, Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(time.Minute), MessageID: "m3", Token: "old"}}, Step{Kind: CountTasks}},
 		{"a heartbeat is sent before half the timeout would pass by the next poll", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
 		{"after the heartbeat the drain re-queues", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, HeartbeatSent: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
 		{"no heartbeat while the last one is fresh", freshHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
@@ -90,19 +116,26 @@ func TestNextNeverReleasesEarly(t *testing.T) {
 			for _, counted := range []bool{false, true} {
 				for _, tasks := range [][]Task{nil, oneTask} {
 					for _, now := range []time.Time{t0, t0.Add(59 * time.Minute), t0.Add(time.Hour)} {
-						o := Observation{Now: now, Action: action, Instance: inst, TasksCounted: counted, Tasks: tasks}
-						step := Next(testState(), o, testPolicy)
-						if step.Kind == Complete && step.Outcome != OutcomeNotRegistered && len(tasks) > 0 && now.Before(testState().Deadline) {
-							t.Errorf("Next(%+v) = %+v: completed with a task left before the deadline", o, step)
-						}
-						if step.Kind == Complete && (action != ActionPending || inst == nil) {
-							t.Errorf("Next(%+v) = %+v: completed without seeing the action pending and the instance", o, step)
-						}
-						if step.Kind == CountTasks && counted {
-							t.Errorf("Next(%+v) = %+v: counted tasks twice", o, step)
-						}
-						if step.Kind == Requeue && (step.Delay < time.Second || step.Delay > maxDelay) {
-							t.Errorf("Next(%+v) = %+v: delay outside SQS's 1..900 s", o, step)
+						for _, policy := range []string{"continue", "stop-tasks", "abandon"} {
+							for _, checked := range []bool{false, true} {
+								o := Observation{Now: now, Action: action, Instance: inst, TasksCounted: counted, Tasks: tasks, ProtectionChecked: checked}
+								step := Next(withPolicy(testState(), policy), o, testPolicy)
+								if step.Kind == Complete && step.Outcome != OutcomeNotRegistered && len(tasks) > 0 && now.Before(testState().Deadline) {
+									t.Errorf("Next(%+v) = %+v: completed with a task left before the deadline", o, step)
+								}
+								if step.Kind == Complete && (action != ActionPending || inst == nil) {
+									t.Errorf("Next(%+v) = %+v: completed without seeing the action pending and the instance", o, step)
+								}
+								if step.Kind == CountTasks && counted {
+									t.Errorf("Next(%+v) = %+v: counted tasks twice", o, step)
+								}
+								if step.Kind == Requeue && (step.Delay < time.Second || step.Delay > maxDelay) {
+									t.Errorf("Next(%+v) = %+v: delay outside SQS's 1..900 s", o, step)
+								}
+								if step.Kind == Complete && step.Result == ResultAbandon && policy != "abandon" {
+									t.Errorf("Next(%+v) with policy %s = %+v: abandoned against the policy", o, policy, step)
+								}
+							}
 						}
 					}
 				}
@@ -137,17 +170,24 @@ func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 
 func TestDeadlineNeverPassesTheGlobalTimeout(t *testing.T) {
 	tests := []struct {
-		name             string
-		maxDrain, global time.Duration
-		want             time.Duration
+		name      string
+		heartbeat int
+		maxDrain  time.Duration
+		onTimeout string
+		want      time.Duration
 	}{
-		{"max drain inside the global timeout", time.Hour, GlobalTimeout(300 * time.Second), time.Hour},
-		{"global timeout of a 30 s hook (50 min) caps a 1 h max drain", time.Hour, GlobalTimeout(30 * time.Second), 49 * time.Minute},
-		{"48 h cap for long heartbeat timeouts", 48 * time.Hour, GlobalTimeout(7200 * time.Second), 48*time.Hour - time.Minute},
+		{"max drain inside the global timeout", 300, time.Hour, "continue", time.Hour},
+		{"global timeout of a 30 s hook (50 min) caps a 1 h max drain", 30, time.Hour, "continue", 49 * time.Minute},
+		{"48 h cap for long heartbeat timeouts", 7200, 48 * time.Hour, "continue", 48*time.Hour - time.Minute},
+		{"stop-tasks keeps its grace before the global timeout", 30, time.Hour, "stop-tasks", 47 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Deadline(t0, tt.maxDrain, tt.global).Sub(t0); got != tt.want {
+			s := testState()
+			s.HeartbeatTimeoutSeconds, s.OnTimeout = tt.heartbeat, tt.onTimeout
+			p := testPolicy
+			p.MaxDrain = tt.maxDrain
+			if got := Deadline(s, p).Sub(t0); got != tt.want {
 				t.Fatalf("Deadline - start = %v, want %v", got, tt.want)
 			}
 		})

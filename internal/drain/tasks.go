@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -65,4 +66,54 @@ func (d *Drainer) page(ctx context.Context, p *ecs.ListTasksPaginator) (*ecs.Lis
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	return p.NextPage(ctx)
+}
+
+// protection reads the scale-in protection of the service tasks left, so the
+// log of a drain that could not finish says which tasks were protected and
+// until when. Only service tasks can be protected.
+func (d *Drainer) protection(ctx context.Context, s State, tasks []Task) error {
+	var arns []string
+	index := map[string]int{}
+	for i, t := range tasks {
+		if strings.HasPrefix(t.Group, "service:") {
+			arns = append(arns, t.ARN)
+			index[t.ARN] = i
+		}
+	}
+	for batch := range slices.Chunk(arns, describeBatch) {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		out, err := d.ecs.GetTaskProtection(cctx, &ecs.GetTaskProtectionInput{Cluster: &s.Cluster, Tasks: batch})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("reading task protection on %s: %w", s.ContainerInstanceARN, err)
+		}
+		for _, p := range out.ProtectedTasks {
+			if i, ok := index[aws.ToString(p.TaskArn)]; ok && p.ProtectionEnabled {
+				tasks[i].ProtectedUntil = aws.ToTime(p.ExpirationDate)
+			}
+		}
+	}
+	return nil
+}
+
+// stopReason names the drainer in the tasks it stops, so the stopped
+// reason ECS shows explains itself.
+const stopReason = "ecs-drainer: drain deadline reached, stopping what is left (on_timeout=stop-tasks)"
+
+// stopTasks stops the tasks left, for the stop-tasks timeout policy.
+// StopTask on a task already stopping is harmless, so a retried hop may
+// stop the same tasks again.
+func (d *Drainer) stopTasks(ctx context.Context, s State, tasks []Task) error {
+	for _, t := range tasks {
+		if t.DesiredStatus == "STOPPED" {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		_, err := d.ecs.StopTask(cctx, &ecs.StopTaskInput{Cluster: &s.Cluster, Task: aws.String(t.ARN), Reason: aws.String(stopReason)})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("stopping task %s: %w", t.ARN, err)
+		}
+	}
+	return nil
 }

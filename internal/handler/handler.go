@@ -23,9 +23,10 @@ import (
 
 // Drainer runs one hop of a drain.
 type Drainer interface {
-	Start(ctx context.Context, a lifecycle.Action, cluster string) (drain.Result, error)
-	Continue(ctx context.Context, s drain.State) (drain.Result, error)
+	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
+	Continue(ctx context.Context, s drain.State, recordID string) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
+	Waiting(ctx context.Context, groups []string) ([]drain.Pending, error)
 }
 
 // Config selects what the handler drains.
@@ -33,7 +34,8 @@ type Config struct {
 	// Cluster is used when a hook has no {"cluster":...} metadata.
 	Cluster string
 	// ASGs, when not empty, limits drains to these Auto Scaling groups;
-	// events from others are logged and ignored.
+	// events from others are logged and ignored. The reconciler sweeps
+	// exactly these groups.
 	ASGs []string
 }
 
@@ -64,7 +66,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	}
 	// The rule may also target the function directly: then the payload is
 	// the event, and a returned error makes Lambda retry the invocation.
-	return nil, h.record(ctx, payload, slog.String(keyRequestID, requestID(ctx)))
+	return nil, h.record(ctx, payload, "", slog.String(keyRequestID, requestID(ctx)))
 }
 
 func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
@@ -82,7 +84,7 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 				continue
 			}
 		} else {
-			err = h.record(ctx, []byte(r.Body), rid, mid)
+			err = h.record(ctx, []byte(r.Body), r.MessageId, rid, mid)
 		}
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -91,9 +93,11 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 	return resp
 }
 
-// record handles one body and logs its outcome. A non-nil error means the
-// record must be retried or, if it can never succeed, reach the DLQ.
-func (h *Handler) record(ctx context.Context, body []byte, attrs ...slog.Attr) error {
+// record handles one body and logs its outcome. recordID is the SQS message
+// id ("" when EventBridge invokes the function directly). A non-nil error
+// means the record must be retried or, if it can never succeed, reach the
+// DLQ.
+func (h *Handler) record(ctx context.Context, body []byte, recordID string, attrs ...slog.Attr) error {
 	in, err := lifecycle.Parse(body)
 	switch {
 	case err != nil:
@@ -104,36 +108,72 @@ func (h *Handler) record(ctx context.Context, body []byte, attrs ...slog.Attr) e
 		h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), append(attrs, slog.String(keyReason, in.Ignored))...)
 		return nil
 	case in.Message != nil:
-		res, err := h.d.Continue(ctx, *in.Message)
+		res, err := h.d.Continue(ctx, *in.Message, recordID)
 		return h.outcome(ctx, *in.Message, res, err, attrs)
+	case in.Reconcile:
+		return h.reconcile(ctx, attrs)
 	}
 	a := *in.Action
+	if recordID == "" {
+		recordID = a.EventID
+	}
 	attrs = append(attrs, slog.String(keyEventID, a.EventID))
 	where := drainAttrs("", a.GroupName, a.HookName, a.InstanceID)
 	if len(h.cfg.ASGs) > 0 && !slices.Contains(h.cfg.ASGs, a.GroupName) {
 		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, "auto scaling group is not in DRAINER_ASGS"))...)
 		return nil
 	}
-	cluster, err := h.cluster(a)
+	meta, err := h.metadata(a)
 	if err != nil {
 		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, err.Error()))...)
 		return err
 	}
-	res, err := h.d.Start(ctx, a, cluster)
+	res, err := h.d.Start(ctx, a, meta, recordID)
 	return h.outcome(ctx, res.State, res, err, attrs)
 }
 
-func (h *Handler) cluster(a lifecycle.Action) (string, error) {
-	name, ok, err := a.Cluster()
+// metadata reads the hook's metadata, with DRAINER_CLUSTER standing in for
+// a hook that names no cluster.
+func (h *Handler) metadata(a lifecycle.Action) (lifecycle.HookMetadata, error) {
+	meta, ok, err := lifecycle.ParseHookMetadata(a.NotificationMetadata)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("hook %s: %w", a.HookName, err)
+		return meta, fmt.Errorf("hook %s: %w", a.HookName, err)
 	case ok:
-		return name, nil
+		return meta, nil
 	case h.cfg.Cluster != "":
-		return h.cfg.Cluster, nil
+		meta.Cluster = h.cfg.Cluster
+		return meta, nil
 	}
-	return "", errors.New("no cluster: the hook's NotificationMetadata has no {\"cluster\":...} and DRAINER_CLUSTER is not set")
+	return meta, errors.New("no cluster: the hook's NotificationMetadata has no {\"cluster\":...} and DRAINER_CLUSTER is not set")
+}
+
+// reconcile restarts the drain of every instance waiting on one of the
+// drainer's hooks in DRAINER_ASGS. Where a live chain drains it already,
+// the chain mark makes the restart end at once (outcome superseded); where
+// the chain was lost (its message dead-lettered, a deploy mid-drain), the
+// restart takes over.
+func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
+	where := drainAttrs("", "", "", "")
+	if len(h.cfg.ASGs) == 0 {
+		h.logLine(ctx, slog.LevelError, "reconcile skipped: DRAINER_ASGS names no group to sweep", where, attrs...)
+		return nil
+	}
+	pending, err := h.d.Waiting(ctx, h.cfg.ASGs)
+	if err != nil {
+		class := drain.Classify(err)
+		h.logLine(ctx, slog.LevelWarn, "reconcile failed", where, append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, err.Error()))...)
+		return err
+	}
+	h.logLine(ctx, slog.LevelInfo, "reconcile", where, append(attrs, slog.Int(keyWaiting, len(pending)))...)
+	var failed error
+	for _, p := range pending {
+		res, err := h.d.Start(ctx, p.Action, p.Meta, "")
+		if err := h.outcome(ctx, res.State, res, err, append(attrs, slog.Bool(keyReconciled, true))); err != nil {
+			failed = err
+		}
+	}
+	return failed
 }
 
 func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr) error {
@@ -144,6 +184,9 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 		slog.Bool(keyHeartbeat, res.Heartbeat),
 	)
 	attrs = append(attrs, taskCounts(res.Tasks)...)
+	if len(res.Notes) > 0 {
+		attrs = append(attrs, slog.Any(keyNotes, res.Notes))
+	}
 	if err != nil {
 		class := drain.Classify(err)
 		level := slog.LevelWarn
@@ -160,9 +203,17 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 	}
 	switch res.Outcome {
 	case drain.OutcomeRequeued:
-		h.logLine(ctx, slog.LevelInfo, "tasks left: drain re-queued", where, append(attrs, slog.Int(keyDelay, int(res.Delay/time.Second)))...)
+		msg, level := "tasks left: drain re-queued", slog.LevelInfo
+		if !res.State.TasksStoppedAt.IsZero() {
+			msg, level = "drain deadline reached: tasks left were stopped, waiting for them to reach STOPPED", slog.LevelWarn
+			attrs = append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))
+		}
+		h.logLine(ctx, level, msg, where, append(attrs, slog.Int(keyDelay, int(res.Delay/time.Second)))...)
 	case drain.OutcomeDeadline:
-		h.logLine(ctx, slog.LevelWarn, "drain deadline reached with tasks still on the instance: lifecycle action completed anyway", where,
+		h.logLine(ctx, slog.LevelWarn, "drain deadline reached with tasks still on the instance: lifecycle action completed with CONTINUE", where,
+			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
+	case drain.OutcomeAbandoned:
+		h.logLine(ctx, slog.LevelWarn, "drain deadline reached with tasks still on the instance: lifecycle action completed with ABANDON", where,
 			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
 	default:
 		h.logLine(ctx, slog.LevelInfo, "drain finished", where, attrs...)
@@ -203,12 +254,13 @@ type loggedTask struct {
 	Group         string `json:"group"`
 	LastStatus    string `json:"last_status"`
 	DesiredStatus string `json:"desired_status"`
+	Why           string `json:"why"`
 }
 
 func taskList(tasks []drain.Task) []loggedTask {
 	out := make([]loggedTask, len(tasks))
 	for i, t := range tasks {
-		out[i] = loggedTask{ARN: t.ARN, Group: t.Group, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus}
+		out[i] = loggedTask{ARN: t.ARN, Group: t.Group, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, Why: t.Why()}
 	}
 	return out
 }

@@ -32,9 +32,11 @@ type fakeDrainer struct {
 	resent    []string
 	startRes  drain.Result
 	startErr  error
+	waiting   []drain.Pending
 }
 
-func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, cluster string) (drain.Result, error) {
+func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
+	cluster := meta.Cluster
 	f.starts = append(f.starts, startCall{a.InstanceID, cluster})
 	res := f.startRes
 	res.Attempt = 1
@@ -42,9 +44,13 @@ func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, cluster strin
 	return res, f.startErr
 }
 
-func (f *fakeDrainer) Continue(_ context.Context, s drain.State) (drain.Result, error) {
+func (f *fakeDrainer) Continue(_ context.Context, s drain.State, _ string) (drain.Result, error) {
 	f.continues = append(f.continues, s)
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
+}
+
+func (f *fakeDrainer) Waiting(context.Context, []string) ([]drain.Pending, error) {
+	return f.waiting, nil
 }
 
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
@@ -233,5 +239,35 @@ func TestLogsTheAttemptOfTheHop(t *testing.T) {
 	}
 	if got := logLines(t, logs)[0][keyAttempt]; got != 1.0 {
 		t.Fatalf("attempt logged for the first hop = %v, want 1", got)
+	}
+}
+
+// The reconciler's tick starts a drain for every waiting instance the sweep
+// finds, and logs the sweep; without DRAINER_ASGS it has nothing to sweep
+// and says so.
+func TestReconcileStartsEveryWaitingDrain(t *testing.T) {
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeSuperseded}, waiting: []drain.Pending{
+		{Action: lifecycle.Action{InstanceID: "i-0123456789abcdef0", GroupName: "asg"}, Meta: lifecycle.HookMetadata{Cluster: "c1"}},
+		{Action: lifecycle.Action{InstanceID: "i-0123456789abcdef1", GroupName: "asg"}, Meta: lifecycle.HookMetadata{Cluster: "c1"}},
+	}}
+	h, logs := newTestHandler(d, Config{ASGs: []string{"asg"}})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "scheduled-event.json"))); err != nil {
+		t.Fatal(err)
+	}
+	want := []startCall{{"i-0123456789abcdef0", "c1"}, {"i-0123456789abcdef1", "c1"}}
+	if diff := cmp.Diff(want, d.starts, cmp.AllowUnexported(startCall{})); diff != "" {
+		t.Errorf("starts mismatch (-want +got):\n%s", diff)
+	}
+	if lines := logLines(t, logs); len(lines) != 3 || lines[0][keyWaiting] != 2.0 {
+		t.Errorf("logged %v, want the sweep (2 waiting) and one line per drain", lines)
+	}
+
+	d = &fakeDrainer{}
+	h, logs = newTestHandler(d, Config{})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "scheduled-event.json"))); err != nil {
+		t.Fatal(err)
+	}
+	if l := logLines(t, logs)[0]; l["level"] != "ERROR" || !strings.Contains(l["msg"].(string), "DRAINER_ASGS") {
+		t.Errorf("without DRAINER_ASGS logged %v, want an ERROR naming DRAINER_ASGS", l)
 	}
 }

@@ -3,6 +3,7 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 )
 
-var defaultPolicy = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour}
+var defaultPolicy = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute}
 
 var web = ecs.ServiceSpec{Name: "web", DesiredCount: 4, CPU: 256, Memory: 512, StopDelay: 45 * time.Second}
 
@@ -206,6 +207,128 @@ func TestDuplicateEventCompletesTheActionOnce(t *testing.T) {
 			t.Errorf("duplicate caused a %s line: %v", l["level"], l)
 		}
 	}
+	if got := r.outcomes()["superseded"]; got < 1 {
+		t.Errorf("superseded outcomes = %d, want the duplicate's chain ended", got)
+	}
+}
+
+// Duplicates must not fork chains that live on: however many copies of a
+// message are delivered, after one more round of hops a single chain is
+// left.
+func TestForkedChainsConvergeToOne(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.runTask(ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: 10 * time.Minute})
+	r.terminate(ids[0])
+	r.run(40 * time.Second) // the first hop has re-queued
+	msgs, err := r.aws.SQS.Messages(r.queueURL)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("queue holds %d messages (%v), want the one re-queued", len(msgs), err)
+	}
+	for range 3 { // SQS delivering the same message four times
+		r.send(msgs[0].Body)
+	}
+	r.run(2 * time.Minute)
+	if got := r.queued(); got != 1 {
+		t.Fatalf("queue holds %d messages two minutes after the fork, want 1 chain", got)
+	}
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+}
+
+func (r *rig) queued() int {
+	v, inFlight, delayed := r.aws.SQS.Counts(r.queueURL)
+	return v + inFlight + delayed
+}
+
+// A chain lost outright (its message gone) is found by the reconciler's
+// sweep once overdue, and its drain finishes; the sweep leaves a live
+// chain alone.
+func TestReconcilerRestartsALostChain(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.runTask(ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: 30 * time.Minute})
+	r.terminate(ids[0])
+	r.run(40 * time.Second)
+	scheduled := testdataBody(t, "scheduled-event.json")
+	r.invokeDirect(scheduled)
+	if got := r.outcomes()["superseded"]; got != 1 {
+		t.Fatalf("sweep over a live chain: superseded outcomes = %d, want 1", got)
+	}
+	// The chain's message is lost: received and deleted by no one's hop.
+	for r.queued() > 0 {
+		r.clk.Advance(time.Second)
+		got, _ := r.aws.SQS.Receive(context.Background(), r.queueURL, 10, 0)
+		for _, m := range got {
+			_ = r.aws.SQS.Delete(r.queueURL, m.ReceiptHandle)
+		}
+	}
+	// Overdue by more than a quarter of the 300 s heartbeat timeout, before
+	// the action's heartbeat timeout runs out.
+	r.clk.Advance(2 * time.Minute)
+	r.invokeDirect(scheduled)
+	r.run(time.Hour)
+	a := r.assertReleasedCleanly(ids[0])
+	if held := a.Ended.Sub(a.Started); held < 30*time.Minute {
+		t.Errorf("held %v, want the job's 30 minutes", held)
+	}
+}
+
+func testdataBody(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../lifecycle/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// invokeDirect invokes the handler with a raw EventBridge event, as a rule
+// targeting the function does.
+func (r *rig) invokeDirect(body string) {
+	r.t.Helper()
+	if _, err := r.h.Invoke(context.Background(), json.RawMessage(body)); err != nil {
+		r.t.Fatalf("Invoke(%s) error: %v", body[:40], err)
+	}
+}
+
+// The timeout policy chosen per group: stop-tasks stops what is left and
+// waits for it; abandon completes with ABANDON.
+func TestTimeoutPolicies(t *testing.T) {
+	p := defaultPolicy
+	p.MaxDrain = 5 * time.Minute
+	t.Run("stop-tasks stops the task and releases once it stopped", func(t *testing.T) {
+		r := newRig(t, p)
+		r.onTimeout = "stop-tasks"
+		ids := r.group(2, true, ecs.Resources{}, 300)
+		arn := r.runTask(ids[0], ecs.TaskSpec{Family: "forever", CPU: 256, Memory: 512, StopDelay: 20 * time.Second})
+		r.terminate(ids[0])
+		r.run(time.Hour)
+		a := r.assertReleasedCleanly(ids[0])
+		if held := a.Ended.Sub(a.Started); held < 5*time.Minute+20*time.Second {
+			t.Errorf("held %v, want the deadline plus the task's 20 s stop", held)
+		}
+		for _, task := range r.aws.ECS.Tasks(cluster) {
+			if task.ARN == arn && !strings.Contains(task.StoppedReason, "ecs-drainer") {
+				t.Errorf("stopped reason %q, want it to name the drainer", task.StoppedReason)
+			}
+		}
+	})
+	t.Run("abandon completes with ABANDON", func(t *testing.T) {
+		r := newRig(t, p)
+		r.onTimeout = "abandon"
+		ids := r.group(2, true, ecs.Resources{}, 300)
+		r.runTask(ids[0], ecs.TaskSpec{Family: "forever", CPU: 256, Memory: 512})
+		r.terminate(ids[0])
+		r.run(time.Hour)
+		a := r.action(ids[0])
+		if a.End != "completed" || a.Result != "ABANDON" {
+			t.Fatalf("action end %q result %q, want completed ABANDON", a.End, a.Result)
+		}
+		if got := r.outcomes()["deadline_abandoned"]; got != 1 {
+			t.Errorf("deadline_abandoned outcomes = %d, want 1", got)
+		}
+	})
 }
 
 // lastEventBody is the body of the lifecycle event delivered last: the
@@ -253,7 +376,9 @@ func TestActionAlreadyCompletedEndsTheDrain(t *testing.T) {
 // A drain that cannot finish is released at the deadline, loudly: WARN,
 // naming the task left.
 func TestDeadlineReleasesLoudly(t *testing.T) {
-	r := newRig(t, drain.Policy{PollInterval: 30 * time.Second, MaxDrain: 5 * time.Minute})
+	p := defaultPolicy
+	p.MaxDrain = 5 * time.Minute
+	r := newRig(t, p)
 	ids := r.group(2, true, ecs.Resources{}, 300)
 	arn := r.runTask(ids[0], ecs.TaskSpec{Family: "forever", CPU: 256, Memory: 512})
 	r.terminate(ids[0])

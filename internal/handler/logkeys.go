@@ -23,4 +23,7 @@ const (
 	keyErrorClass        = "error_class"
 	keyError             = "error"
 	keyDrainSeconds      = "drain_s"
+	keyNotes             = "notes"
+	keyWaiting           = "waiting"
+	keyReconciled        = "reconciled"
 )

@@ -52,6 +52,9 @@ type rig struct {
 	dlqURL   string
 	logs     bytes.Buffer
 
+	// onTimeout, when set before group, is the hook's timeout policy.
+	onTimeout string
+
 	mu     sync.Mutex
 	events []awswire.Event
 }
@@ -76,7 +79,7 @@ func newRig(t *testing.T, p drain.Policy) *rig {
 	}
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
 	d := drain.NewWithClients(sdkecs.NewFromConfig(cfg), r.asg, r.sqs, r.queueURL, p, r.clk.Now)
-	r.h = handler.New(d, handler.Config{}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
+	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
 	return r
 }
 
@@ -109,7 +112,7 @@ func (r *rig) group(n int, register bool, res ecs.Resources, heartbeatTimeout in
 	}
 	if err := r.aws.AutoScaling.PutLifecycleHook(autoscaling.Hook{
 		Group: group, Name: hook, Transition: autoscaling.TransitionTerminating, HeartbeatTimeout: heartbeatTimeout,
-		DefaultResult: autoscaling.ResultContinue, NotificationMetadata: `{"cluster":"` + cluster + `"}`,
+		DefaultResult: autoscaling.ResultContinue, NotificationMetadata: r.metadata(),
 	}); err != nil {
 		r.t.Fatal(err)
 	}
@@ -118,6 +121,13 @@ func (r *rig) group(n int, register bool, res ecs.Resources, heartbeatTimeout in
 		ids = append(ids, r.instanceAt(i))
 	}
 	return ids
+}
+
+func (r *rig) metadata() string {
+	if r.onTimeout != "" {
+		return `{"cluster":"` + cluster + `","on_timeout":"` + r.onTimeout + `"}`
+	}
+	return `{"cluster":"` + cluster + `"}`
 }
 
 func (r *rig) instanceAt(i int) string {

@@ -12,6 +12,9 @@ const (
 	SourceAutoScaling   = "aws.autoscaling"
 	DetailTypeTerminate = "EC2 Instance-terminate Lifecycle Action"
 	TransitionTerminate = "autoscaling:EC2_INSTANCE_TERMINATING"
+	// A scheduled rule's event (EventBridge "rate(...)"): the reconciler's tick.
+	sourceEvents        = "aws.events"
+	detailTypeScheduled = "Scheduled Event"
 	// testNotification is what Auto Scaling sends once to a hook's own
 	// notification target when the hook is created; it names no instance.
 	testNotification = "autoscaling:TEST_NOTIFICATION"
@@ -47,27 +50,52 @@ type Action struct {
 	Destination          string    `json:"Destination,omitempty"`
 }
 
-// Cluster returns the ECS cluster named by the hook's NotificationMetadata,
-// which the drainer's hooks set to {"cluster":"NAME"}. ok is false when the
-// hook has no metadata; err is set when it has metadata we cannot read, so a
-// hook meant for us is never silently drained against the wrong cluster.
-func (a Action) Cluster() (name string, ok bool, err error) {
-	if a.NotificationMetadata == "" {
-		return "", false, nil
+// Timeout policies: what a drain does when its deadline passes with tasks
+// still on the instance.
+const (
+	OnTimeoutContinue  = "continue"   // complete with CONTINUE: the instance terminates
+	OnTimeoutStopTasks = "stop-tasks" // StopTask what is left, wait a grace period, then CONTINUE
+	OnTimeoutAbandon   = "abandon"    // complete with ABANDON: a retaining instance lifecycle policy keeps it
+)
+
+// ValidOnTimeout reports whether p names a timeout policy.
+func ValidOnTimeout(p string) bool {
+	return p == OnTimeoutContinue || p == OnTimeoutStopTasks || p == OnTimeoutAbandon
+}
+
+// HookMetadata is what the drainer's hooks carry in NotificationMetadata:
+// {"cluster":"NAME"} and optionally "on_timeout", so one function can drain
+// several clusters, each group with its own timeout policy.
+type HookMetadata struct {
+	Cluster   string `json:"cluster"`
+	OnTimeout string `json:"on_timeout,omitempty"`
+}
+
+// ParseHookMetadata reads a hook's NotificationMetadata. ok is false when
+// it names no cluster (empty, or other keys only); err is set when it is
+// not the drainer's JSON object, so a hook meant for us is never silently
+// drained against the wrong cluster or with the wrong policy.
+func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
+	if s == "" {
+		return HookMetadata{}, false, nil
 	}
-	var m struct {
-		Cluster *string `json:"cluster"`
+	var raw struct {
+		Cluster   *string `json:"cluster"`
+		OnTimeout string  `json:"on_timeout"`
 	}
-	if err := json.Unmarshal([]byte(a.NotificationMetadata), &m); err != nil {
-		return "", false, fmt.Errorf("notification metadata is not the JSON object {\"cluster\":\"NAME\"}: %w", err)
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return HookMetadata{}, false, fmt.Errorf("notification metadata is not the JSON object {\"cluster\":\"NAME\"}: %w", err)
 	}
-	if m.Cluster == nil {
-		return "", false, nil
+	if raw.OnTimeout != "" && !ValidOnTimeout(raw.OnTimeout) {
+		return HookMetadata{}, false, fmt.Errorf("notification metadata has on_timeout %q, want %s, %s or %s", raw.OnTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
 	}
-	if *m.Cluster == "" {
-		return "", false, fmt.Errorf("notification metadata names an empty cluster")
+	if raw.Cluster == nil {
+		return HookMetadata{OnTimeout: raw.OnTimeout}, false, nil
 	}
-	return *m.Cluster, true, nil
+	if *raw.Cluster == "" {
+		return HookMetadata{}, false, fmt.Errorf("notification metadata names an empty cluster")
+	}
+	return HookMetadata{Cluster: *raw.Cluster, OnTimeout: raw.OnTimeout}, true, nil
 }
 
 func (a Action) validate() error {

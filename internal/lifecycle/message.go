@@ -36,6 +36,15 @@ type Message struct {
 	HeartbeatTimeoutSeconds int       `json:"heartbeat_timeout_s"`
 	LastHeartbeat           time.Time `json:"last_heartbeat"`
 	Attempt                 int       `json:"attempt"`
+
+	// Parent is the id of the record whose hop sent this message: the
+	// chain's owner mark may still name it if that hop stopped between
+	// sending and marking (see drain.Owns).
+	Parent string `json:"parent,omitempty"`
+	// OnTimeout is the timeout policy, resolved when the drain started.
+	OnTimeout string `json:"on_timeout,omitempty"`
+	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
+	TasksStoppedAt time.Time `json:"tasks_stopped_at,omitzero"`
 }
 
 // HeartbeatTimeout is the hook's heartbeat timeout as a duration.
@@ -59,6 +68,8 @@ func (m Message) validate() error {
 		return fmt.Errorf("re-queue message has heartbeat_timeout_s %d, want > 0", m.HeartbeatTimeoutSeconds)
 	case m.Attempt < 1:
 		return fmt.Errorf("re-queue message has attempt %d, want >= 1", m.Attempt)
+	case m.OnTimeout != "" && !ValidOnTimeout(m.OnTimeout):
+		return fmt.Errorf("re-queue message has on_timeout %q, not a timeout policy", m.OnTimeout)
 	}
 	return nil
 }

@@ -7,10 +7,13 @@ import (
 )
 
 // Input is what one record body turned out to be. Exactly one of Action,
-// Message or Ignored is set.
+// Message, Reconcile or Ignored is set.
 type Input struct {
 	Action  *Action
 	Message *Message
+	// Reconcile is set for the scheduled event that asks the function to
+	// find waiting instances no chain is draining.
+	Reconcile bool
 	// Ignored is the reason a well-formed body needs no work (a launch
 	// action, another event type, a hook test notification).
 	Ignored string
@@ -69,6 +72,9 @@ func parseEvent(body []byte) (Input, error) {
 	var env Envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Input{}, fmt.Errorf("decoding EventBridge envelope: %w", err)
+	}
+	if env.Source == sourceEvents && env.DetailType == detailTypeScheduled {
+		return Input{Reconcile: true}, nil
 	}
 	if env.Source != SourceAutoScaling || env.DetailType != DetailTypeTerminate {
 		return Input{Ignored: fmt.Sprintf("event %q from %q is not a terminate lifecycle action", env.DetailType, env.Source)}, nil

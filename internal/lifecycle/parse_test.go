@@ -59,6 +59,15 @@ func TestParseReadsAWSTerminateSamples(t *testing.T) {
 	}
 }
 
+// The reconciler's scheduled event (the sample from the EventBridge docs'
+// "Schedule expressions" page) asks for a sweep, not a drain.
+func TestParseRecognisesTheScheduledEvent(t *testing.T) {
+	in, err := Parse(readTestdata(t, "scheduled-event.json"))
+	if err != nil || !in.Reconcile || in.Action != nil || in.Message != nil || in.Ignored != "" {
+		t.Fatalf("Parse(scheduled-event.json) = %+v, %v; want only Reconcile", in, err)
+	}
+}
+
 // Events the rule may deliver but that need no drain must be acknowledged,
 // not sent to the DLQ, and not acted on.
 func TestParseIgnoresEventsThatNeedNoDrain(t *testing.T) {
@@ -142,25 +151,27 @@ func TestMessageRoundTrips(t *testing.T) {
 	}
 }
 
-func TestActionCluster(t *testing.T) {
+func TestParseHookMetadata(t *testing.T) {
 	tests := []struct {
 		name, metadata string
-		want           string
+		want           HookMetadata
 		wantOK         bool
 		wantErr        bool
 	}{
-		{"no metadata", "", "", false, false},
-		{"cluster named", `{"cluster":"prod"}`, "prod", true, false},
-		{"other keys only", `{"team":"x"}`, "", false, false},
-		{"not JSON", `cluster=prod`, "", false, true},
-		{"empty cluster", `{"cluster":""}`, "", false, true},
-		{"cluster of the wrong type", `{"cluster":7}`, "", false, true},
+		{"no metadata", "", HookMetadata{}, false, false},
+		{"cluster named", `{"cluster":"prod"}`, HookMetadata{Cluster: "prod"}, true, false},
+		{"cluster and timeout policy", `{"cluster":"prod","on_timeout":"abandon"}`, HookMetadata{Cluster: "prod", OnTimeout: "abandon"}, true, false},
+		{"other keys only", `{"team":"x"}`, HookMetadata{}, false, false},
+		{"not JSON", `cluster=prod`, HookMetadata{}, false, true},
+		{"empty cluster", `{"cluster":""}`, HookMetadata{}, false, true},
+		{"cluster of the wrong type", `{"cluster":7}`, HookMetadata{}, false, true},
+		{"unknown timeout policy", `{"cluster":"prod","on_timeout":"explode"}`, HookMetadata{}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := Action{NotificationMetadata: tt.metadata}.Cluster()
+			got, ok, err := ParseHookMetadata(tt.metadata)
 			if got != tt.want || ok != tt.wantOK || (err != nil) != tt.wantErr {
-				t.Fatalf("Cluster() for metadata %q = %q, %v, %v; want %q, %v, error %v", tt.metadata, got, ok, err, tt.want, tt.wantOK, tt.wantErr)
+				t.Fatalf("ParseHookMetadata(%q) = %+v, %v, %v; want %+v, %v, error %v", tt.metadata, got, ok, err, tt.want, tt.wantOK, tt.wantErr)
 			}
 		})
 	}
@@ -190,11 +201,14 @@ func FuzzParse(f *testing.F) {
 		if in.Ignored != "" {
 			set++
 		}
+		if in.Reconcile {
+			set++
+		}
 		if err != nil && set != 0 {
 			t.Fatalf("Parse returned error %v and input %+v", err, in)
 		}
 		if err == nil && set != 1 {
-			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, Ignored", in)
+			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, Reconcile, Ignored", in)
 		}
 		if in.Action != nil && in.Action.validate() != nil {
 			t.Fatalf("Parse returned an invalid action %+v", in.Action)

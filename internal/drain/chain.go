@@ -1,0 +1,85 @@
+package drain
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ChainAttribute is the custom ECS attribute on the container instance that
+// marks which message currently carries the drain: the state stored on the
+// instance itself, so that duplicate chains converge to one without a
+// database.
+//
+// Forks are unavoidable with at-least-once delivery: EventBridge may deliver
+// an event twice, SQS may deliver a message twice, and a hop that crashes
+// after sending its next message is redelivered and sends another. Each hop
+// sends its next message first and then writes that message's id into the
+// mark (last writer wins). A hop runs only if the mark names its own message
+// or its parent (the sender stopped between sending and marking); any other
+// message of the action belongs to a fork and ends. So after any fork, the
+// next round of hops leaves exactly one chain.
+const ChainAttribute = "ecs-drainer.chain"
+
+// Chain is the parsed mark: "<start>:<due>:<message id>:<token>", times in
+// Unix seconds. It fits ECS's 128-character attribute value limit (an SQS
+// message id and a lifecycle token are 36 characters each).
+type Chain struct {
+	Start     time.Time // when the drain started, so a restarted drain keeps its deadline
+	Due       time.Time // when the marked message is due to be processed
+	MessageID string
+	Token     string
+}
+
+func (c Chain) String() string {
+	return fmt.Sprintf("%d:%d:%s:%s", c.Start.Unix(), c.Due.Unix(), c.MessageID, c.Token)
+}
+
+// ParseChain reads a mark; ok is false for anything else.
+func ParseChain(v string) (c Chain, ok bool) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 4 || parts[2] == "" {
+		return Chain{}, false
+	}
+	start, err1 := strconv.ParseInt(parts[0], 10, 64)
+	due, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Chain{}, false
+	}
+	return Chain{Start: time.Unix(start, 0).UTC(), Due: time.Unix(due, 0).UTC(), MessageID: parts[2], Token: parts[3]}, true
+}
+
+// Owns reports whether the hop of drain s, processing record o.RecordID,
+// carries the drain according to the mark o.Chain.
+func Owns(s State, o Observation, p Policy) bool {
+	c := o.Chain
+	if c == nil {
+		// No mark yet (or the instance lost it): nothing to defer to. A
+		// fork this lets through is resolved at the next hop.
+		return true
+	}
+	if s.Token != "" && c.Token != "" && s.Token != c.Token {
+		// The mark belongs to another lifecycle action on this instance (a
+		// warm pool returns instances): a new action's first hop takes
+		// over, a message of the other action is stale.
+		return s.Attempt == 1
+	}
+	if s.Attempt > 1 {
+		return c.MessageID == o.RecordID || c.MessageID == s.Parent
+	}
+	// A first hop (a duplicate event, or the reconciler) joins no live
+	// chain; it takes over one whose message is overdue.
+	return o.Now.After(c.Due.Add(StaleAfter(s, p)))
+}
+
+// StaleAfter is how long past its due time a chain's message may be before
+// a first hop takes the drain over: the operator's setting, but at most a
+// quarter of the heartbeat timeout. A chain's hops keep the time from the
+// last heartbeat to the next due hop under half the timeout, so taking over
+// a quarter later still leaves time to heartbeat before Auto Scaling gives
+// up on the action. Taking over a chain that was only slow costs a fork,
+// which the next round of hops resolves.
+func StaleAfter(s State, p Policy) time.Duration {
+	return min(p.StaleAfter, s.HeartbeatTimeout()/4)
+}
