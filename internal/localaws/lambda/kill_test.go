@@ -1,0 +1,51 @@
+package lambda
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Fault injection crashes the function mid-invocation by the trace its AWS
+// calls carry: the invocation must fail as a crashed process does, and the
+// next one must start cold; an unknown trace kills nothing.
+func TestKillInvocationCrashesTheRunningInvocation(t *testing.T) {
+	f := newEcho(t, FunctionConfig{Timeout: 10 * time.Second})
+	trace := "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+	type result struct {
+		res InvokeResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := f.Invoke(context.Background(), []byte(`{"sleep":"5s"}`), InvokeOptions{TraceHeader: trace})
+		done <- result{res, err}
+	}()
+	waitFor(t, 5*time.Second, "the invocation to be running", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for e := range f.live {
+			e.mu.Lock()
+			running := e.current != nil
+			e.mu.Unlock()
+			if running {
+				return true
+			}
+		}
+		return false
+	})
+	if f.KillInvocation("Root=1-00000000-000000000000000000000000") {
+		t.Fatal("KillInvocation of an unknown trace killed something")
+	}
+	// The SDK percent-encodes the header it copies from _X_AMZN_TRACE_ID.
+	if !f.KillInvocation("Root%3D1-5759e988-bd862e3fe1be46a994272793%3BParent%3D53995c3f42cd8ad8") {
+		t.Fatal("KillInvocation found no invocation for the running trace")
+	}
+	r := <-done
+	if r.err != nil || r.res.FunctionError == nil || r.res.FunctionError.Type != "Runtime.ExitError" {
+		t.Fatalf("killed invocation = %+v, %v; want a Runtime.ExitError", r.res.FunctionError, r.err)
+	}
+	if next := invoke(t, f, `{}`); !next.ColdStart {
+		t.Errorf("the invocation after a kill was warm, want a cold start")
+	}
+}
