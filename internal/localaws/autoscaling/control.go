@@ -169,3 +169,19 @@ func (s *Server) Calls() map[string]int {
 	s.locked(func(time.Time) { out = maps.Clone(s.calls) })
 	return out
 }
+
+// ExpireAction makes the instance's pending action for hook lapse now, as if
+// its heartbeat timeout had run out: Auto Scaling applies the hook's default
+// result. Fault injection uses it for a drain whose heartbeats did not
+// arrive in time. It reports whether an action was pending.
+func (s *Server) ExpireAction(instanceID, hook string) bool {
+	expired := false
+	s.locked(func(now time.Time) {
+		for _, a := range s.actions {
+			if a.inst.id == instanceID && a.hook.Name == hook && a.active() {
+				a.deadline, expired = now, true
+			}
+		}
+	})
+	return expired
+}

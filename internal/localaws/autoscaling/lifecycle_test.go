@@ -267,3 +267,21 @@ func TestLookupMatchesGroupHookAndInstance(t *testing.T) {
 		t.Errorf("after the failed lookups the action must still be active, got end %s", a.End)
 	}
 }
+
+// A lapsed heartbeat timeout, forced by fault injection, applies the
+// default result exactly as a real lapse does.
+func TestExpireActionAppliesTheDefaultResult(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.group("web", 1, Hook{Name: "drain", HeartbeatTimeout: 300, DefaultResult: ResultContinue})[0]
+	e.setDesired("web", 0)
+	if !e.srv.ExpireAction(id, "drain") {
+		t.Fatal("ExpireAction found no pending action")
+	}
+	a := e.action(id, "drain")
+	if a.Active || a.End != EndTimedOut || a.Result != ResultContinue {
+		t.Fatalf("after ExpireAction: active %v, end %q, result %q; want timed-out with CONTINUE", a.Active, a.End, a.Result)
+	}
+	if e.srv.ExpireAction(id, "drain") {
+		t.Fatal("ExpireAction of an ended action reported one pending")
+	}
+}
