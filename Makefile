@@ -31,3 +31,24 @@ fuzz:
 
 clean:
 	rm -f bootstrap
+
+# The CDK app (infra/). The CLI is pinned and run through npx, nothing global:
+# 2.1148.1 reads the cloud assembly that aws-cdk-go v2.220.0 writes (3.x does
+# not). The synth builds the function itself and needs no AWS account.
+# Without CDK_FLAGS: the example stack. For an existing cluster:
+#   make deploy CDK_FLAGS="-c cluster=NAME -c asgs=ASG1,ASG2"
+CDK ?= npx --yes aws-cdk@2.1148.1
+CDK_FLAGS ?=
+CDK_ENV = JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+
+.PHONY: synth deploy destroy
+
+synth:
+	$(CDK_ENV) $(CDK) synth --quiet $(CDK_FLAGS)
+	@ls cdk.out/*.template.json
+
+deploy:
+	$(CDK_ENV) $(CDK) deploy $(CDK_FLAGS)
+
+destroy:
+	$(CDK_ENV) $(CDK) destroy $(CDK_FLAGS)

@@ -1,0 +1,77 @@
+package drainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// modulePath is this module. The function is built from its source wherever
+// the module is: this repository, or the module cache of an app that imports
+// the construct.
+const modulePath = "github.com/ecs-drainer/ecs-drainer"
+
+// functionDir is the function's main package inside the module.
+const functionDir = "functions/drainer"
+
+// functionCode is the drainer's bootstrap binary, built by the synth itself:
+// Go cross-compiles offline, so no Docker is involved. The asset's source is
+// only the function's directory (never the module root, which holds cdk.out),
+// and its hash is that of the built binary, which -trimpath makes the same on
+// every machine for the same source.
+func functionCode() awslambda.Code {
+	root, err := moduleRoot()
+	if err != nil {
+		panic(err.Error())
+	}
+	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, functionDir)), &awss3assets.AssetOptions{
+		AssetHashType: awscdk.AssetHashType_OUTPUT,
+		Bundling: &awscdk.BundlingOptions{
+			// Required by the API but never pulled: goBuild always bundles
+			// locally or fails the synth.
+			Image: awscdk.DockerImage_FromRegistry(jsii.String("golang")),
+			Local: &goBuild{moduleRoot: root},
+		},
+	})
+}
+
+// goBuild builds the function on the synthesizing machine.
+type goBuild struct{ moduleRoot string }
+
+// TryBundle builds bootstrap into outputDir for provided.al2023 on arm64:
+// static (CGO off), without net/rpc (lambda.norpc: only the retired go1.x
+// runtime used it), stripped, with reproducible paths. It panics on failure
+// rather than returning false, which would make the CDK fall back to Docker.
+func (g *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
+		"-o", filepath.Join(*outputDir, "bootstrap"), "./"+functionDir)
+	cmd.Dir = g.moduleRoot
+	// GOWORK=off: build with the module's own go.mod, also from the module
+	// cache of an app that has a go.work.
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("building the drainer function (%s in %s): %v\n%s", functionDir, g.moduleRoot, err, out))
+	}
+	return jsii.Bool(true)
+}
+
+// moduleRoot finds this module's directory with the go command.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", modulePath).Output()
+	if err != nil {
+		var stderr string
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			stderr = string(ee.Stderr)
+		}
+		return "", fmt.Errorf("locating module %s to build the drainer function: %v %s", modulePath, err, stderr)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -1,0 +1,360 @@
+// Package drainer is the reusable CDK construct that deploys ecs-drainer for
+// one or more (ECS cluster, Auto Scaling group) pairs:
+//
+//	ASG terminate lifecycle hook (per group, DefaultResult CONTINUE, metadata {"cluster":NAME})
+//	  -> EventBridge rule (the pattern of infra/rules, for exactly these groups)
+//	  -> SQS queue (SSE, TLS only, DLQ after 5 receives)
+//	  -> Lambda function (provided.al2023, arm64), which re-queues itself
+//	     through the same queue until the instance has no task left
+//
+// plus alarms on the dead-letter queue, function errors and drains that hit
+// their deadline, and a least-privilege role. Invalid props panic in New with
+// a message saying what to change, the way CDK constructs reject props.
+package drainer
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+)
+
+// HookName is the name of the lifecycle hook the construct puts on each group.
+// A fixed name makes it easy to tell apart from ECS's own
+// "ecs-managed-draining-termination-hook" and from hand-built hooks, and makes
+// a second drainer on the same group fail at deploy instead of running twice.
+const HookName = "ecs-drainer"
+
+// Metric names of the drains that hit their deadline, counted from the
+// function's JSON logs.
+const (
+	MetricNamespace       = "ECSDrainer"
+	DeadlineReachedMetric = "DeadlineReached"
+)
+
+// Construction constants.
+const (
+	// maxReceiveCount: a record that failed five times (each retry after
+	// the visibility timeout) will not succeed on its own; the DLQ alarm
+	// then calls a human.
+	maxReceiveCount = 5
+	// batchSize: the handler processes a batch's records in turn and sends
+	// back those it has no time for, so the default batch is safe.
+	batchSize = 10
+	// maxConcurrency caps concurrent invocations of the event source: an
+	// instance refresh drains many instances at once, and ECS's Describe
+	// and List APIs share low throttling buckets across the account.
+	maxConcurrency = 5
+)
+
+// Drainer is the deployed drainer. Its fields are the resources an app may
+// want to extend: more alarm actions, dashboards, permissions.
+type Drainer struct {
+	constructs.Construct
+	Function        awslambda.Function
+	Role            awsiam.Role
+	LogGroup        awslogs.LogGroup
+	Queue           awssqs.Queue
+	DeadLetterQueue awssqs.Queue
+	Rule            awsevents.CfnRule
+	Hooks           []awsautoscaling.LifecycleHook
+	DeadLetterAlarm awscloudwatch.Alarm
+	ErrorsAlarm     awscloudwatch.Alarm
+	DeadlineAlarm   awscloudwatch.Alarm
+}
+
+// New creates the drainer in its own scope. It panics if props break a
+// guardrail (see resolve), before creating anything.
+func New(scope constructs.Construct, id *string, props *Props) *Drainer {
+	c, err := resolve(props)
+	if err != nil {
+		panic(fmt.Sprintf("drainer %s: %v", *id, err))
+	}
+	d := &Drainer{Construct: constructs.NewConstruct(scope, id)}
+	d.queues()
+	d.function(c)
+	d.hooks(c)
+	d.rule(c)
+	d.grants(c)
+	d.alarms(c)
+	suppressFindings(d)
+	return d
+}
+
+func (d *Drainer) queues() {
+	d.DeadLetterQueue = awssqs.NewQueue(d.Construct, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	d.Queue = awssqs.NewQueue(d.Construct, jsii.String("Queue"), &awssqs.QueueProps{
+		// SSE-SQS rather than a KMS key: EventBridge can send to it with no
+		// key policy, and there is no key to pay for or to lose.
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: seconds(visibilityTimeout.Seconds()),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			Queue:           d.DeadLetterQueue,
+			MaxReceiveCount: jsii.Number(maxReceiveCount),
+		},
+	})
+}
+
+func (d *Drainer) function(c config) {
+	d.LogGroup = awslogs.NewLogGroup(d.Construct, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		Retention:     c.logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// An own role instead of the CDK's default: the default attaches the
+	// AWSLambdaBasicExecutionRole managed policy (logs on every log group);
+	// this one may write only to the function's log group.
+	d.Role = awsiam.NewRole(d.Construct, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("ecs-drainer function: drains the container instances of its Auto Scaling groups"),
+	})
+	env := map[string]*string{
+		"DRAINER_QUEUE_URL":     d.Queue.QueueUrl(),
+		"DRAINER_ASGS":          jsii.String(strings.Join(c.groupNames, ",")),
+		"DRAINER_POLL_INTERVAL": jsii.String(c.pollInterval.String()),
+		"DRAINER_MAX_DRAIN":     jsii.String(c.maxDrain.String()),
+	}
+	// Every hook carries its cluster in its metadata; the fallback is set
+	// only when it is unambiguous.
+	if clusters := clusterNames(c.targets); len(clusters) == 1 {
+		env["DRAINER_CLUSTER"] = jsii.String(clusters[0])
+	}
+	d.Function = awslambda.NewFunction(d.Construct, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:   jsii.String("ecs-drainer: drains ECS container instances before their Auto Scaling group terminates them"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          functionCode(),
+		MemorySize:    jsii.Number(c.memorySize),
+		Timeout:       seconds(functionTimeout.Seconds()),
+		Role:          d.Role,
+		LogGroup:      d.LogGroup,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+		// The drain re-queues itself: Lambda -> SQS -> the same Lambda, once
+		// per poll. Lambda's recursive-loop detection stops such a chain
+		// after about 16 invocations unless this is Allow, which cut
+		// drains short in SQS- and SNS-looping drainers before us
+		// (aws-samples/ecs-cid-sample#30). The chain ends by itself: at
+		// drained, at the drain's deadline, or when the action is gone.
+		RecursiveLoop: awslambda.RecursiveLoop_ALLOW,
+	})
+	d.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(batchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(maxConcurrency),
+	}))
+}
+
+func (d *Drainer) hooks(c config) {
+	for _, t := range c.targets {
+		metadata, err := json.Marshal(map[string]string{"cluster": *t.Cluster.ClusterName()})
+		if err != nil {
+			panic(err) // a map of strings always marshals
+		}
+		hook := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("Hook"+hookSuffix(t.AutoScalingGroup)), &awsautoscaling.LifecycleHookProps{
+			AutoScalingGroup:    t.AutoScalingGroup,
+			LifecycleHookName:   jsii.String(HookName),
+			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
+			HeartbeatTimeout:    seconds(c.heartbeatTimeout.Seconds()),
+			// CONTINUE, not ABANDON: if the drainer is broken the instance
+			// still goes (late, after the heartbeat timeout), and an ABANDON
+			// would skip the other hooks on the group, ECS's managed
+			// draining hook among them; AWS recommends CONTINUE for custom
+			// hooks next to it.
+			DefaultResult:        awsautoscaling.DefaultResult_CONTINUE,
+			NotificationMetadata: jsii.String(string(metadata)),
+		})
+		d.Hooks = append(d.Hooks, hook)
+	}
+}
+
+// hookSuffix names a hook's construct after its group, so reordering Targets
+// does not replace hooks: the group's name when it is known, else the id of
+// the group's construct.
+func hookSuffix(g awsautoscaling.IAutoScalingGroup) string {
+	if name := *g.AutoScalingGroupName(); !*awscdk.Token_IsUnresolved(name) {
+		return name
+	}
+	return *g.Node().Id()
+}
+
+// rule routes the groups' terminate lifecycle actions to the queue. The
+// pattern is infra/rules' JSON, verbatim: the local EventBridge in the tests
+// and the demo routes with the same definition.
+func (d *Drainer) rule(c config) {
+	var pattern map[string]any
+	if err := json.Unmarshal(rules.TerminateLifecycle(c.groupNames), &pattern); err != nil {
+		panic(err) // rules marshals it from a map
+	}
+	d.Rule = awsevents.NewCfnRule(d.Construct, jsii.String("Rule"), &awsevents.CfnRuleProps{
+		Description:  jsii.String("ecs-drainer: terminate lifecycle actions of the drained Auto Scaling groups"),
+		EventPattern: pattern,
+		State:        jsii.String("ENABLED"),
+		Targets: &[]any{&awsevents.CfnRule_TargetProperty{
+			Id:  jsii.String("DrainerQueue"),
+			Arn: d.Queue.QueueArn(),
+		}},
+	})
+	d.Queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{d.Queue.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": d.Rule.AttrArn()}},
+	}))
+}
+
+// grants gives the function what internal/drain calls, scoped as tightly as
+// each action allows. Resource types and condition keys per action are from
+// the Service Authorization Reference: "Actions, resources, and condition keys
+// for Amazon Elastic Container Service" and "... for Amazon EC2 Auto Scaling"
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html,
+// .../list_amazonec2autoscaling.html).
+func (d *Drainer) grants(c config) {
+	d.LogGroup.GrantWrite(d.Role)
+	var clusterARNs, instanceARNs, taskARNs, groupARNs []*string
+	stack := awscdk.Stack_Of(d.Construct)
+	for _, name := range clusterNames(c.targets) {
+		instanceARNs = append(instanceARNs, stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ecs"), Resource: jsii.String("container-instance"), ResourceName: jsii.String(name + "/*"),
+		}))
+		taskARNs = append(taskARNs, stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ecs"), Resource: jsii.String("task"), ResourceName: jsii.String(name + "/*"),
+		}))
+	}
+	for _, arn := range clusterARNList(c.targets) {
+		clusterARNs = append(clusterARNs, jsii.String(arn))
+	}
+	for _, t := range c.targets {
+		groupARNs = append(groupARNs, t.AutoScalingGroup.AutoScalingGroupArn())
+	}
+	allow := func(resources []*string, actions ...string) {
+		d.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		}))
+	}
+	// ListContainerInstances authorizes on the cluster (resource type
+	// cluster*; it has no ecs:cluster key).
+	allow(clusterARNs, "ecs:ListContainerInstances")
+	// These authorize on the container instance (container-instance*), whose
+	// ARN is container-instance/CLUSTER/ID: the ARN pattern confines them to
+	// the clusters. ListTasks is always called with the instance.
+	allow(instanceARNs, "ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks")
+	// DescribeTasks authorizes on the task (task*): task/CLUSTER/ID.
+	allow(taskARNs, "ecs:DescribeTasks")
+	// Lifecycle actions authorize on the group (autoScalingGroup*); its ARN
+	// holds a generated group ID, hence autoScalingGroup:*:autoScalingGroupName/NAME.
+	allow(groupARNs, "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat")
+	// Auto Scaling's Describe* actions support no resource-level permission:
+	// the reference lists no resource type for them, so only "*" works.
+	allow([]*string{jsii.String("*")}, "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks")
+	// The re-queue. Receiving and deleting are granted by the event source.
+	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
+}
+
+func (d *Drainer) alarms(c config) {
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	deadline := awslogs.NewMetricFilter(d.Construct, jsii.String("DeadlineReachedFilter"), &awslogs.MetricFilterProps{
+		LogGroup: d.LogGroup,
+		// The handler logs one JSON line per drain outcome; a drain that
+		// hit DRAINER_MAX_DRAIN completes with tasks still running.
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
+		MetricNamespace: jsii.String(MetricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
+		MetricName:      jsii.String(DeadlineReachedMetric),
+		MetricValue:     jsii.String("1"),
+	})
+	at := func(id, description string, metric awscloudwatch.Metric) awscloudwatch.Alarm {
+		a := awscloudwatch.NewAlarm(d.Construct, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if c.alarmTopic != nil {
+			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(c.alarmTopic))
+		}
+		return a
+	}
+	d.DeadLetterAlarm = at("DeadLetterAlarm",
+		"ecs-drainer: records in the dead-letter queue. A drain record failed 5 times (bad payload, missing permission, a cluster that does not exist); its instance waits for the hook's heartbeat timeout. Read the function's ERROR log lines.",
+		d.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
+	d.ErrorsAlarm = at("ErrorsAlarm",
+		"ecs-drainer: the function failed (crash, timeout or bad configuration at init); its records return to the queue after the visibility timeout.",
+		d.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
+	d.DeadlineAlarm = at("DeadlineAlarm",
+		"ecs-drainer: a drain reached DRAINER_MAX_DRAIN and the instance was released with tasks still on it. The WARN log line names them.",
+		deadline.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
+}
+
+// clusterNames lists the targets' cluster names, each once, in order.
+func clusterNames(targets []Target) []string {
+	var names []string
+	for _, t := range targets {
+		if name := *t.Cluster.ClusterName(); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// clusterARNList lists the targets' cluster ARNs, each once, in order.
+func clusterARNList(targets []Target) []string {
+	var arns []string
+	for _, t := range targets {
+		if arn := *t.Cluster.ClusterArn(); !slices.Contains(arns, arn) {
+			arns = append(arns, arn)
+		}
+	}
+	return arns
+}
+
+func seconds(s float64) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(s))
+}
+
+// suppressFindings records, on the role, why each wildcard cdk-nag's
+// AwsSolutions-IAM5 finds in its policy is the narrowest AWS allows. Each
+// suppression names exactly the resource patterns it covers, so a new
+// wildcard is still reported.
+func suppressFindings(d *Drainer) {
+	iam5 := func(reason string, regex string) *cdknag.NagPackSuppression {
+		return &cdknag.NagPackSuppression{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String(reason),
+			AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(regex)}},
+		}
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(d.Role, &[]*cdknag.NagPackSuppression{
+		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState and ListTasks authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
+			`/^Resource::arn:<AWS::Partition>:ecs:.+:container-instance\/[^/]+\/\*$/g`),
+		iam5("ecs:DescribeTasks authorizes on tasks (resource type task), whose IDs ECS assigns at launch; task/CLUSTER/* confines it to the drained clusters.",
+			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
+		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
+			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
+		iam5("autoscaling:DescribeAutoScalingInstances and autoscaling:DescribeLifecycleHooks support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
+			`/^Resource::\*$/g`),
+	}, jsii.Bool(true))
+}

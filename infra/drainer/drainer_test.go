@@ -1,0 +1,588 @@
+package drainer_test
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-drainer/ecs-drainer/infra/drainer"
+	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+)
+
+const (
+	account  = "123456789012"
+	region   = "eu-west-1"
+	topicARN = "arn:aws:sns:eu-west-1:123456789012:drainer-alarms"
+)
+
+// A synth costs seconds (it builds the function), so every test reads the
+// same two stacks, synthesized once with cdk-nag's AwsSolutions checks:
+//
+//	multi:    two clusters, three groups imported by name, every prop set
+//	defaults: one cluster and one group whose names are tokens, no props
+type synthesized struct {
+	multi, defaults       assertions.Template
+	multiStack, defStack  awscdk.Stack
+	assemblyDir           string
+	multiFindings         []string
+	defaultsFindings      []string
+	multiJSON, defaultsJS map[string]any
+}
+
+var (
+	synthOnce sync.Once
+	synthed   synthesized
+)
+
+func synth(t *testing.T) *synthesized {
+	t.Helper()
+	synthOnce.Do(func() {
+		app := awscdk.NewApp(nil)
+		env := &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+
+		multi := awscdk.NewStack(app, jsii.String("Multi"), &awscdk.StackProps{Env: env})
+		blue := awsecs.Cluster_FromClusterArn(multi, jsii.String("Blue"), clusterARN(multi, "blue"))
+		green := awsecs.Cluster_FromClusterArn(multi, jsii.String("Green"), clusterARN(multi, "green"))
+		group := func(name string) awsautoscaling.IAutoScalingGroup {
+			return awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(multi, jsii.String(name), jsii.String(name))
+		}
+		drainer.New(multi, jsii.String("Drainer"), &drainer.Props{
+			Targets: []drainer.Target{
+				{Cluster: blue, AutoScalingGroup: group("blue-a")},
+				{Cluster: blue, AutoScalingGroup: group("blue-b")},
+				{Cluster: green, AutoScalingGroup: group("green-a")},
+			},
+			PollInterval:     awscdk.Duration_Seconds(jsii.Number(20)),
+			MaxDrain:         awscdk.Duration_Hours(jsii.Number(2)),
+			HeartbeatTimeout: awscdk.Duration_Minutes(jsii.Number(15)),
+			MemorySize:       jsii.Number(256),
+			LogRetention:     awslogs.RetentionDays_TWO_WEEKS,
+			AlarmTopic:       awssns.Topic_FromTopicArn(multi, jsii.String("Alarms"), jsii.String(topicARN)),
+		})
+
+		defaults := awscdk.NewStack(app, jsii.String("Defaults"), &awscdk.StackProps{Env: env})
+		clusterName := awscdk.NewCfnParameter(defaults, jsii.String("ClusterName"), nil).ValueAsString()
+		groupName := awscdk.NewCfnParameter(defaults, jsii.String("GroupName"), nil).ValueAsString()
+		drainer.New(defaults, jsii.String("Drainer"), &drainer.Props{
+			Targets: []drainer.Target{{
+				Cluster:          awsecs.Cluster_FromClusterArn(defaults, jsii.String("Cluster"), defaults.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("cluster"), ResourceName: clusterName})),
+				AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(defaults, jsii.String("Group"), groupName),
+			}},
+		})
+
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+		synthed = synthesized{
+			multi:      assertions.Template_FromStack(multi, nil),
+			defaults:   assertions.Template_FromStack(defaults, nil),
+			multiStack: multi,
+			defStack:   defaults,
+		}
+		synthed.assemblyDir = *app.Synth(nil).Directory()
+		synthed.multiFindings = nagFindings(multi)
+		synthed.defaultsFindings = nagFindings(defaults)
+		synthed.multiJSON = toMap(synthed.multi.ToJSON())
+		synthed.defaultsJS = toMap(synthed.defaults.ToJSON())
+	})
+	return &synthed
+}
+
+func clusterARN(stack awscdk.Stack, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("cluster"), ResourceName: jsii.String(name)})
+}
+
+// nagFindings lists cdk-nag's unsuppressed errors and warnings on a stack.
+func nagFindings(stack awscdk.Stack) []string {
+	var out []string
+	a := assertions.Annotations_FromStack(stack)
+	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	for _, m := range append(*a.FindError(jsii.String("*"), nag), *a.FindWarning(jsii.String("*"), nag)...) {
+		out = append(out, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+	}
+	return out
+}
+
+// has asserts HasResourceProperties, reporting a mismatch as a test error
+// rather than a panic.
+func has(t *testing.T, tpl assertions.Template, typ string, props map[string]any) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("no %s with %v:\n%v", typ, props, r)
+		}
+	}()
+	tpl.HasResourceProperties(jsii.String(typ), props)
+}
+
+func count(t *testing.T, tpl assertions.Template, typ string, n int) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s count: %v", typ, r)
+		}
+	}()
+	tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n))
+}
+
+// toMap normalizes template JSON (jsii returns pointers) for go-cmp.
+func toMap(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// resources returns the template's resources of one type by logical ID.
+func resources(tpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		if r := r.(map[string]any); r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// only returns the one resource of a type, with its logical ID.
+func only(t *testing.T, tpl map[string]any, typ string, pick func(props map[string]any) bool) (string, map[string]any) {
+	t.Helper()
+	var id string
+	var props map[string]any
+	for rid, r := range resources(tpl, typ) {
+		p, _ := r["Properties"].(map[string]any)
+		if pick == nil || pick(p) {
+			if id != "" {
+				t.Fatalf("more than one %s: %s and %s", typ, id, rid)
+			}
+			id, props = rid, p
+		}
+	}
+	if id == "" {
+		t.Fatalf("no %s", typ)
+	}
+	return id, props
+}
+
+func queueIDs(t *testing.T, tpl map[string]any) (queue, dlq string) {
+	t.Helper()
+	queue, _ = only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] != nil })
+	dlq, _ = only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] == nil })
+	return queue, dlq
+}
+
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
+
+// arn is an ARN as FormatArn renders it in a stack with a literal account and
+// region.
+func arn(rest string) map[string]any {
+	return map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), rest}}}
+}
+
+func TestEachGroupGetsATerminateHookNamingItsCluster(t *testing.T) {
+	// Each hook must hold terminating instances (not launching ones), name
+	// its cluster in the metadata the function reads, and default to
+	// CONTINUE, otherwise a broken drainer would ABANDON and skip ECS's own
+	// hook.
+	s := synth(t)
+	count(t, s.multi, "AWS::AutoScaling::LifecycleHook", 3)
+	for group, cluster := range map[string]string{"blue-a": "blue", "blue-b": "blue", "green-a": "green"} {
+		has(t, s.multi, "AWS::AutoScaling::LifecycleHook", map[string]any{
+			"AutoScalingGroupName": group,
+			"LifecycleHookName":    "ecs-drainer",
+			"LifecycleTransition":  "autoscaling:EC2_INSTANCE_TERMINATING",
+			"HeartbeatTimeout":     900,
+			"DefaultResult":        "CONTINUE",
+			"NotificationMetadata": `{"cluster":"` + cluster + `"}`,
+		})
+	}
+	t.Run("the default heartbeat timeout is 10 minutes", func(t *testing.T) {
+		has(t, s.defaults, "AWS::AutoScaling::LifecycleHook", map[string]any{
+			"AutoScalingGroupName": ref("GroupName"),
+			"HeartbeatTimeout":     600,
+			"DefaultResult":        "CONTINUE",
+			"NotificationMetadata": map[string]any{"Fn::Join": []any{"", []any{`{"cluster":"`, ref("ClusterName"), `"}`}}},
+		})
+	})
+}
+
+func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
+	// The deployed rule must be exactly infra/rules' pattern: the local
+	// EventBridge in the end-to-end tests routes with it.
+	s := synth(t)
+	count(t, s.multi, "AWS::Events::Rule", 1)
+	queue, _ := queueIDs(t, s.multiJSON)
+	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", nil)
+
+	var want any
+	if err := json.Unmarshal(rules.TerminateLifecycle([]string{"blue-a", "blue-b", "green-a"}), &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
+		t.Errorf("EventPattern differs from rules.TerminateLifecycle (-want +got):\n%s", diff)
+	}
+	wantTargets := []any{map[string]any{"Id": "DrainerQueue", "Arn": getAtt(queue, "Arn")}}
+	if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
+		t.Errorf("Targets (-want +got):\n%s", diff)
+	}
+	if rule["State"] != "ENABLED" {
+		t.Errorf("State = %v, want ENABLED", rule["State"])
+	}
+}
+
+func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
+	s := synth(t)
+	count(t, s.multi, "AWS::SQS::Queue", 2)
+	queue, dlq := queueIDs(t, s.multiJSON)
+	_, fn := only(t, s.multiJSON, "AWS::Lambda::Function", nil)
+	_, q := only(t, s.multiJSON, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] != nil })
+
+	t.Run("visibility timeout is at least 6x the function timeout", func(t *testing.T) {
+		// Otherwise a batch still running is delivered again.
+		vt, timeout := q["VisibilityTimeout"].(float64), fn["Timeout"].(float64)
+		if vt < 6*timeout {
+			t.Errorf("VisibilityTimeout = %v, want >= 6 x Timeout %v", vt, timeout)
+		}
+	})
+	has(t, s.multi, "AWS::SQS::Queue", map[string]any{
+		"SqsManagedSseEnabled": true,
+		"VisibilityTimeout":    180,
+		"RedrivePolicy":        map[string]any{"deadLetterTargetArn": getAtt(dlq, "Arn"), "maxReceiveCount": 5},
+	})
+	has(t, s.multi, "AWS::SQS::Queue", map[string]any{
+		"SqsManagedSseEnabled":   true,
+		"MessageRetentionPeriod": 14 * 24 * 3600,
+	})
+	for _, id := range []string{queue, dlq} {
+		has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
+			"Queues": []any{ref(id)},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Effect":    "Deny",
+				"Action":    "sqs:*",
+				"Principal": map[string]any{"AWS": "*"},
+				"Resource":  getAtt(id, "Arn"),
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			}})},
+		})
+	}
+	t.Run("only the rule may send to the queue", func(t *testing.T) {
+		ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", nil)
+		has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
+			"Queues": []any{ref(queue)},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Effect":    "Allow",
+				"Action":    "sqs:SendMessage",
+				"Principal": map[string]any{"Service": "events.amazonaws.com"},
+				"Resource":  getAtt(queue, "Arn"),
+				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
+			}})},
+		})
+	})
+}
+
+func TestTheFunction(t *testing.T) {
+	s := synth(t)
+	count(t, s.multi, "AWS::Lambda::Function", 1)
+	queue, _ := queueIDs(t, s.multiJSON)
+	logGroup, _ := only(t, s.multiJSON, "AWS::Logs::LogGroup", nil)
+	role, _ := only(t, s.multiJSON, "AWS::IAM::Role", nil)
+	has(t, s.multi, "AWS::Lambda::Function", map[string]any{
+		"Runtime":       "provided.al2023",
+		"Architectures": []any{"arm64"},
+		"Handler":       "bootstrap",
+		"MemorySize":    256,
+		"Timeout":       30,
+		"Role":          getAtt(role, "Arn"),
+		"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": ref(logGroup)},
+		// Without Allow, Lambda stops the self re-queueing chain after
+		// about 16 hops and drains die half-way.
+		"RecursiveLoop": "Allow",
+	})
+	t.Run("the environment is the drainer's contract", func(t *testing.T) {
+		// Two clusters: no DRAINER_CLUSTER fallback, each hook's metadata
+		// names its own.
+		has(t, s.multi, "AWS::Lambda::Function", map[string]any{"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
+			"DRAINER_QUEUE_URL":     ref(queue),
+			"DRAINER_ASGS":          "blue-a,blue-b,green-a",
+			"DRAINER_POLL_INTERVAL": "20s",
+			"DRAINER_MAX_DRAIN":     "2h0m0s",
+		})}})
+		defQueue, _ := queueIDs(t, s.defaultsJS)
+		has(t, s.defaults, "AWS::Lambda::Function", map[string]any{"MemorySize": 128, "Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
+			"DRAINER_QUEUE_URL":     ref(defQueue),
+			"DRAINER_ASGS":          ref("GroupName"),
+			"DRAINER_CLUSTER":       ref("ClusterName"),
+			"DRAINER_POLL_INTERVAL": "30s",
+			"DRAINER_MAX_DRAIN":     "1h0m0s",
+		})}})
+	})
+	t.Run("its log group keeps logs for the retention asked", func(t *testing.T) {
+		has(t, s.multi, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 14})
+		has(t, s.defaults, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 30})
+	})
+	t.Run("the SQS event source reports per-record failures", func(t *testing.T) {
+		fn, _ := only(t, s.multiJSON, "AWS::Lambda::Function", nil)
+		count(t, s.multi, "AWS::Lambda::EventSourceMapping", 1)
+		has(t, s.multi, "AWS::Lambda::EventSourceMapping", map[string]any{
+			"FunctionName":          ref(fn),
+			"EventSourceArn":        getAtt(queue, "Arn"),
+			"BatchSize":             10,
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+			"ScalingConfig":         map[string]any{"MaximumConcurrency": 5},
+		})
+	})
+	t.Run("the synth built bootstrap for linux/arm64, statically linked", func(t *testing.T) {
+		// Both stacks deploy the same binary, so the assembly holds one asset.
+		paths, _ := filepath.Glob(filepath.Join(s.assemblyDir, "asset.*", "bootstrap"))
+		if len(paths) != 1 {
+			t.Fatalf("assets with a bootstrap: %v, want exactly one", paths)
+		}
+		f, err := elf.Open(paths[0])
+		if err != nil {
+			t.Fatalf("opening the function asset's bootstrap: %v", err)
+		}
+		defer f.Close()
+		if f.Machine != elf.EM_AARCH64 {
+			t.Errorf("bootstrap machine = %v, want EM_AARCH64", f.Machine)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("bootstrap has an interpreter (dynamically linked); want CGO_ENABLED=0")
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(paths[0])); len(entries) != 1 {
+			t.Errorf("asset holds %d entries, want only bootstrap", len(entries))
+		}
+	})
+}
+
+func mustID(t *testing.T, tpl map[string]any, typ string) string {
+	t.Helper()
+	id, _ := only(t, tpl, typ, nil)
+	return id
+}
+
+func TestAlarmsNotifyTheTopic(t *testing.T) {
+	s := synth(t)
+	_, dlq := queueIDs(t, s.multiJSON)
+	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
+	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
+	count(t, s.multi, "AWS::CloudWatch::Alarm", 3)
+	common := map[string]any{
+		"Threshold":          1,
+		"EvaluationPeriods":  1,
+		"Period":             300,
+		"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+		"TreatMissingData":   "notBreaching",
+		"AlarmActions":       []any{topicARN},
+	}
+	for name, metric := range map[string]map[string]any{
+		"dead-letter queue depth": {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum",
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(dlq, "QueueName")}}},
+		"function errors": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}},
+		"drains that hit the deadline": {"Namespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "Statistic": "Sum"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			props := map[string]any{}
+			for k, v := range common {
+				props[k] = v
+			}
+			for k, v := range metric {
+				props[k] = v
+			}
+			has(t, s.multi, "AWS::CloudWatch::Alarm", props)
+		})
+	}
+	t.Run("the deadline metric counts the function's deadline_reached log lines", func(t *testing.T) {
+		has(t, s.multi, "AWS::Logs::MetricFilter", map[string]any{
+			"LogGroupName":  ref(logGroup),
+			"FilterPattern": `{ $.outcome = "deadline_reached" }`,
+			"MetricTransformations": []any{map[string]any{
+				"MetricNamespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "MetricValue": "1",
+			}},
+		})
+	})
+	t.Run("without a topic the alarms have no action", func(t *testing.T) {
+		count(t, s.defaults, "AWS::CloudWatch::Alarm", 3)
+		for id, a := range resources(s.defaultsJS, "AWS::CloudWatch::Alarm") {
+			if actions := a["Properties"].(map[string]any)["AlarmActions"]; actions != nil {
+				t.Errorf("alarm %s: AlarmActions = %v, want none", id, actions)
+			}
+		}
+	})
+}
+
+func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
+	// Each statement is the narrowest the action supports; a new action or
+	// a wider resource must be a deliberate change of this list.
+	s := synth(t)
+	queue, _ := queueIDs(t, s.multiJSON)
+	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
+	role := mustID(t, s.multiJSON, "AWS::IAM::Role")
+	count(t, s.multi, "AWS::IAM::Policy", 1)
+	_, policy := only(t, s.multiJSON, "AWS::IAM::Policy", nil)
+	ecs := func(resource string) map[string]any { return arn(":ecs:" + region + ":" + account + ":" + resource) }
+	group := func(name string) map[string]any {
+		return arn(":autoscaling:" + region + ":" + account + ":autoScalingGroup:*:autoScalingGroupName/" + name)
+	}
+	want := []any{
+		// Granted by the SQS event source: the poller reads and deletes.
+		map[string]any{"Effect": "Allow", "Resource": getAtt(queue, "Arn"), "Action": []any{
+			"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}},
+		map[string]any{"Effect": "Allow", "Resource": getAtt(logGroup, "Arn"), "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}},
+		map[string]any{"Effect": "Allow", "Action": "ecs:ListContainerInstances",
+			"Resource": []any{ecs("cluster/blue"), ecs("cluster/green")}},
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks"},
+			"Resource": []any{ecs("container-instance/blue/*"), ecs("container-instance/green/*")}},
+		map[string]any{"Effect": "Allow", "Action": "ecs:DescribeTasks",
+			"Resource": []any{ecs("task/blue/*"), ecs("task/green/*")}},
+		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
+			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
+		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"},
+			"Resource": "*"},
+		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
+	}
+	doc := policy["PolicyDocument"].(map[string]any)
+	if diff := cmp.Diff(want, doc["Statement"]); diff != "" {
+		t.Errorf("policy statements (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]any{ref(role)}, policy["Roles"]); diff != "" {
+		t.Errorf("policy roles (-want +got):\n%s", diff)
+	}
+	t.Run("the role has no managed policy", func(t *testing.T) {
+		has(t, s.multi, "AWS::IAM::Role", map[string]any{
+			"ManagedPolicyArns": assertions.Match_Absent(),
+			"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+				"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"},
+			}}},
+		})
+	})
+}
+
+func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
+	s := synth(t)
+	for name, findings := range map[string][]string{"multi": s.multiFindings, "defaults": s.defaultsFindings} {
+		for _, f := range findings {
+			t.Errorf("%s stack: %s", name, f)
+		}
+	}
+	t.Run("every suppression gives its reason", func(t *testing.T) {
+		var n int
+		id, _ := only(t, s.multiJSON, "AWS::IAM::Policy", nil)
+		meta, _ := s.multiJSON["Resources"].(map[string]any)[id].(map[string]any)["Metadata"].(map[string]any)
+		nag, _ := meta["cdk_nag"].(map[string]any)
+		suppressions, _ := nag["rules_to_suppress"].([]any)
+		for _, rule := range suppressions {
+			n++
+			if reason, _ := rule.(map[string]any)["reason"].(string); len(reason) < 40 {
+				t.Errorf("%s: suppression %v has no real reason", id, rule)
+			}
+		}
+		if n != 4 {
+			t.Errorf("%d suppressions, want 4 (the policy's four kinds of wildcard)", n)
+		}
+	})
+}
+
+func TestMinHeartbeatTimeoutAndGlobalTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"min heartbeat for the default poll", drainer.MinHeartbeatTimeout(30 * 1e9).String(), "8m0s"},
+		{"min heartbeat for a 5 minute poll", drainer.MinHeartbeatTimeout(300 * 1e9).String(), "17m0s"},
+		{"global timeout is 100 heartbeats", drainer.GlobalTimeout(600 * 1e9).String(), "16h40m0s"},
+		{"global timeout is capped at 48h", drainer.GlobalTimeout(7200 * 1e9).String(), "48h0m0s"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
+	// Each of these deploys a drainer that fails in production: a heartbeat
+	// that lapses between polls, a deadline the hook never reaches, a group
+	// hooked twice. New must refuse them with a message saying what to do.
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Guardrails"), nil)
+	cluster := awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c"))
+	a := awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("A"), jsii.String("asg-a"))
+	a2 := awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("A2"), jsii.String("asg-a"))
+	one := []drainer.Target{{Cluster: cluster, AutoScalingGroup: a}}
+	sec := func(s float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(s)) }
+
+	for _, tc := range []struct {
+		name  string
+		props *drainer.Props
+		want  string // in the panic message; "" means accepted
+	}{
+		{"a heartbeat timeout shorter than twice (poll + hop + retry)",
+			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(539)},
+			"HeartbeatTimeout 8m59s is too short for PollInterval 1m0s: want at least 9m0s"},
+		{"the shortest heartbeat timeout for the poll interval",
+			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(540)}, ""},
+		{"a max drain beyond 100 heartbeat timeouts",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), MaxDrain: awscdk.Duration_Hours(jsii.Number(17))},
+			"MaxDrain 17h0m0s is beyond the hook's global timeout 16h40m0s (min(48h, 100 x HeartbeatTimeout 10m0s)): Auto Scaling would release the instance first; raise HeartbeatTimeout to at least 10m12s"},
+		{"a max drain of exactly the global timeout",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600)}, ""},
+		{"a max drain beyond 48 hours",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(7200), MaxDrain: awscdk.Duration_Hours(jsii.Number(49))},
+			"MaxDrain 49h0m0s is beyond 48h0m0s"},
+		{"a group named twice, by two imports of one name",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a}, {Cluster: cluster, AutoScalingGroup: a2}}},
+			"Auto Scaling group asg-a is named twice in Targets"},
+		{"no target", &drainer.Props{}, "Targets is empty"},
+		{"a target without its group", &drainer.Props{Targets: []drainer.Target{{Cluster: cluster}}}, "Targets[0] needs both"},
+		{"a poll interval beyond SQS's message timer",
+			&drainer.Props{Targets: one, PollInterval: sec(901), HeartbeatTimeout: sec(7200)}, "PollInterval 15m1s is out of range"},
+		{"a heartbeat timeout beyond Auto Scaling's range",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(7201)}, "HeartbeatTimeout 2h0m1s is out of range"},
+		{"a duration that is a token",
+			&drainer.Props{Targets: one, MaxDrain: awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.NewCfnParameter(stack, jsii.String("P"), &awscdk.CfnParameterProps{Type: jsii.String("Number")}).Value()))},
+			"MaxDrain must be a literal duration"},
+		{"a memory size Lambda refuses", &drainer.Props{Targets: one, MemorySize: jsii.Number(64)}, "MemorySize 64 is out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := panicOf(func() { drainer.New(stack, jsii.String("D"+strings.ReplaceAll(tc.name, " ", "")), tc.props) })
+			switch {
+			case tc.want == "" && got != "":
+				t.Errorf("New panicked: %s; want accepted", got)
+			case tc.want != "" && !strings.Contains(got, tc.want):
+				t.Errorf("New panic = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func panicOf(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
