@@ -25,6 +25,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/sqs"
 )
 
@@ -40,6 +41,12 @@ type Options struct {
 	// Emit receives every event the services emit. It is called without
 	// any service lock held.
 	Emit func(awswire.Event)
+	// Faults, if set, injects faults: its Middleware wraps the endpoint,
+	// and SQS asks it about duplicate and out-of-order deliveries. The
+	// EventBridge bus lives outside; its composer passes
+	// Faults.DuplicateEvent to Bus.SetDuplicate, and Faults.SetKill is set
+	// once the Lambda functions exist. nil injects nothing.
+	Faults *faults.Injector
 }
 
 // AWS is a running local AWS.
@@ -78,13 +85,20 @@ func Start(o Options) (*AWS, error) {
 	}
 	a := &AWS{Clock: o.Clock, URL: "http://" + ln.Addr().String(), ln: ln, clusterOf: map[string]attachment{}}
 	a.ECS = ecs.New(o.Clock, ecs.Options{Region: Region, AccountID: AccountID, Emit: emit})
-	a.SQS = sqs.New(o.Clock, sqs.Options{Region: Region, AccountID: AccountID, Endpoint: a.URL})
+	sqsOptions := sqs.Options{Region: Region, AccountID: AccountID, Endpoint: a.URL}
+	var handler http.Handler = a
+	if o.Faults != nil {
+		sqsOptions.Duplicate = o.Faults.DuplicateSQS
+		sqsOptions.Shuffle = o.Faults.Shuffle
+		handler = o.Faults.Middleware(a)
+	}
+	a.SQS = sqs.New(o.Clock, sqsOptions)
 	a.AutoScaling = autoscaling.New(o.Clock, autoscaling.Options{
 		Region: Region, AccountID: AccountID, Emit: emit,
 		OnLaunch:    a.registerInstance,
 		OnTerminate: func(_, instanceID string) { a.ECS.DeregisterEC2Instance(instanceID) },
 	})
-	a.srv = &http.Server{Handler: a}
+	a.srv = &http.Server{Handler: handler}
 	go func() { _ = a.srv.Serve(ln) }()
 	return a, nil
 }

@@ -40,6 +40,8 @@ type Bus struct {
 	rules  map[string]*rule
 	stats  Stats
 	closed bool
+	// duplicate, if set, is asked once per delivery; see SetDuplicate.
+	duplicate func() bool
 }
 
 type rule struct {
@@ -137,8 +139,24 @@ func (b *Bus) Emit(e awswire.Event) {
 			}
 			b.wg.Add(1)
 			go b.deliver(t, body)
+			if b.duplicate != nil && b.duplicate() {
+				b.wg.Add(1)
+				go b.deliver(t, body)
+			}
 		}
 	}
+}
+
+// SetDuplicate makes the bus ask duplicate, once for each delivery of an
+// event to a target, whether to deliver that same envelope (same id) a second
+// time, independently: EventBridge delivers at least once, and a target must
+// tolerate the duplicates. Fault injection sets it; nil, the default, never
+// duplicates. Each copy counts in Stats.Delivered. duplicate is called with
+// the bus locked and must not call back into the bus.
+func (b *Bus) SetDuplicate(duplicate func() bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.duplicate = duplicate
 }
 
 // Stats returns a copy of the counters.

@@ -33,8 +33,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, Options{})
+}
+
+// newHarnessWith is newHarness with the server's options.
+func newHarnessWith(t *testing.T, o Options) *harness {
+	t.Helper()
 	fake := clock.NewFake(start)
-	srv := New(fake, Options{})
+	srv := New(fake, o)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	srv.SetEndpoint(ts.URL)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -262,24 +263,36 @@ func (s *Server) settleLocked(now time.Time) {
 	}
 }
 
-// receiveLocked takes up to max visible messages, oldest first, and makes
-// them in flight for visibility. A message whose receive count would exceed
-// the redrive policy's maxReceiveCount moves to the dead-letter queue instead,
-// keeping its id, send time and receive count.
+// receiveLocked takes up to max visible messages, oldest first unless
+// Options.Shuffle says otherwise, and makes them in flight for visibility. A
+// message whose receive count would exceed the redrive policy's
+// maxReceiveCount moves to the dead-letter queue instead, keeping its id,
+// send time and receive count. A message Options.Duplicate picks stays
+// visible with its new receipt handle, so the next receive hands it out
+// again.
 func (s *Server) receiveLocked(q *queue, max int, visibility time.Duration, now time.Time) []*message {
-	var got []*message
-	for i := 0; i < len(q.messages) && len(got) < max; i++ {
-		m := q.messages[i]
+	order := q.messages
+	if s.shuffle != nil {
+		if perm := s.shuffle(len(q.messages)); perm != nil {
+			order = make([]*message, len(perm))
+			for i, j := range perm {
+				order[i] = q.messages[j]
+			}
+		}
+	}
+	var got, dead []*message
+	var dlq *queue
+	for _, m := range order {
+		if len(got) == max {
+			break
+		}
 		if m.state(now) != Visible {
 			continue
 		}
 		if p := q.config.redrive; p != nil && m.receiveCount >= p.MaxReceiveCount {
-			if dlq, ok := s.queueByARNLocked(p.DeadLetterTargetARN); ok && dlq != q {
-				q.remove(i)
-				i--
-				m.receipt = ""
-				dlq.messages = append(dlq.messages, m)
-				s.notifyLocked()
+			if d, ok := s.queueByARNLocked(p.DeadLetterTargetARN); ok && d != q {
+				dlq = d
+				dead = append(dead, m)
 				continue
 			}
 		}
@@ -289,7 +302,19 @@ func (s *Server) receiveLocked(q *queue, max int, visibility time.Duration, now 
 		}
 		m.visibleAt = now.Add(visibility)
 		m.receipt = newReceiptHandle(m.id)
+		if s.duplicate != nil && s.duplicate() {
+			m.visibleAt = now
+			s.notifyLocked()
+		}
 		got = append(got, m)
+	}
+	if len(dead) > 0 {
+		q.messages = slices.DeleteFunc(q.messages, func(m *message) bool { return slices.Contains(dead, m) })
+		for _, m := range dead {
+			m.receipt = ""
+			dlq.messages = append(dlq.messages, m)
+		}
+		s.notifyLocked()
 	}
 	return got
 }

@@ -66,6 +66,15 @@ type Options struct {
 	// because the SDK sends every request to its own endpoint and the queue is
 	// found from the URL path (§4.2).
 	Endpoint string
+	// Duplicate, if set, is asked once for each message a receive hands
+	// out; true leaves that message visible as well, so the next receive
+	// delivers it again, as at-least-once delivery allows. Fault injection
+	// sets it; nil never duplicates.
+	Duplicate func() bool
+	// Shuffle, if set, gives the order in which a receive looks at a
+	// queue's n messages: a permutation of 0..n-1, or nil for oldest first.
+	// Fault injection sets it to reorder deliveries; nil is oldest first.
+	Shuffle func(n int) []int
 }
 
 // Server is the SQS emulator. It is an http.Handler and is safe for
@@ -84,6 +93,9 @@ type Server struct {
 	queues   map[string]*queue    // by name
 	deleted  map[string]time.Time // name -> deletion time, for QueueDeletedRecently
 	calls    map[string]int
+	// duplicate and shuffle are Options.Duplicate and Options.Shuffle.
+	duplicate func() bool
+	shuffle   func(n int) []int
 	// wake is closed and replaced whenever messages may have become
 	// receivable, so long polls return early instead of waiting a tick.
 	wake chan struct{}
@@ -107,6 +119,9 @@ func New(c clock.Clock, o Options) *Server {
 		deleted:  map[string]time.Time{},
 		calls:    map[string]int{},
 		wake:     make(chan struct{}),
+
+		duplicate: o.Duplicate,
+		shuffle:   o.Shuffle,
 	}
 }
 
