@@ -149,3 +149,22 @@ func (s *Server) QueueARN(url string) (string, error) {
 	}
 	return s.queueARN(q.name), nil
 }
+
+// Lose removes a message outright, as if SQS had lost it: fault injection
+// uses it for a drain's chain that is lost, which the reconciler must find.
+// It reports whether the message was there.
+func (s *Server) Lose(url, messageID string) bool {
+	s.lockSettled()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return false
+	}
+	for i, m := range q.messages {
+		if m.id == messageID {
+			q.remove(i)
+			return true
+		}
+	}
+	return false
+}

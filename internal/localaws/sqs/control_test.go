@@ -139,3 +139,21 @@ func TestSendAndQueueARN(t *testing.T) {
 		t.Error("Send of an empty body succeeded; SQS requires at least one character")
 	}
 }
+
+func TestLoseRemovesTheMessage(t *testing.T) {
+	s := New(clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)), Options{})
+	url, err := s.CreateQueue("q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Send(url, "lost", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Lose(url, id) || s.Lose(url, id) {
+		t.Fatal("Lose: want true for the message, then false once it is gone")
+	}
+	if v, f, d := s.Counts(url); v+f+d != 0 {
+		t.Fatalf("queue holds %d messages after Lose, want 0", v+f+d)
+	}
+}
