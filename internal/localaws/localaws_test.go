@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,9 +10,11 @@ import (
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
 )
 
 // One endpoint must serve all three protocols to the real clients, and the
@@ -73,5 +76,61 @@ func TestEnvPointsEachServiceAtTheEndpoint(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("Env() lacks %v", want)
+	}
+}
+
+// Options.Faults must reach every place a fault is applied: the endpoint
+// (request faults) and SQS (delivery faults). A fault configured but not
+// wired would let a soak pass without ever meeting it.
+func TestFaultsReachTheEndpointAndSQS(t *testing.T) {
+	in := faults.New(faults.Config{
+		Throttle:     1,
+		Only:         func(service, _ string) bool { return service == faults.ServiceECS },
+		DuplicateSQS: 1,
+		Reorder:      true,
+	})
+	a, err := Start(Options{Clock: clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)), Faults: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	cfg, err := a.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ECS.CreateCluster("c1")
+
+	_, err = sdkecs.NewFromConfig(cfg).ListContainerInstances(ctx, &sdkecs.ListContainerInstancesInput{Cluster: aws.String("c1")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("ListContainerInstances with ECS throttled: got %v, want ThrottlingException", err)
+	}
+
+	url, err := a.SQS.CreateQueue("q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"a", "b"} {
+		if _, err := a.SQS.Send(url, body, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := a.SQS.Receive(ctx, url, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.SQS.Receive(ctx, url, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("two receives with every message duplicated: got %d and %d messages, want 2 and 2", len(first), len(second))
+	}
+	stats := in.Stats()
+	for _, kind := range []string{faults.KindThrottle, faults.KindDuplicateSQS, faults.KindReorder} {
+		if stats[kind] == 0 {
+			t.Errorf("Stats()[%s] = 0, want the fault injected", kind)
+		}
 	}
 }

@@ -13,8 +13,9 @@
 //
 // What it simplifies: FIFO queues are rejected (the drainer re-queues itself
 // with per-message delays, which FIFO queues refuse); messages are delivered
-// oldest first, never sampled across hosts, so an empty answer means the queue
-// has nothing visible; DeleteQueue and PurgeQueue take effect at once instead
+// oldest first (unless Options.Shuffle reorders them), never sampled across
+// hosts, so an empty answer means the queue has nothing visible; duplicates
+// happen only when Options.Duplicate asks for them; DeleteQueue and PurgeQueue take effect at once instead
 // of "up to 60 seconds"; the 12-hour cap on a message's total in-flight time is
 // not enforced; there is no IAM, SSE, tagging, ListQueues or
 // ChangeMessageVisibilityBatch; SenderId is the account id.
