@@ -34,8 +34,18 @@ func NewDrainerStack(scope constructs.Construct, id string, props *DrainerStackP
 			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Asg-"+name), jsii.String(name)),
 		})
 	}
-	drainer.New(stack, jsii.String("Drainer"), &drainer.Props{Targets: targets})
+	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{Targets: targets})
+	outputLogGroup(stack, d)
 	return stack
+}
+
+// outputLogGroup outputs the name of the function's log group (generated, so
+// that stacks for several clusters can coexist), where each drain logs.
+func outputLogGroup(stack awscdk.Stack, d *drainer.Drainer) {
+	awscdk.NewCfnOutput(stack, jsii.String("DrainerLogGroup"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The drainer function's log group: one JSON line per drain decision"),
+		Value:       d.LogGroup.LogGroupName(),
+	})
 }
 
 // clusterARN is the ARN of the named cluster in the stack's account and region.
@@ -173,6 +183,7 @@ func NewExampleStack(scope constructs.Construct, id string, props *ExampleStackP
 		}},
 	})
 	d.Node().AddDependency(asg, cluster)
+	outputLogGroup(stack, d)
 	suppressExampleFindings(stack)
 	return stack
 }

@@ -586,3 +586,9 @@ func panicOf(f func()) (msg string) {
 	f()
 	return ""
 }
+
+func TestMain(m *testing.M) {
+	// The synth's own node process prints a banner on old node versions.
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	os.Exit(m.Run())
+}
