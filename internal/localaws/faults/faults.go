@@ -176,7 +176,9 @@ func (in *Injector) Shuffle(n int) []int {
 // running invocation with that trace. The SDK in a Lambda function sends the
 // invocation's trace on every request (its recursion-detection middleware
 // copies _X_AMZN_TRACE_ID), which is how a request names its caller. Until
-// SetKill is called, KillBefore and KillAfter do nothing.
+// SetKill is called, KillBefore and KillAfter do nothing. The Lambda
+// emulator's (*lambda.Function).KillInvocation has this shape; with several
+// functions, pass a func that tries each.
 func (in *Injector) SetKill(kill func(trace string) bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()

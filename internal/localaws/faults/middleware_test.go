@@ -23,7 +23,11 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 )
+
+// The Lambda emulator's kill is what a composer hands to SetKill, as is.
+var _ func(trace string) bool = (*lambda.Function)(nil).KillInvocation
 
 // trace is the X-Amzn-Trace-Id of the pretend invocation in the kill tests.
 const trace = "Root=1-67890abc-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:1"
