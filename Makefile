@@ -3,7 +3,7 @@
 # provided.al2023 on arm64.
 GO ?= go
 
-.PHONY: build demo test vet fmt-check fuzz clean
+.PHONY: build demo soak test vet fmt-check fuzz clean
 
 # Static (CGO off) and without net/rpc (lambda.norpc: only the retired go1.x
 # runtime used it), stripped, reproducible paths.
@@ -14,6 +14,10 @@ build:
 # A full drain on the local AWS with the real binary; flags: make demo DEMO_FLAGS="-refresh -instances 6".
 demo:
 	$(GO) run ./internal/demo $(DEMO_FLAGS)
+
+# The chaos soak: 500 drains at once under every fault, for three seeds.
+soak:
+	$(GO) run ./internal/soak $(SOAK_FLAGS)
 
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...

@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,9 +20,11 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/infra/rules"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 )
 
@@ -41,6 +44,14 @@ type FunctionOptions struct {
 	RecursiveLoop string        // default Allow, as the construct sets it
 	Concurrency   int           // default 5
 	Logs          io.Writer     // the function's log lines; nil discards them
+	// Faults, if set, injects faults everywhere: the AWS endpoint, SQS and
+	// EventBridge deliveries, and kills of the function mid-invocation.
+	Faults *faults.Injector
+	// Env is added to the function's environment (DRAINER_STALE_AFTER...).
+	Env []string
+	// VisibilityTimeout overrides the queue's six function timeouts, so a
+	// soak sees failed records come back (and reach the DLQ) in seconds.
+	VisibilityTimeout time.Duration
 }
 
 // World is a running local deployment of the drainer.
@@ -77,10 +88,17 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 		}
 	}()
 	w.Bus = eventbridge.NewBus(clock.Real{}, localaws.AccountID, localaws.Region)
-	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit}); err != nil {
+	if o.Faults != nil {
+		w.Bus.SetDuplicate(o.Faults.DuplicateEvent)
+	}
+	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults}); err != nil {
 		return w, err
 	}
-	if err := w.queues(o.Timeout); err != nil {
+	visibility := 6 * o.Timeout
+	if o.VisibilityTimeout > 0 {
+		visibility = o.VisibilityTimeout
+	}
+	if err := w.queues(visibility); err != nil {
 		return w, err
 	}
 	if err := w.Bus.PutRule(ruleName, rules.TerminateLifecycle(groups)); err != nil {
@@ -91,15 +109,20 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 	}
 	env := append(w.AWS.Env(),
 		"DRAINER_QUEUE_URL="+w.QueueURL,
+		"DRAINER_ASGS="+strings.Join(groups, ","),
 		"DRAINER_POLL_INTERVAL="+o.PollInterval.String(),
 		"DRAINER_MAX_DRAIN="+o.MaxDrain.String(),
 	)
+	env = append(env, o.Env...)
 	w.Function, err = lambda.NewFunction(lambda.FunctionConfig{
 		Name: functionName, Binary: o.Binary, Env: env, Timeout: o.Timeout, MemoryMB: 128,
 		RecursiveLoop: o.RecursiveLoop, Concurrency: o.Concurrency, Logs: o.Logs,
 	})
 	if err != nil {
 		return w, err
+	}
+	if o.Faults != nil {
+		o.Faults.SetKill(w.Function.KillInvocation)
 	}
 	w.Mapping, err = lambda.StartMapping(lambda.MappingConfig{
 		Queue: w.AWS.SQS, QueueURL: w.QueueURL, Function: w.Function,
@@ -116,7 +139,7 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 // queues creates the drain queue and its DLQ as the construct does: the
 // visibility timeout six times the function timeout (Lambda's guidance for
 // event sources), five receives before a record is dead-lettered.
-func (w *World) queues(functionTimeout time.Duration) error {
+func (w *World) queues(visibility time.Duration) error {
 	dlq, err := w.AWS.SQS.CreateQueue("ecs-drainer-dlq", map[string]string{"MessageRetentionPeriod": "1209600"})
 	if err != nil {
 		return err
@@ -127,7 +150,7 @@ func (w *World) queues(functionTimeout time.Duration) error {
 	}
 	w.DLQURL = dlq
 	w.QueueURL, err = w.AWS.SQS.CreateQueue("ecs-drainer", map[string]string{
-		"VisibilityTimeout": strconv.Itoa(int(6 * functionTimeout / time.Second)),
+		"VisibilityTimeout": strconv.Itoa(int(visibility / time.Second)),
 		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, dlqARN),
 	})
 	return err
@@ -232,4 +255,27 @@ func (w *World) APICalls() map[string]int {
 		}
 	}
 	return calls
+}
+
+// Reconcile invokes the function with the scheduled event of the
+// reconciler's rate rule every interval until ctx is done, as the
+// construct's schedule does.
+func (w *World) Reconcile(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		body, err := eventbridge.Envelope(awswire.Event{Source: "aws.events", DetailType: "Scheduled Event",
+			Resources: []string{"arn:aws:events:" + localaws.Region + ":" + localaws.AccountID + ":rule/ecs-drainer-reconcile"}, Detail: map[string]any{}},
+			localaws.AccountID, localaws.Region, time.Now())
+		if err != nil {
+			return
+		}
+		// A failed sweep is retried at the next tick, as a rate rule's is.
+		_, _ = w.Function.Invoke(ctx, body, lambda.InvokeOptions{})
+	}
 }

@@ -1,0 +1,29 @@
+package scenario
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// The short soak of `make test`: drains in parallel under every fault at
+// once, with lost messages and chaos behind the drainer's back; every
+// invariant must hold (`make soak` runs the long one).
+func TestSoakShort(t *testing.T) {
+	t.Parallel()
+	r, err := Soak(context.Background(), SoakConfig{
+		Binary: bootstrap, Seed: 1, Drains: 30, Faults: SoakFaults, LoseRequeues: 0.2, Poison: 4, Chaos: 2, Timeout: 4 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r.Line())
+	for _, v := range r.Violations {
+		t.Error(v)
+	}
+	for _, kind := range []string{"throttle", "server_error", "duplicate_sqs", "duplicate_event"} {
+		if r.Faults[kind] == 0 {
+			t.Errorf("fault %s never fired: the soak did not test it", kind)
+		}
+	}
+}
