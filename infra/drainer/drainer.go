@@ -41,11 +41,12 @@ import (
 // a second drainer on the same group fail at deploy instead of running twice.
 const HookName = "ecs-drainer"
 
-// Metric names of the drains that hit their deadline, counted from the
-// function's JSON logs.
+// The metric of drains that hit their deadline, counted from the function's
+// JSON logs. The namespace gets the stack's name, so drainers in several
+// stacks of one account do not add up in one alarm.
 const (
-	MetricNamespace       = "ECSDrainer"
-	DeadlineReachedMetric = "DeadlineReached"
+	metricNamespace       = "ECSDrainer"
+	deadlineReachedMetric = "DeadlineReached"
 )
 
 // Construction constants.
@@ -280,8 +281,8 @@ func (d *Drainer) alarms(c config) {
 		// The handler logs one JSON line per drain outcome; a drain that
 		// hit DRAINER_MAX_DRAIN completes with tasks still running.
 		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
-		MetricNamespace: jsii.String(MetricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
-		MetricName:      jsii.String(DeadlineReachedMetric),
+		MetricNamespace: jsii.String(metricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
+		MetricName:      jsii.String(deadlineReachedMetric),
 		MetricValue:     jsii.String("1"),
 	})
 	at := func(id, description string, metric awscloudwatch.Metric) awscloudwatch.Alarm {
