@@ -269,12 +269,8 @@ func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain,
 			continue
 		}
 		var chain *Chain
-		for _, a := range ci.Attributes {
-			if aws.ToString(a.Name) == ChainAttribute {
-				if c, ok := ParseChain(aws.ToString(a.Value)); ok {
-					chain = &c
-				}
-			}
+		if c, ok := chainOf(ci); ok {
+			chain = &c
 		}
 		return &Instance{Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status)}, chain, nil
 	}

@@ -26,7 +26,8 @@ type Drainer interface {
 	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
 	Continue(ctx context.Context, s drain.State, recordID string) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
-	Waiting(ctx context.Context, groups []string) ([]drain.Pending, error)
+	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
+	Restart(ctx context.Context, p drain.Pending, eventID string) error
 }
 
 // Config selects what the handler drains.
@@ -148,32 +149,43 @@ func (h *Handler) metadata(a lifecycle.Action) (lifecycle.HookMetadata, error) {
 	return meta, errors.New("no cluster: the hook's NotificationMetadata has no {\"cluster\":...} and DRAINER_CLUSTER is not set")
 }
 
-// reconcile restarts the drain of every instance waiting on one of the
-// drainer's hooks in DRAINER_ASGS. Where a live chain drains it already,
-// the chain mark makes the restart end at once (outcome superseded); where
-// the chain was lost (its message dead-lettered, a deploy mid-drain), the
-// restart takes over.
+// reconcile restarts the drains that no live chain carries: instances that
+// wait on one of the drainer's hooks in DRAINER_ASGS with no chain mark, or
+// an overdue one (the chain's message dead-lettered or lost, a deploy in the
+// middle of a drain). Each restart goes to the queue as a lifecycle event,
+// so the event source runs them in parallel and this sweep stays short.
 func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 	where := drainAttrs("", "", "", "")
 	if len(h.cfg.ASGs) == 0 {
 		h.logLine(ctx, slog.LevelError, "reconcile skipped: DRAINER_ASGS names no group to sweep", where, attrs...)
 		return nil
 	}
-	pending, err := h.d.Waiting(ctx, h.cfg.ASGs)
+	lost, err := h.d.Lost(ctx, h.cfg.ASGs)
 	if err != nil {
 		class := drain.Classify(err)
 		h.logLine(ctx, slog.LevelWarn, "reconcile failed", where, append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, err.Error()))...)
 		return err
 	}
-	h.logLine(ctx, slog.LevelInfo, "reconcile", where, append(attrs, slog.Int(keyWaiting, len(pending)))...)
-	var failed error
-	for _, p := range pending {
-		res, err := h.d.Start(ctx, p.Action, p.Meta, "")
-		if err := h.outcome(ctx, res.State, res, err, append(attrs, slog.Bool(keyReconciled, true))); err != nil {
-			failed = err
+	h.logLine(ctx, slog.LevelInfo, "reconcile", where, append(attrs, slog.Int(keyLost, len(lost)))...)
+	for _, p := range lost {
+		a := p.Action
+		eventID := "ecs-drainer-reconcile-" + awsRequestIDOr(ctx, "local") + "-" + a.InstanceID
+		if err := h.d.Restart(ctx, p, eventID); err != nil {
+			h.logLine(ctx, slog.LevelWarn, "reconcile could not restart a lost drain: the next sweep retries", drainAttrs(p.Meta.Cluster, a.GroupName, a.HookName, a.InstanceID),
+				append(attrs, slog.String(keyError, err.Error()))...)
+			return err
 		}
+		h.logLine(ctx, slog.LevelWarn, "lost drain restarted", drainAttrs(p.Meta.Cluster, a.GroupName, a.HookName, a.InstanceID),
+			append(attrs, slog.String(keyEventID, eventID))...)
 	}
-	return failed
+	return nil
+}
+
+func awsRequestIDOr(ctx context.Context, fallback string) string {
+	if id := requestID(ctx); id != "" {
+		return id
+	}
+	return fallback
 }
 
 func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr) error {

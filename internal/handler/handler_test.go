@@ -33,6 +33,7 @@ type fakeDrainer struct {
 	startRes  drain.Result
 	startErr  error
 	waiting   []drain.Pending
+	restarts  []string
 }
 
 func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
@@ -49,8 +50,13 @@ func (f *fakeDrainer) Continue(_ context.Context, s drain.State, _ string) (drai
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
 
-func (f *fakeDrainer) Waiting(context.Context, []string) ([]drain.Pending, error) {
+func (f *fakeDrainer) Lost(context.Context, []string) ([]drain.Pending, error) {
 	return f.waiting, nil
+}
+
+func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string) error {
+	f.restarts = append(f.restarts, p.Action.InstanceID+" "+eventID)
+	return nil
 }
 
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
@@ -242,11 +248,11 @@ func TestLogsTheAttemptOfTheHop(t *testing.T) {
 	}
 }
 
-// The reconciler's tick starts a drain for every waiting instance the sweep
-// finds, and logs the sweep; without DRAINER_ASGS it has nothing to sweep
-// and says so.
-func TestReconcileStartsEveryWaitingDrain(t *testing.T) {
-	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeSuperseded}, waiting: []drain.Pending{
+// The reconciler's tick restarts every lost drain the sweep finds, through
+// the queue, and logs the sweep; without DRAINER_ASGS it has nothing to
+// sweep and says so.
+func TestReconcileRestartsEveryLostDrain(t *testing.T) {
+	d := &fakeDrainer{waiting: []drain.Pending{
 		{Action: lifecycle.Action{InstanceID: "i-0123456789abcdef0", GroupName: "asg"}, Meta: lifecycle.HookMetadata{Cluster: "c1"}},
 		{Action: lifecycle.Action{InstanceID: "i-0123456789abcdef1", GroupName: "asg"}, Meta: lifecycle.HookMetadata{Cluster: "c1"}},
 	}}
@@ -254,12 +260,15 @@ func TestReconcileStartsEveryWaitingDrain(t *testing.T) {
 	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "scheduled-event.json"))); err != nil {
 		t.Fatal(err)
 	}
-	want := []startCall{{"i-0123456789abcdef0", "c1"}, {"i-0123456789abcdef1", "c1"}}
-	if diff := cmp.Diff(want, d.starts, cmp.AllowUnexported(startCall{})); diff != "" {
-		t.Errorf("starts mismatch (-want +got):\n%s", diff)
+	want := []string{"i-0123456789abcdef0 ecs-drainer-reconcile-local-i-0123456789abcdef0", "i-0123456789abcdef1 ecs-drainer-reconcile-local-i-0123456789abcdef1"}
+	if diff := cmp.Diff(want, d.restarts); diff != "" {
+		t.Errorf("restarts mismatch (-want +got):\n%s", diff)
 	}
-	if lines := logLines(t, logs); len(lines) != 3 || lines[0][keyWaiting] != 2.0 {
-		t.Errorf("logged %v, want the sweep (2 waiting) and one line per drain", lines)
+	if len(d.starts) != 0 {
+		t.Errorf("the sweep drained %d instances itself, want it to leave that to the queue", len(d.starts))
+	}
+	if lines := logLines(t, logs); len(lines) != 3 || lines[0][keyLost] != 2.0 {
+		t.Errorf("logged %v, want the sweep (2 lost) and one line per restart", lines)
 	}
 
 	d = &fakeDrainer{}

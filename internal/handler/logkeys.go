@@ -24,6 +24,5 @@ const (
 	keyError             = "error"
 	keyDrainSeconds      = "drain_s"
 	keyNotes             = "notes"
-	keyWaiting           = "waiting"
-	keyReconciled        = "reconciled"
+	keyLost              = "lost"
 )

@@ -19,10 +19,11 @@ import (
 )
 
 // SoakFaults are every fault at once, at rates that make each happen many
-// times in a soak.
+// times in a soak. A kill fails the whole batch of up to ten records it hits,
+// so its rate per request is the lowest.
 var SoakFaults = faults.Config{
 	Throttle: 0.03, ServerError: 0.01, Latency: 20 * time.Millisecond, LatencyRate: 0.05,
-	DuplicateSQS: 0.05, DuplicateEvents: 0.2, Reorder: true, KillBefore: 0.005, KillAfter: 0.005,
+	DuplicateSQS: 0.05, DuplicateEvents: 0.2, Reorder: true, KillBefore: 0.001, KillAfter: 0.001,
 }
 
 // SoakConfig describes a chaos soak: many drains at once, every fault on.
@@ -286,7 +287,7 @@ func (w *World) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog)
 				continue
 			}
 			chains.see(m.MessageID, m.Body)
-			if m.Attributes["ApproximateReceiveCount"] == "" && lost.decide(m.MessageID) {
+			if m.ReceiptHandle == "" && lost.decide(m.MessageID) {
 				w.AWS.SQS.Lose(w.QueueURL, m.MessageID)
 			}
 		}
