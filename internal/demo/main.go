@@ -78,7 +78,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer w.Close()
-	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)})
+	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
 	if err != nil {
 		return err
 	}

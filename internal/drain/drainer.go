@@ -363,7 +363,7 @@ func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) (st
 	out, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:     &d.queueURL,
 		MessageBody:  aws.String(string(body)),
-		DelaySeconds: int32(delay / time.Second),
+		DelaySeconds: int32(delay / time.Second), // #nosec G115 -- RequeueDelay keeps it within SQS's 0..900 s
 	})
 	if err != nil {
 		return "", fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)

@@ -198,10 +198,21 @@ func Next(s State, o Observation, p Policy) Step {
 		return Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}
 	}
 	delay := RequeueDelay(s, o.Now, p)
-	if !o.HeartbeatSent && o.Now.Add(delay).Sub(s.LastHeartbeat) >= s.HeartbeatTimeout()/2 {
+	if !o.HeartbeatSent && heartbeatDue(s, o.Now, delay) {
 		return Step{Kind: Heartbeat}
 	}
 	return Step{Kind: Requeue, Delay: delay}
+}
+
+// heartbeatDue reports whether a hop must record a heartbeat: when the next
+// hop, due after delay, would come later than half the heartbeat timeout
+// after the last one, or when a quarter of it has passed anyway. The second
+// rule is for a backlog: a queue that delivers hops late (throttling, a
+// crash's visibility timeout, many drains at once) must not let the timeout
+// lapse, so the heartbeat does not wait for the hop that would be too late.
+func heartbeatDue(s State, now time.Time, delay time.Duration) bool {
+	since := now.Sub(s.LastHeartbeat)
+	return since+delay >= s.HeartbeatTimeout()/2 || since >= s.HeartbeatTimeout()/4
 }
 
 // atDeadline applies the drain's timeout policy, once it knows why each task

@@ -45,7 +45,9 @@ func TestNext(t *testing.T) {
 	staleHeartbeat := testState()
 	staleHeartbeat.LastHeartbeat = t0.Add(-140 * time.Second) // 140 s + 30 s delay >= 150 s = half of 300 s
 	freshHeartbeat := testState()
-	freshHeartbeat.LastHeartbeat = t0.Add(-110 * time.Second)
+	freshHeartbeat.LastHeartbeat = t0.Add(-60 * time.Second) // 60 s + 30 s delay < 150 s, and 60 s < 75 s
+	quarterHeartbeat := testState()
+	quarterHeartbeat.LastHeartbeat = t0.Add(-80 * time.Second) // 80 s + 30 s < 150 s, but 80 s >= 75 s
 	nearDeadline := testState()
 	nearDeadline.Deadline = t0.Add(7 * time.Second)
 	shortHeartbeat := testState()
@@ -92,6 +94,7 @@ func TestNext(t *testing.T) {
 		{"a new action's first hop takes over another action's mark", withToken(testState(), "new"), Observation{Now: t0, Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(time.Minute), MessageID: "m3", Token: "old"}}, Step{Kind: CountTasks}},
 		{"a heartbeat is sent before half the timeout would pass by the next poll", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
 		{"after the heartbeat the drain re-queues", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, HeartbeatSent: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a heartbeat is sent once a quarter of the timeout passed, in case the next hop comes late", quarterHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
 		{"no heartbeat while the last one is fresh", freshHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
 		{"the last poll lands on the deadline", nearDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 7 * time.Second}},
 		{"a short heartbeat timeout shortens the poll and heartbeats every hop", shortHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},

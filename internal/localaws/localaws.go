@@ -35,6 +35,10 @@ const (
 	AccountID = "123456789012"
 )
 
+// readHeaderTimeout bounds how long a client may take to send its request
+// headers: the SDK sends them at once, so only a stuck client waits.
+const readHeaderTimeout = 10 * time.Second
+
 // Options configure the local AWS.
 type Options struct {
 	Clock clock.Clock // default: the wall clock
@@ -98,7 +102,7 @@ func Start(o Options) (*AWS, error) {
 		OnLaunch:    a.registerInstance,
 		OnTerminate: func(_, instanceID string) { a.ECS.DeregisterEC2Instance(instanceID) },
 	})
-	a.srv = &http.Server{Handler: handler}
+	a.srv = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = a.srv.Serve(ln) }()
 	return a, nil
 }

@@ -97,8 +97,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4))
-	cfg.Faults.Seed = int64(cfg.Seed)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4)) // #nosec G404 -- seeded for a reproducible soak, not a secret
+	cfg.Faults.Seed = int64(cfg.Seed)              // #nosec G115 -- a seed's bits, not a quantity
 	inj := faults.New(cfg.Faults)
 	w, err := Start(ctx, []string{"soak"}, FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 8, Faults: inj,
@@ -145,7 +145,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 
 	chains := newChainLog()
-	lost := &lossLog{rng: rand.New(rand.NewPCG(cfg.Seed, 0x1057)), rate: cfg.LoseRequeues}
+	lost := &lossLog{rng: rand.New(rand.NewPCG(cfg.Seed, 0x1057)), rate: cfg.LoseRequeues} // #nosec G404 -- seeded for a reproducible soak
 	var bg sync.WaitGroup
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); bg.Wait() }()

@@ -234,7 +234,7 @@ func (w *World) ScaleIn(ctx context.Context, group string, n int) error {
 	if err != nil {
 		return err
 	}
-	desired := aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) - int32(n)
+	desired := aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) - int32(n) // #nosec G115 -- n is a count of instances in one group
 	_, err = w.ASG.SetDesiredCapacity(ctx, &sdkautoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &group, DesiredCapacity: &desired})
 	return err
 }

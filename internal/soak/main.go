@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,22 @@ func main() {
 	seeds := flag.String("seeds", "1,2,3", "comma-separated seeds, one soak each")
 	lose := flag.Float64("lose", 0.05, "share of re-queue messages lost outright (the reconciler must recover them)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each soak")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the local AWS and the harness to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*drains, *seeds, *lose, *timeout); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}

@@ -135,7 +135,7 @@ func putLifecycleHook(s *Server, p params, _ time.Time) (any, *awswire.Error) {
 	set("NotificationTargetARN", &h.NotificationTargetARN)
 	set("RoleARN", &h.RoleARN)
 	if _, ok := p.get("HeartbeatTimeout"); ok {
-		h.HeartbeatTimeout = int32(heartbeat)
+		h.HeartbeatTimeout = int32(heartbeat) // #nosec G115 -- parsed within the int32 range above
 	}
 	return nil, s.putHook(h)
 }

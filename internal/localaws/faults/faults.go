@@ -128,7 +128,7 @@ func (in *Injector) streamLocked(kind string) *rand.Rand {
 	if !ok {
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(kind))
-		r = rand.New(rand.NewPCG(uint64(in.cfg.Seed), h.Sum64()))
+		r = rand.New(rand.NewPCG(uint64(in.cfg.Seed), h.Sum64())) // #nosec G404 G115 -- seeded fault decisions must replay; a seed's bits, not a quantity
 		in.streams[kind] = r
 	}
 	return r

@@ -60,10 +60,10 @@ func (f *Function) startEnvironment() (*environment, error) {
 		invocations: make(chan *invocation),
 		exited:      make(chan struct{}),
 	}
-	e.srv = &http.Server{Handler: e.runtimeAPI()}
+	e.srv = &http.Server{Handler: e.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second} // the runtime's own requests; bounds a stuck client
 	go func() { _ = e.srv.Serve(ln) }()
 
-	e.cmd = exec.Command(f.cfg.Binary)
+	e.cmd = exec.Command(f.cfg.Binary) // #nosec G204 -- running the function's binary is what a Lambda runtime does
 	e.cmd.Dir = filepath.Dir(f.cfg.Binary)
 	e.cmd.Env = f.processEnv(ln.Addr().String())
 	e.cmd.Stdout = e.logs
