@@ -67,11 +67,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
+	fmt.Fprintln(out, "synthesizing the CDK app for the demo's cluster (its rule, function and queue settings) ...")
+	d, err := scenario.Synthesize(ctx, cluster, []string{group})
+	if err != nil {
+		return err
+	}
 	logs := io.Discard
 	if o.verbose {
 		logs = out
 	}
-	w, err := scenario.Start(ctx, []string{group}, scenario.FunctionOptions{
+	w, err := scenario.Start(ctx, d, scenario.FunctionOptions{
 		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, Logs: logs,
 	})
 	if err != nil {

@@ -16,8 +16,12 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 )
 
-// bootstrap is the real drainer binary, built once for all scenarios.
-var bootstrap string
+// bootstrap is the real drainer binary, built once for all scenarios, and
+// deployment what the CDK app synthesizes for their groups.
+var (
+	bootstrap  string
+	deployment Deployment
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ecs-drainer-e2e")
@@ -26,6 +30,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bootstrap, err = BuildBootstrap(context.Background(), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	deployment, err = Synthesize(context.Background(), "c1", []string{"asg-a", "soak"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -61,6 +70,10 @@ type e2e struct {
 }
 
 func start(t *testing.T, o FunctionOptions) e2e {
+	return startDeployment(t, deployment, o)
+}
+
+func startDeployment(t *testing.T, d Deployment, o FunctionOptions) e2e {
 	t.Helper()
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -73,7 +86,7 @@ func start(t *testing.T, o FunctionOptions) e2e {
 	if o.MaxDrain == 0 {
 		o.MaxDrain = 5 * time.Minute
 	}
-	w, err := Start(ctx, []string{"asg-a"}, o)
+	w, err := Start(ctx, d, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,10 +240,16 @@ func TestUndrainableInstanceEndsAtTheDeadlineLoudly(t *testing.T) {
 }
 
 // Without RecursiveLoop Allow, Lambda stops a Lambda -> SQS -> Lambda chain
-// after about 16 hops (ecs-cid-sample#30). The construct sets Allow; this
-// shows what happens without it: the drain is cut and the hook times out.
+// after about 16 hops (ecs-cid-sample#30). The template sets Allow; this
+// shows what happens if it were missing: the drain is cut and the hook
+// times out.
 func TestRecursiveLoopDetectionCutsTheChainWithoutAllow(t *testing.T) {
-	e := start(t, FunctionOptions{RecursiveLoop: "Terminate"})
+	if deployment.RecursiveLoop != "Allow" {
+		t.Fatalf("the template's RecursiveLoop = %q, want Allow", deployment.RecursiveLoop)
+	}
+	d := deployment
+	d.RecursiveLoop = ""
+	e := startDeployment(t, d, FunctionOptions{})
 	ids := e.group(t, GroupSpec{Instances: 2})
 	if _, err := e.AWS.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "report", CPU: 256, Memory: 512, RunFor: time.Minute}); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,8 @@ var SoakFaults = faults.Config{
 
 // SoakConfig describes a chaos soak: many drains at once, every fault on.
 type SoakConfig struct {
-	Binary string
+	Binary     string
+	Deployment Deployment // the synthesized template's
 	Seed   uint64
 	Drains int
 	// Faults are the fault rates; their Seed is set from Seed.
@@ -52,7 +53,7 @@ type SoakConfig struct {
 const (
 	soakPoll      = 2 * time.Second
 	soakMaxDrain  = 30 * time.Second
-	soakHeartbeat = 60 // seconds
+	soakHeartbeat = 120 // seconds; the construct requires 8 min or more, the soak is harsher
 	soakReconcile = 5 * time.Second
 )
 
@@ -100,8 +101,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4)) // #nosec G404 -- seeded for a reproducible soak, not a secret
 	cfg.Faults.Seed = int64(cfg.Seed)              // #nosec G115 -- a seed's bits, not a quantity
 	inj := faults.New(cfg.Faults)
-	w, err := Start(ctx, []string{"soak"}, FunctionOptions{
-		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 8, Faults: inj,
+	w, err := Start(ctx, cfg.Deployment, FunctionOptions{
+		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
 		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Env: []string{"DRAINER_STALE_AFTER=1m"},
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 func TestSoakShort(t *testing.T) {
 	t.Parallel()
 	r, err := Soak(context.Background(), SoakConfig{
-		Binary: bootstrap, Seed: 1, Drains: 30, Faults: SoakFaults, LoseRequeues: 0.2, Poison: 4, Chaos: 2, Timeout: 4 * time.Minute,
+		Binary: bootstrap, Deployment: deployment, Seed: 1, Drains: 30, Faults: SoakFaults, LoseRequeues: 0.2, Poison: 4, Chaos: 2, Timeout: 4 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,13 +11,11 @@ import (
 	"io"
 	"maps"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
-	"github.com/ecs-drainer/ecs-drainer/infra/rules"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
@@ -35,22 +33,22 @@ const (
 	ruleName     = "ecs-drainer-lifecycle"
 )
 
-// FunctionOptions configure the drainer function as the CDK construct does.
+// FunctionOptions adjust the deployment for a scenario: timings short
+// enough for a test, a binary built for this machine, faults.
 type FunctionOptions struct {
-	Binary        string // the bootstrap binary, built for this machine
-	PollInterval  time.Duration
-	MaxDrain      time.Duration
-	Timeout       time.Duration // the function timeout; default 30 s
-	RecursiveLoop string        // default Allow, as the construct sets it
-	Concurrency   int           // default 5
-	Logs          io.Writer     // the function's log lines; nil discards them
+	Binary       string        // the bootstrap binary, built for this machine
+	PollInterval time.Duration // DRAINER_POLL_INTERVAL; 0 keeps the template's
+	MaxDrain     time.Duration // DRAINER_MAX_DRAIN; 0 keeps the template's
+	Timeout      time.Duration // the function timeout; 0 keeps the template's
+	Concurrency  int           // execution environments and concurrent batches; 0 keeps the template's maximum
+	Logs         io.Writer     // the function's log lines; nil discards them
 	// Faults, if set, injects faults everywhere: the AWS endpoint, SQS and
 	// EventBridge deliveries, and kills of the function mid-invocation.
 	Faults *faults.Injector
 	// Env is added to the function's environment (DRAINER_STALE_AFTER...).
 	Env []string
-	// VisibilityTimeout overrides the queue's six function timeouts, so a
-	// soak sees failed records come back (and reach the DLQ) in seconds.
+	// VisibilityTimeout overrides the template's, so a soak sees failed
+	// records come back (and reach the DLQ) in seconds.
 	VisibilityTimeout time.Duration
 }
 
@@ -63,25 +61,27 @@ type World struct {
 	ASG      *sdkautoscaling.Client
 	QueueURL string
 	DLQURL   string
-	groups   []string
 }
 
-// Start deploys the drainer for the given Auto Scaling groups into a fresh
-// local AWS on the wall clock (the bootstrap binary reads the wall clock).
-func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, err error) {
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
+// Start deploys the drainer as the synthesized template d describes into a
+// fresh local AWS on the wall clock (the bootstrap binary reads the wall
+// clock): the rule's pattern, the function's settings and environment, the
+// queue's visibility timeout and redrive, the event source's batch.
+func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err error) {
+	timeout, visibility, concurrency := d.Timeout, d.VisibilityTimeout, d.MaxConcurrency
+	if o.Timeout > 0 {
+		timeout = o.Timeout
 	}
-	if o.RecursiveLoop == "" {
-		o.RecursiveLoop = "Allow"
+	if o.VisibilityTimeout > 0 {
+		visibility = o.VisibilityTimeout
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 5
+	if o.Concurrency > 0 {
+		concurrency = o.Concurrency
 	}
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
-	w = &World{groups: groups}
+	w = &World{}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -94,29 +94,18 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults}); err != nil {
 		return w, err
 	}
-	visibility := 6 * o.Timeout
-	if o.VisibilityTimeout > 0 {
-		visibility = o.VisibilityTimeout
-	}
-	if err := w.queues(visibility); err != nil {
+	if err := w.queues(visibility, d.MaxReceiveCount); err != nil {
 		return w, err
 	}
-	if err := w.Bus.PutRule(ruleName, rules.TerminateLifecycle(groups)); err != nil {
+	if err := w.Bus.PutRule(ruleName, d.EventPattern); err != nil {
 		return w, err
 	}
 	if err := w.Bus.AddTarget(ruleName, eventbridge.SQSTarget(w.AWS.SQS.Send, w.QueueURL)); err != nil {
 		return w, err
 	}
-	env := append(w.AWS.Env(),
-		"DRAINER_QUEUE_URL="+w.QueueURL,
-		"DRAINER_ASGS="+strings.Join(groups, ","),
-		"DRAINER_POLL_INTERVAL="+o.PollInterval.String(),
-		"DRAINER_MAX_DRAIN="+o.MaxDrain.String(),
-	)
-	env = append(env, o.Env...)
 	w.Function, err = lambda.NewFunction(lambda.FunctionConfig{
-		Name: functionName, Binary: o.Binary, Env: env, Timeout: o.Timeout, MemoryMB: 128,
-		RecursiveLoop: o.RecursiveLoop, Concurrency: o.Concurrency, Logs: o.Logs,
+		Name: functionName, Binary: o.Binary, Env: w.environment(d, o), Timeout: timeout, MemoryMB: d.MemoryMB,
+		RecursiveLoop: d.RecursiveLoop, Concurrency: concurrency, Logs: o.Logs,
 	})
 	if err != nil {
 		return w, err
@@ -126,7 +115,7 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 	}
 	w.Mapping, err = lambda.StartMapping(lambda.MappingConfig{
 		Queue: w.AWS.SQS, QueueURL: w.QueueURL, Function: w.Function,
-		BatchSize: 10, ReportBatchItemFailures: true, MaxConcurrency: o.Concurrency, Region: localaws.Region,
+		BatchSize: d.BatchSize, ReportBatchItemFailures: d.ReportFailures, MaxConcurrency: concurrency, Region: localaws.Region,
 	})
 	if err != nil {
 		return w, err
@@ -136,10 +125,25 @@ func Start(ctx context.Context, groups []string, o FunctionOptions) (w *World, e
 	return w, err
 }
 
-// queues creates the drain queue and its DLQ as the construct does: the
-// visibility timeout six times the function timeout (Lambda's guidance for
-// event sources), five receives before a record is dead-lettered.
-func (w *World) queues(visibility time.Duration) error {
+// environment is the template's function environment, pointed at the local
+// AWS and the local queue, with the scenario's overrides.
+func (w *World) environment(d Deployment, o FunctionOptions) []string {
+	env := w.AWS.Env()
+	for k, v := range d.Environment {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "DRAINER_QUEUE_URL="+w.QueueURL)
+	if o.PollInterval > 0 {
+		env = append(env, "DRAINER_POLL_INTERVAL="+o.PollInterval.String())
+	}
+	if o.MaxDrain > 0 {
+		env = append(env, "DRAINER_MAX_DRAIN="+o.MaxDrain.String())
+	}
+	return append(env, o.Env...)
+}
+
+// queues creates the drain queue and its DLQ as the template does.
+func (w *World) queues(visibility time.Duration, maxReceiveCount int) error {
 	dlq, err := w.AWS.SQS.CreateQueue("ecs-drainer-dlq", map[string]string{"MessageRetentionPeriod": "1209600"})
 	if err != nil {
 		return err
@@ -151,7 +155,7 @@ func (w *World) queues(visibility time.Duration) error {
 	w.DLQURL = dlq
 	w.QueueURL, err = w.AWS.SQS.CreateQueue("ecs-drainer", map[string]string{
 		"VisibilityTimeout": strconv.Itoa(int(visibility / time.Second)),
-		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":5}`, dlqARN),
+		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, maxReceiveCount),
 	})
 	return err
 }

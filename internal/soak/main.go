@@ -54,6 +54,10 @@ func run(drains int, seeds string, lose float64, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	d, err := scenario.Synthesize(ctx, "soak", []string{"soak"})
+	if err != nil {
+		return err
+	}
 	failed := 0
 	for _, s := range strings.Split(seeds, ",") {
 		seed, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
@@ -61,7 +65,7 @@ func run(drains int, seeds string, lose float64, timeout time.Duration) error {
 			return fmt.Errorf("seed %q: %w", s, err)
 		}
 		r, err := scenario.Soak(ctx, scenario.SoakConfig{
-			Binary: bin, Seed: seed, Drains: drains, Faults: scenario.SoakFaults, LoseRequeues: lose,
+			Binary: bin, Deployment: d, Seed: seed, Drains: drains, Faults: scenario.SoakFaults, LoseRequeues: lose,
 			Poison: 10, Chaos: max(1, drains/50), Timeout: timeout,
 		})
 		if err != nil {
