@@ -136,10 +136,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 		}
 	}
 	for i := range cfg.Poison {
-		body := "poison: not an event"
-		if i%2 == 1 {
-			body = `{"kind":"ecs-drainer/requeue","version":99}`
-		}
+		body := poisonBody(i)
 		if _, err := w.AWS.SQS.Send(w.QueueURL, body, ""); err != nil {
 			return SoakReport{}, err
 		}
@@ -172,6 +169,15 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	stopBG()
 	bg.Wait()
 	return w.soakReport(cfg, drained, chaos, chains, lost, inj, time.Since(start)), nil
+}
+
+// poisonBody is the i-th record that can never succeed: not JSON, or a
+// re-queue message of a version no build knows.
+func poisonBody(i int) string {
+	if i%2 == 1 {
+		return fmt.Sprintf(`{"kind":"ecs-drainer/requeue","version":99,"n":%d}`, i)
+	}
+	return fmt.Sprintf("poison #%d: not an event", i)
 }
 
 // retry repeats a harness call through the faults (the SDK's own retries
@@ -345,10 +351,20 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 		violate("%d messages left on the queue after every action ended", r.ChainsLeft)
 	}
 	dead, _ := w.AWS.SQS.Messages(w.DLQURL)
+	inDLQ := map[string]bool{}
 	for _, m := range dead {
-		if strings.HasPrefix(m.Body, "poison") || strings.Contains(m.Body, `"version":99`) {
+		inDLQ[m.Body] = true
+	}
+	for i := range cfg.Poison {
+		if inDLQ[poisonBody(i)] {
 			r.PoisonInDLQ++
-		} else {
+			delete(inDLQ, poisonBody(i))
+		}
+	}
+	// A poison record may reach the DLQ twice (delivered twice, one copy
+	// sent back for lack of time): at least once is the promise.
+	for body := range inDLQ {
+		if !strings.HasPrefix(body, "poison") && !strings.Contains(body, `"version":99`) {
 			r.DLQExtra++
 		}
 	}
