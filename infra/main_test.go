@@ -99,17 +99,20 @@ func count(t *testing.T, tpl assertions.Template, typ string, n int) {
 	tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n))
 }
 
-// eventPattern is the pattern of the template's one rule.
+// eventPattern is the pattern of the template's one rule with a pattern
+// (the other is the reconciler's schedule).
 func eventPattern(t *testing.T, tpl map[string]any) any {
 	t.Helper()
 	var patterns []any
 	for _, r := range tpl["Resources"].(map[string]any) {
 		if r := r.(map[string]any); r["Type"] == "AWS::Events::Rule" {
-			patterns = append(patterns, r["Properties"].(map[string]any)["EventPattern"])
+			if p := r["Properties"].(map[string]any)["EventPattern"]; p != nil {
+				patterns = append(patterns, p)
+			}
 		}
 	}
 	if len(patterns) != 1 {
-		t.Fatalf("%d rules, want 1", len(patterns))
+		t.Fatalf("%d rules with an event pattern, want 1", len(patterns))
 	}
 	return patterns[0]
 }
@@ -256,8 +259,12 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		if len(types) != 16 {
-			t.Errorf("%d resources (%v), want 16: 2 hooks and the drainer's 14", len(types), types)
+		// The drainer's 18: role and policy, log group and metric filter,
+		// function, event source mapping, async invoke config, 2 queues and
+		// their 2 policies, the lifecycle rule, the schedule rule and its
+		// invoke permission, 4 alarms.
+		if len(types) != 20 {
+			t.Errorf("%d resources (%v), want 20: 2 hooks and the drainer's 18", len(types), types)
 		}
 	})
 	t.Run("each named group gets a hook naming the cluster", func(t *testing.T) {
@@ -279,6 +286,9 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 			"DRAINER_CLUSTER": "prod_main",
 			"DRAINER_ASGS":    "prod-a,prod-b",
 		}}})
+	})
+	t.Run("the reconciler sweeps every minute", func(t *testing.T) {
+		has(t, a.tpl, "AWS::Events::Rule", map[string]any{"ScheduleExpression": "rate(1 minute)"})
 	})
 	t.Run("the cluster's ARN is built in the stack's account and region, not looked up", func(t *testing.T) {
 		has(t, a.tpl, "AWS::IAM::Policy", map[string]any{"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{

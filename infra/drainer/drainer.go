@@ -1,14 +1,18 @@
 // Package drainer is the reusable CDK construct that deploys ecs-drainer for
 // one or more (ECS cluster, Auto Scaling group) pairs:
 //
-//	ASG terminate lifecycle hook (per group, DefaultResult CONTINUE, metadata {"cluster":NAME})
+//	ASG terminate lifecycle hook (per group, DefaultResult CONTINUE,
+//	metadata {"cluster":NAME} plus the group's "on_timeout" when it has its own)
 //	  -> EventBridge rule (the pattern of infra/rules, for exactly these groups)
 //	  -> SQS queue (SSE, TLS only, DLQ after 5 receives)
 //	  -> Lambda function (provided.al2023, arm64), which re-queues itself
 //	     through the same queue until the instance has no task left
+//	EventBridge schedule (rate, 1 min by default) -> the same function: the
+//	  reconciler, which restarts drains whose chain was lost
 //
-// plus alarms on the dead-letter queue, function errors and drains that hit
-// their deadline, and a least-privilege role. Invalid props panic in New with
+// plus alarms on the dead-letter queue, function errors, drains that hit
+// their deadline and a schedule that cannot invoke the function, and a
+// least-privilege role. Invalid props panic in New with
 // a message saying what to change, the way CDK constructs reject props.
 package drainer
 
@@ -17,12 +21,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -62,6 +68,10 @@ const (
 	// instance refresh drains many instances at once, and ECS's Describe
 	// and List APIs share low throttling buckets across the account.
 	maxConcurrency = 5
+	// reconcileDeliveryRetries: EventBridge retries an invocation Lambda
+	// refused (throttled Invoke, a service error) a few times within the
+	// event's age, the sweep interval.
+	reconcileDeliveryRetries = 3
 )
 
 // Drainer is the deployed drainer. Its fields are the resources an app may
@@ -78,6 +88,9 @@ type Drainer struct {
 	DeadLetterAlarm awscloudwatch.Alarm
 	ErrorsAlarm     awscloudwatch.Alarm
 	DeadlineAlarm   awscloudwatch.Alarm
+	// ReconcileRule and ReconcileAlarm are nil with DisableReconcile.
+	ReconcileRule  awsevents.Rule
+	ReconcileAlarm awscloudwatch.Alarm
 }
 
 // New creates the drainer in its own scope. It panics if props break a
@@ -92,6 +105,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Drainer {
 	d.function(c)
 	d.hooks(c)
 	d.rule(c)
+	d.reconcileSchedule(c)
 	d.grants(c)
 	d.alarms(c)
 	suppressFindings(d)
@@ -134,6 +148,9 @@ func (d *Drainer) function(c config) {
 		"DRAINER_ASGS":          jsii.String(strings.Join(c.groupNames, ",")),
 		"DRAINER_POLL_INTERVAL": jsii.String(c.pollInterval.String()),
 		"DRAINER_MAX_DRAIN":     jsii.String(c.maxDrain.String()),
+		"DRAINER_ON_TIMEOUT":    jsii.String(c.onTimeout),
+		"DRAINER_STOP_GRACE":    jsii.String(c.stopGrace.String()),
+		"DRAINER_STALE_AFTER":   jsii.String(c.staleAfter.String()),
 	}
 	// Every hook carries its cluster in its metadata; the fallback is set
 	// only when it is unambiguous.
@@ -167,11 +184,19 @@ func (d *Drainer) function(c config) {
 	}))
 }
 
+// hookMetadata is what the function reads from a hook's NotificationMetadata
+// (lifecycle.HookMetadata): the group's cluster, and its timeout policy when
+// it is not DRAINER_ON_TIMEOUT.
+type hookMetadata struct {
+	Cluster   string `json:"cluster"`
+	OnTimeout string `json:"on_timeout,omitempty"`
+}
+
 func (d *Drainer) hooks(c config) {
-	for _, t := range c.targets {
-		metadata, err := json.Marshal(map[string]string{"cluster": *t.Cluster.ClusterName()})
+	for i, t := range c.targets {
+		metadata, err := json.Marshal(hookMetadata{Cluster: *t.Cluster.ClusterName(), OnTimeout: c.overrides[i]})
 		if err != nil {
-			panic(err) // a map of strings always marshals
+			panic(err) // two strings always marshal
 		}
 		hook := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("Hook"+hookSuffix(t.AutoScalingGroup)), &awsautoscaling.LifecycleHookProps{
 			AutoScalingGroup:    t.AutoScalingGroup,
@@ -225,6 +250,35 @@ func (d *Drainer) rule(c config) {
 	}))
 }
 
+// reconcileSchedule invokes the function on a rate with the scheduled event
+// itself ("detail-type": "Scheduled Event", "source": "aws.events"), which
+// the function answers with a sweep of DRAINER_ASGS. A sweep is worth
+// nothing once the next one is due: EventBridge and Lambda drop an event
+// older than the interval, and Lambda does not retry a failed sweep, so
+// sweeps never pile up behind a throttled or failing function; the next
+// sweep is the retry. No dead-letter queue for the same reason: a stale
+// sweep has nothing to redrive. The alarm catches a schedule that cannot
+// invoke the function at all (a removed permission, a deleted function).
+func (d *Drainer) reconcileSchedule(c config) {
+	if c.reconcile == 0 {
+		return
+	}
+	// Lambda keeps an async event 60 s to 6 h, EventBridge 60 s to 24 h.
+	maxAge := seconds(min(max(c.reconcile, time.Minute), 6*time.Hour).Seconds())
+	d.Function.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		MaxEventAge:   maxAge,
+		RetryAttempts: jsii.Number(0),
+	})
+	d.ReconcileRule = awsevents.NewRule(d.Construct, jsii.String("ReconcileSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("ecs-drainer: the reconciler's sweep for drains whose chain was lost"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(c.reconcile.Minutes()))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(d.Function, &awseventstargets.LambdaFunctionProps{
+			MaxEventAge:   maxAge,
+			RetryAttempts: jsii.Number(reconcileDeliveryRetries),
+		})},
+	})
+}
+
 // grants gives the function what internal/drain calls, scoped as tightly as
 // each action allows. Resource types and condition keys per action are from
 // the Service Authorization Reference: "Actions, resources, and condition keys
@@ -260,16 +314,34 @@ func (d *Drainer) grants(c config) {
 	allow(clusterARNs, "ecs:ListContainerInstances")
 	// These authorize on the container instance (container-instance*), whose
 	// ARN is container-instance/CLUSTER/ID: the ARN pattern confines them to
-	// the clusters. ListTasks is always called with the instance.
-	allow(instanceARNs, "ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks")
-	// DescribeTasks authorizes on the task (task*): task/CLUSTER/ID.
-	allow(taskARNs, "ecs:DescribeTasks")
+	// the clusters, as the ecs:cluster key they also take would. ListTasks
+	// is always called with the instance. PutAttributes writes the chain
+	// mark (custom attribute ecs-drainer.chain) on the draining instance;
+	// the reference gives it no key for the attribute's name, so it cannot
+	// be pinned to that one attribute.
+	allow(instanceARNs, "ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes")
+	// DescribeTasks and GetTaskProtection (the tasks left at the deadline)
+	// authorize on the task (task*): task/CLUSTER/ID.
+	allow(taskARNs, "ecs:DescribeTasks", "ecs:GetTaskProtection")
+	// StopTask authorizes on the task too (task*, key ecs:cluster), and only
+	// the stop-tasks policy calls it: granted on the clusters of the groups
+	// that use it, and not at all when none does. The task ARN's cluster
+	// segment scopes it as an ecs:cluster condition would.
+	if stopARNs := stopTaskARNs(stack, c); len(stopARNs) > 0 {
+		allow(stopARNs, "ecs:StopTask")
+	}
 	// Lifecycle actions authorize on the group (autoScalingGroup*); its ARN
 	// holds a generated group ID, hence autoScalingGroup:*:autoScalingGroupName/NAME.
 	allow(groupARNs, "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat")
 	// Auto Scaling's Describe* actions support no resource-level permission:
-	// the reference lists no resource type for them, so only "*" works.
-	allow([]*string{jsii.String("*")}, "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks")
+	// the reference lists no resource type and no condition key for them,
+	// so only "*" works. DescribeAutoScalingGroups is the reconciler's
+	// (instances in Terminating:Wait, by group name), so only with it.
+	describe := []string{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"}
+	if c.reconcile > 0 {
+		describe = append(describe, "autoscaling:DescribeAutoScalingGroups")
+	}
+	allow([]*string{jsii.String("*")}, describe...)
 	// The re-queue. Receiving and deleting are granted by the event source.
 	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
 }
@@ -279,8 +351,13 @@ func (d *Drainer) alarms(c config) {
 	deadline := awslogs.NewMetricFilter(d.Construct, jsii.String("DeadlineReachedFilter"), &awslogs.MetricFilterProps{
 		LogGroup: d.LogGroup,
 		// The handler logs one JSON line per drain outcome; a drain that
-		// hit DRAINER_MAX_DRAIN completes with tasks still running.
-		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
+		// hit DRAINER_MAX_DRAIN completes with tasks still running
+		// (continue, stop-tasks) or ABANDONs the instance for a person to
+		// look at (abandon).
+		FilterPattern: awslogs.FilterPattern_Any(
+			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
+			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_abandoned")),
+		),
 		MetricNamespace: jsii.String(metricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
 		MetricName:      jsii.String(deadlineReachedMetric),
 		MetricValue:     jsii.String("1"),
@@ -306,8 +383,37 @@ func (d *Drainer) alarms(c config) {
 		"ecs-drainer: the function failed (crash, timeout or bad configuration at init); its records return to the queue after the visibility timeout.",
 		d.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
 	d.DeadlineAlarm = at("DeadlineAlarm",
-		"ecs-drainer: a drain reached DRAINER_MAX_DRAIN and the instance was released with tasks still on it. The WARN log line names them.",
+		"ecs-drainer: a drain reached DRAINER_MAX_DRAIN with tasks still on the instance, which was released (continue, stop-tasks) or abandoned for a person to look at (abandon). The WARN log line names the tasks and why each was left.",
 		deadline.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
+	if d.ReconcileRule != nil {
+		d.ReconcileAlarm = at("ReconcileAlarm",
+			"ecs-drainer: the reconciler's schedule could not invoke the function (a removed permission, a deleted function). Lost drains are not restarted; their instances wait for the hook's heartbeat timeout.",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:     jsii.String("AWS/Events"),
+				MetricName:    jsii.String("FailedInvocations"),
+				DimensionsMap: &map[string]*string{"RuleName": d.ReconcileRule.RuleName()},
+				Period:        period,
+				Statistic:     jsii.String("Sum"),
+			}))
+	}
+}
+
+// stopTaskARNs is task/CLUSTER/* for each cluster with a group whose timeout
+// policy is stop-tasks, each once, in order.
+func stopTaskARNs(stack awscdk.Stack, c config) []*string {
+	var names []string
+	for i, t := range c.targets {
+		if name := *t.Cluster.ClusterName(); c.policy(i) == OnTimeoutStopTasks && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	var arns []*string
+	for _, name := range names {
+		arns = append(arns, stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ecs"), Resource: jsii.String("task"), ResourceName: jsii.String(name + "/*"),
+		}))
+	}
+	return arns
 }
 
 // clusterNames lists the targets' cluster names, each once, in order.
@@ -349,13 +455,13 @@ func suppressFindings(d *Drainer) {
 		}
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.Role, &[]*cdknag.NagPackSuppression{
-		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState and ListTasks authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
+		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState, ListTasks and PutAttributes authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:container-instance\/[^/]+\/\*$/g`),
-		iam5("ecs:DescribeTasks authorizes on tasks (resource type task), whose IDs ECS assigns at launch; task/CLUSTER/* confines it to the drained clusters.",
+		iam5("ecs:DescribeTasks, GetTaskProtection and StopTask authorize on tasks (resource type task, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at launch; task/CLUSTER/* confines them to the drained clusters (StopTask to those with a stop-tasks group).",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances and autoscaling:DescribeLifecycleHooks support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks and DescribeAutoScalingGroups support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
 			`/^Resource::\*$/g`),
 	}, jsii.Bool(true))
 }

@@ -33,7 +33,9 @@ const (
 // A synth costs seconds (it builds the function), so every test reads the
 // same two stacks, synthesized once with cdk-nag's AwsSolutions checks:
 //
-//	multi:    two clusters, three groups imported by name, every prop set
+//	multi:    two clusters, three groups imported by name, every prop set;
+//	          timeout policies: abandon by default, blue-a stop-tasks,
+//	          blue-b the default, green-a continue
 //	defaults: one cluster and one group whose names are tokens, no props
 type synthesized struct {
 	multi, defaults       assertions.Template
@@ -63,16 +65,20 @@ func synth(t *testing.T) *synthesized {
 		}
 		drainer.New(multi, jsii.String("Drainer"), &drainer.Props{
 			Targets: []drainer.Target{
-				{Cluster: blue, AutoScalingGroup: group("blue-a")},
+				{Cluster: blue, AutoScalingGroup: group("blue-a"), OnTimeout: drainer.OnTimeoutStopTasks},
 				{Cluster: blue, AutoScalingGroup: group("blue-b")},
-				{Cluster: green, AutoScalingGroup: group("green-a")},
+				{Cluster: green, AutoScalingGroup: group("green-a"), OnTimeout: drainer.OnTimeoutContinue},
 			},
-			PollInterval:     awscdk.Duration_Seconds(jsii.Number(20)),
-			MaxDrain:         awscdk.Duration_Hours(jsii.Number(2)),
-			HeartbeatTimeout: awscdk.Duration_Minutes(jsii.Number(15)),
-			MemorySize:       jsii.Number(256),
-			LogRetention:     awslogs.RetentionDays_TWO_WEEKS,
-			AlarmTopic:       awssns.Topic_FromTopicArn(multi, jsii.String("Alarms"), jsii.String(topicARN)),
+			OnTimeout:         drainer.OnTimeoutAbandon,
+			StopGrace:         awscdk.Duration_Minutes(jsii.Number(3)),
+			StaleAfter:        awscdk.Duration_Minutes(jsii.Number(10)),
+			ReconcileInterval: awscdk.Duration_Minutes(jsii.Number(2)),
+			PollInterval:      awscdk.Duration_Seconds(jsii.Number(20)),
+			MaxDrain:          awscdk.Duration_Hours(jsii.Number(2)),
+			HeartbeatTimeout:  awscdk.Duration_Minutes(jsii.Number(15)),
+			MemorySize:        jsii.Number(256),
+			LogRetention:      awslogs.RetentionDays_TWO_WEEKS,
+			AlarmTopic:        awssns.Topic_FromTopicArn(multi, jsii.String("Alarms"), jsii.String(topicARN)),
 		})
 
 		defaults := awscdk.NewStack(app, jsii.String("Defaults"), &awscdk.StackProps{Env: env})
@@ -189,6 +195,9 @@ func queueIDs(t *testing.T, tpl map[string]any) (queue, dlq string) {
 	return queue, dlq
 }
 
+// lifecycleRule picks the rule with an event pattern, not the schedule.
+func lifecycleRule(p map[string]any) bool { return p["EventPattern"] != nil }
+
 func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
 func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
 
@@ -198,21 +207,26 @@ func arn(rest string) map[string]any {
 	return map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), rest}}}
 }
 
-func TestEachGroupGetsATerminateHookNamingItsCluster(t *testing.T) {
+func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	// Each hook must hold terminating instances (not launching ones), name
 	// its cluster in the metadata the function reads, and default to
 	// CONTINUE, otherwise a broken drainer would ABANDON and skip ECS's own
-	// hook.
+	// hook. A group with its own timeout policy carries it in the metadata;
+	// one on the default (DRAINER_ON_TIMEOUT) leaves the key out.
 	s := synth(t)
 	count(t, s.multi, "AWS::AutoScaling::LifecycleHook", 3)
-	for group, cluster := range map[string]string{"blue-a": "blue", "blue-b": "blue", "green-a": "green"} {
+	for group, metadata := range map[string]string{
+		"blue-a":  `{"cluster":"blue","on_timeout":"stop-tasks"}`,
+		"blue-b":  `{"cluster":"blue"}`,
+		"green-a": `{"cluster":"green","on_timeout":"continue"}`,
+	} {
 		has(t, s.multi, "AWS::AutoScaling::LifecycleHook", map[string]any{
 			"AutoScalingGroupName": group,
 			"LifecycleHookName":    "ecs-drainer",
 			"LifecycleTransition":  "autoscaling:EC2_INSTANCE_TERMINATING",
 			"HeartbeatTimeout":     900,
 			"DefaultResult":        "CONTINUE",
-			"NotificationMetadata": `{"cluster":"` + cluster + `"}`,
+			"NotificationMetadata": metadata,
 		})
 	}
 	t.Run("the default heartbeat timeout is 10 minutes", func(t *testing.T) {
@@ -229,9 +243,9 @@ func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
 	// The deployed rule must be exactly infra/rules' pattern: the local
 	// EventBridge in the end-to-end tests routes with it.
 	s := synth(t)
-	count(t, s.multi, "AWS::Events::Rule", 1)
+	count(t, s.multi, "AWS::Events::Rule", 2) // and the reconciler's schedule
 	queue, _ := queueIDs(t, s.multiJSON)
-	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", nil)
+	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 
 	var want any
 	if err := json.Unmarshal(rules.TerminateLifecycle([]string{"blue-a", "blue-b", "green-a"}), &want); err != nil {
@@ -285,7 +299,7 @@ func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
 		})
 	}
 	t.Run("only the rule may send to the queue", func(t *testing.T) {
-		ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", nil)
+		ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 		has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
 			"Queues": []any{ref(queue)},
 			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
@@ -325,6 +339,9 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_ASGS":          "blue-a,blue-b,green-a",
 			"DRAINER_POLL_INTERVAL": "20s",
 			"DRAINER_MAX_DRAIN":     "2h0m0s",
+			"DRAINER_ON_TIMEOUT":    "abandon",
+			"DRAINER_STOP_GRACE":    "3m0s",
+			"DRAINER_STALE_AFTER":   "10m0s",
 		})}})
 		defQueue, _ := queueIDs(t, s.defaultsJS)
 		has(t, s.defaults, "AWS::Lambda::Function", map[string]any{"MemorySize": 128, "Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
@@ -333,6 +350,9 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_CLUSTER":       ref("ClusterName"),
 			"DRAINER_POLL_INTERVAL": "30s",
 			"DRAINER_MAX_DRAIN":     "1h0m0s",
+			"DRAINER_ON_TIMEOUT":    "continue",
+			"DRAINER_STOP_GRACE":    "2m0s",
+			"DRAINER_STALE_AFTER":   "15m0s",
 		})}})
 	})
 	t.Run("its log group keeps logs for the retention asked", func(t *testing.T) {
@@ -386,7 +406,8 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 	_, dlq := queueIDs(t, s.multiJSON)
 	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
 	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
-	count(t, s.multi, "AWS::CloudWatch::Alarm", 3)
+	scheduleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", func(p map[string]any) bool { return p["ScheduleExpression"] != nil })
+	count(t, s.multi, "AWS::CloudWatch::Alarm", 4)
 	common := map[string]any{
 		"Threshold":          1,
 		"EvaluationPeriods":  1,
@@ -401,6 +422,8 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		"function errors": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
 			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}},
 		"drains that hit the deadline": {"Namespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "Statistic": "Sum"},
+		"a schedule that cannot invoke the function": {"Namespace": "AWS/Events", "MetricName": "FailedInvocations", "Statistic": "Sum",
+			"Dimensions": []any{map[string]any{"Name": "RuleName", "Value": ref(scheduleID)}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			props := map[string]any{}
@@ -413,17 +436,17 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 			has(t, s.multi, "AWS::CloudWatch::Alarm", props)
 		})
 	}
-	t.Run("the deadline metric counts the function's deadline_reached log lines", func(t *testing.T) {
+	t.Run("the deadline metric counts the function's deadline_reached and deadline_abandoned log lines", func(t *testing.T) {
 		has(t, s.multi, "AWS::Logs::MetricFilter", map[string]any{
 			"LogGroupName":  ref(logGroup),
-			"FilterPattern": `{ $.outcome = "deadline_reached" }`,
+			"FilterPattern": `{ ($.outcome = "deadline_reached") || ($.outcome = "deadline_abandoned") }`,
 			"MetricTransformations": []any{map[string]any{
 				"MetricNamespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "MetricValue": "1",
 			}},
 		})
 	})
 	t.Run("without a topic the alarms have no action", func(t *testing.T) {
-		count(t, s.defaults, "AWS::CloudWatch::Alarm", 3)
+		count(t, s.defaults, "AWS::CloudWatch::Alarm", 4)
 		for id, a := range resources(s.defaultsJS, "AWS::CloudWatch::Alarm") {
 			if actions := a["Properties"].(map[string]any)["AlarmActions"]; actions != nil {
 				t.Errorf("alarm %s: AlarmActions = %v, want none", id, actions)
@@ -452,13 +475,15 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 		map[string]any{"Effect": "Allow", "Resource": getAtt(logGroup, "Arn"), "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}},
 		map[string]any{"Effect": "Allow", "Action": "ecs:ListContainerInstances",
 			"Resource": []any{ecs("cluster/blue"), ecs("cluster/green")}},
-		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks"},
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes"},
 			"Resource": []any{ecs("container-instance/blue/*"), ecs("container-instance/green/*")}},
-		map[string]any{"Effect": "Allow", "Action": "ecs:DescribeTasks",
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeTasks", "ecs:GetTaskProtection"},
 			"Resource": []any{ecs("task/blue/*"), ecs("task/green/*")}},
+		// Only blue has a stop-tasks group (blue-a).
+		map[string]any{"Effect": "Allow", "Action": "ecs:StopTask", "Resource": ecs("task/blue/*")},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
-		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"},
+		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups"},
 			"Resource": "*"},
 		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
 	}
@@ -469,6 +494,14 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 	if diff := cmp.Diff([]any{ref(role)}, policy["Roles"]); diff != "" {
 		t.Errorf("policy roles (-want +got):\n%s", diff)
 	}
+	t.Run("without a stop-tasks group there is no StopTask", func(t *testing.T) {
+		_, p := only(t, s.defaultsJS, "AWS::IAM::Policy", nil)
+		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), "ecs:StopTask") {
+				t.Errorf("defaults stack (policy continue) grants %v, want no ecs:StopTask", st)
+			}
+		}
+	})
 	t.Run("the role has no managed policy", func(t *testing.T) {
 		has(t, s.multi, "AWS::IAM::Role", map[string]any{
 			"ManagedPolicyArns": assertions.Match_Absent(),
@@ -502,6 +535,80 @@ func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
 			t.Errorf("%d suppressions, want 4 (the policy's four kinds of wildcard)", n)
 		}
 	})
+}
+
+func TestTheReconcilerRunsOnASchedule(t *testing.T) {
+	// The function answers EventBridge's scheduled event (detail-type
+	// "Scheduled Event", source aws.events) with a sweep for lost drains;
+	// a rate rule targeting it directly sends exactly that.
+	s := synth(t)
+	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
+	schedule, rule := only(t, s.multiJSON, "AWS::Events::Rule", func(p map[string]any) bool { return p["ScheduleExpression"] != nil })
+	if got := rule["ScheduleExpression"]; got != "rate(2 minutes)" {
+		t.Errorf("ScheduleExpression = %v, want rate(2 minutes) (ReconcileInterval)", got)
+	}
+	if rule["EventPattern"] != nil || rule["State"] != "ENABLED" {
+		t.Errorf("schedule rule: EventPattern %v, State %v; want none and ENABLED", rule["EventPattern"], rule["State"])
+	}
+	t.Run("it invokes the function with the event itself, dropping a sweep once the next is due", func(t *testing.T) {
+		targets, _ := rule["Targets"].([]any)
+		if len(targets) != 1 {
+			t.Fatalf("schedule targets = %v, want exactly the function", targets)
+		}
+		target := targets[0].(map[string]any)
+		delete(target, "Id")
+		want := map[string]any{
+			"Arn":         getAtt(fn, "Arn"),
+			"RetryPolicy": map[string]any{"MaximumEventAgeInSeconds": float64(120), "MaximumRetryAttempts": float64(3)},
+		}
+		// No Input: the function must receive the scheduled event, not a
+		// constant.
+		if diff := cmp.Diff(want, target); diff != "" {
+			t.Errorf("schedule target (-want +got):\n%s", diff)
+		}
+		has(t, s.multi, "AWS::Lambda::Permission", map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"FunctionName": getAtt(fn, "Arn"),
+			"Principal":    "events.amazonaws.com",
+			"SourceArn":    getAtt(schedule, "Arn"),
+		})
+		has(t, s.multi, "AWS::Lambda::EventInvokeConfig", map[string]any{
+			"FunctionName":             ref(fn),
+			"Qualifier":                "$LATEST",
+			"MaximumEventAgeInSeconds": 120,
+			"MaximumRetryAttempts":     0,
+		})
+	})
+	t.Run("the default interval is a minute", func(t *testing.T) {
+		has(t, s.defaults, "AWS::Events::Rule", map[string]any{"ScheduleExpression": "rate(1 minute)"})
+		has(t, s.defaults, "AWS::Lambda::EventInvokeConfig", map[string]any{"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 0})
+	})
+}
+
+func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("NoReconcile"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
+	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
+		Targets: []drainer.Target{{
+			Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
+			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
+		}},
+		DisableReconcile: true,
+	})
+	if d.ReconcileRule != nil || d.ReconcileAlarm != nil {
+		t.Errorf("ReconcileRule %v, ReconcileAlarm %v; want both nil", d.ReconcileRule, d.ReconcileAlarm)
+	}
+	tpl := assertions.Template_FromStack(stack, nil)
+	count(t, tpl, "AWS::Events::Rule", 1)
+	count(t, tpl, "AWS::Lambda::Permission", 0)
+	count(t, tpl, "AWS::Lambda::EventInvokeConfig", 0)
+	count(t, tpl, "AWS::CloudWatch::Alarm", 3)
+	_, policy := only(t, toMap(tpl.ToJSON()), "AWS::IAM::Policy", nil)
+	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), "autoscaling:DescribeAutoScalingGroups") {
+			t.Errorf("statement %v grants autoscaling:DescribeAutoScalingGroups; want it only with the reconciler", st)
+		}
+	}
 }
 
 func TestMinHeartbeatTimeoutAndGlobalTimeout(t *testing.T) {
@@ -564,6 +671,27 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			&drainer.Props{Targets: one, MaxDrain: awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.NewCfnParameter(stack, jsii.String("P"), &awscdk.CfnParameterProps{Type: jsii.String("Number")}).Value()))},
 			"MaxDrain must be a literal duration"},
 		{"a memory size Lambda refuses", &drainer.Props{Targets: one, MemorySize: jsii.Number(64)}, "MemorySize 64 is out of range"},
+		{"an unknown timeout policy", &drainer.Props{Targets: one, OnTimeout: "terminate"}, `OnTimeout "terminate" is not a timeout policy`},
+		{"an unknown timeout policy for one group",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, OnTimeout: "Abandon"}}},
+			`Targets[0].OnTimeout "Abandon" is not a timeout policy`},
+		{"stop-tasks whose grace runs past the global timeout",
+			&drainer.Props{Targets: one, OnTimeout: drainer.OnTimeoutStopTasks, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600), StopGrace: sec(60)},
+			"MaxDrain 16h40m0s + StopGrace 1m0s is beyond the hook's global timeout 16h40m0s (min(48h, 100 x HeartbeatTimeout 10m0s)) for group asg-a, whose timeout policy is stop-tasks: Auto Scaling would release the instance before the stopped tasks are gone; lower MaxDrain or StopGrace, or raise HeartbeatTimeout to at least 10m1s"},
+		{"one stop-tasks group whose grace runs past the global timeout, the default being continue",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, OnTimeout: drainer.OnTimeoutStopTasks}}, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600)},
+			"for group asg-a, whose timeout policy is stop-tasks"},
+		{"stop-tasks with the grace just inside the global timeout",
+			&drainer.Props{Targets: one, OnTimeout: drainer.OnTimeoutStopTasks, HeartbeatTimeout: sec(600), MaxDrain: sec(100*600 - 120)}, ""},
+		{"continue with a max drain of the whole global timeout (the grace does not apply)",
+			&drainer.Props{Targets: one, OnTimeout: drainer.OnTimeoutContinue, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600)}, ""},
+		{"a stop grace beyond 15 minutes", &drainer.Props{Targets: one, StopGrace: sec(901)}, "StopGrace 15m1s is out of range"},
+		{"a stale-after below a minute", &drainer.Props{Targets: one, StaleAfter: sec(59)}, "StaleAfter 59s is out of range"},
+		{"a reconcile interval of part of a minute", &drainer.Props{Targets: one, ReconcileInterval: sec(90)}, "ReconcileInterval 1m30s is not whole minutes"},
+		{"a reconcile interval longer than a quarter heartbeat timeout",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), ReconcileInterval: sec(180)},
+			"ReconcileInterval 3m0s is longer than a quarter of HeartbeatTimeout 10m0s: a lost drain would be found after its heartbeat lapsed; want at most 2m0s"},
+		{"a reconcile interval and DisableReconcile", &drainer.Props{Targets: one, ReconcileInterval: sec(60), DisableReconcile: true}, "set one of them"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := panicOf(func() { drainer.New(stack, jsii.String("D"+strings.ReplaceAll(tc.name, " ", "")), tc.props) })

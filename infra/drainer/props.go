@@ -19,7 +19,26 @@ import (
 type Target struct {
 	Cluster          awsecs.ICluster
 	AutoScalingGroup awsautoscaling.IAutoScalingGroup
+	// OnTimeout overrides Props.OnTimeout for this group. It is written
+	// into the group's hook metadata ({"cluster":NAME,"on_timeout":...}),
+	// which the function reads per drain; empty, or the same as
+	// Props.OnTimeout, leaves the key out.
+	OnTimeout string
 }
+
+// The timeout policies: what a drain does at its deadline with tasks left
+// (the function's DRAINER_ON_TIMEOUT, README "Configuration").
+const (
+	// OnTimeoutContinue completes the action with CONTINUE: the instance
+	// terminates with its tasks.
+	OnTimeoutContinue = "continue"
+	// OnTimeoutStopTasks stops the tasks left (StopTask), waits up to
+	// StopGrace for them to stop, then completes with CONTINUE.
+	OnTimeoutStopTasks = "stop-tasks"
+	// OnTimeoutAbandon completes with ABANDON, so a group whose instance
+	// lifecycle policy retains on TerminateHookAbandon keeps the instance.
+	OnTimeoutAbandon = "abandon"
+)
 
 // Props configures a Drainer. Durations must be literal values (not tokens):
 // the guardrails check them at synth time.
@@ -45,6 +64,29 @@ type Props struct {
 	LogRetention awslogs.RetentionDays
 	// AlarmTopic, when set, receives the alarms' notifications.
 	AlarmTopic awssns.ITopic
+
+	// OnTimeout is the timeout policy of every group that does not choose
+	// its own (Target.OnTimeout): OnTimeoutContinue (the default),
+	// OnTimeoutStopTasks or OnTimeoutAbandon (DRAINER_ON_TIMEOUT).
+	OnTimeout string
+	// StopGrace is how long the stop-tasks policy waits for the tasks it
+	// stopped (DRAINER_STOP_GRACE). Default 2 min; 1 s to 15 min. With
+	// stop-tasks, MaxDrain + StopGrace must fit in the hook's global
+	// timeout.
+	StopGrace awscdk.Duration
+	// StaleAfter is how overdue a drain's next message may be before the
+	// reconciler takes the drain over (DRAINER_STALE_AFTER). Default
+	// 15 min; 1 min to 24 h. The function never waits more than a quarter
+	// of the heartbeat timeout, whatever this says.
+	StaleAfter awscdk.Duration
+	// ReconcileInterval is how often a scheduled EventBridge rule invokes
+	// the function to sweep the groups for drains whose chain was lost.
+	// Default 1 min; whole minutes, at most a quarter of HeartbeatTimeout.
+	ReconcileInterval awscdk.Duration
+	// DisableReconcile creates no schedule (and grants no
+	// autoscaling:DescribeAutoScalingGroups): a drain whose chain is lost
+	// then waits for the hook's heartbeat timeout.
+	DisableReconcile bool
 }
 
 // Defaults. The function's own defaults (functions/drainer/config.go) are the
@@ -54,6 +96,9 @@ const (
 	defaultMaxDrain         = time.Hour
 	defaultHeartbeatTimeout = 10 * time.Minute
 	defaultMemorySize       = 128
+	defaultStopGrace        = 2 * time.Minute
+	defaultStaleAfter       = 15 * time.Minute
+	defaultReconcile        = time.Minute
 )
 
 // Limits, from the function (config.go), SQS and Auto Scaling.
@@ -63,6 +108,11 @@ const (
 	minHeartbeatTimeout = 30 * time.Second // PutLifecycleHook's range is 30 to 7200 s
 	maxHeartbeatTimeout = 2 * time.Hour
 	maxGlobalTimeout    = 48 * time.Hour
+	minStopGrace        = time.Second
+	maxStopGrace        = 15 * time.Minute
+	minStaleAfter       = time.Minute
+	maxStaleAfter       = 24 * time.Hour
+	minReconcile        = time.Minute // the shortest EventBridge rate
 )
 
 // functionTimeout bounds one invocation. A hop is a handful of AWS calls, each
@@ -86,6 +136,25 @@ type config struct {
 	memorySize       float64
 	logRetention     awslogs.RetentionDays
 	alarmTopic       awssns.ITopic
+	onTimeout        string
+	// overrides is each target's own policy, "" where it uses onTimeout.
+	overrides  []string
+	stopGrace  time.Duration
+	staleAfter time.Duration
+	// reconcile is the sweep's interval; 0 when DisableReconcile.
+	reconcile time.Duration
+}
+
+// policy is the effective timeout policy of target i.
+func (c config) policy(i int) string {
+	if c.overrides[i] != "" {
+		return c.overrides[i]
+	}
+	return c.onTimeout
+}
+
+func validOnTimeout(p string) bool {
+	return p == OnTimeoutContinue || p == OnTimeoutStopTasks || p == OnTimeoutAbandon
 }
 
 // MinHeartbeatTimeout is the shortest heartbeat timeout that keeps a drain
@@ -116,6 +185,10 @@ func resolve(p *Props) (config, error) {
 		memorySize:   defaultMemorySize,
 		logRetention: p.LogRetention,
 		alarmTopic:   p.AlarmTopic,
+		onTimeout:    p.OnTimeout,
+	}
+	if c.onTimeout == "" {
+		c.onTimeout = OnTimeoutContinue
 	}
 	if c.logRetention == "" {
 		c.logRetention = awslogs.RetentionDays_ONE_MONTH
@@ -132,6 +205,24 @@ func resolve(p *Props) (config, error) {
 	}
 	if c.heartbeatTimeout, err = duration("HeartbeatTimeout", p.HeartbeatTimeout, defaultHeartbeatTimeout); err != nil {
 		return config{}, err
+	}
+	if c.stopGrace, err = duration("StopGrace", p.StopGrace, defaultStopGrace); err != nil {
+		return config{}, err
+	}
+	if c.staleAfter, err = duration("StaleAfter", p.StaleAfter, defaultStaleAfter); err != nil {
+		return config{}, err
+	}
+	if c.reconcile, err = duration("ReconcileInterval", p.ReconcileInterval, defaultReconcile); err != nil {
+		return config{}, err
+	}
+	if p.DisableReconcile {
+		if p.ReconcileInterval != nil {
+			return config{}, fmt.Errorf("ReconcileInterval is set but DisableReconcile is true: set one of them")
+		}
+		c.reconcile = 0
+	}
+	if !validOnTimeout(c.onTimeout) {
+		return config{}, fmt.Errorf("OnTimeout %q is not a timeout policy: want %q, %q or %q", c.onTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
 	}
 
 	if len(c.targets) == 0 {
@@ -150,6 +241,14 @@ func resolve(p *Props) (config, error) {
 		}
 		seen[name] = true
 		c.groupNames = append(c.groupNames, name)
+		switch {
+		case t.OnTimeout != "" && !validOnTimeout(t.OnTimeout):
+			return config{}, fmt.Errorf("Targets[%d].OnTimeout %q is not a timeout policy: want %q, %q or %q, or empty for OnTimeout", i, t.OnTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
+		case t.OnTimeout == c.onTimeout:
+			c.overrides = append(c.overrides, "")
+		default:
+			c.overrides = append(c.overrides, t.OnTimeout)
+		}
 	}
 
 	switch {
@@ -170,8 +269,56 @@ func resolve(p *Props) (config, error) {
 			c.maxDrain, GlobalTimeout(c.heartbeatTimeout), c.heartbeatTimeout, need)
 	case c.memorySize < 128 || c.memorySize > 10240:
 		return config{}, fmt.Errorf("MemorySize %v is out of range: Lambda accepts 128 to 10240 MB", c.memorySize)
+	case c.stopGrace < minStopGrace || c.stopGrace > maxStopGrace:
+		return config{}, fmt.Errorf("StopGrace %s is out of range: want %s to %s (DRAINER_STOP_GRACE)", c.stopGrace, minStopGrace, maxStopGrace)
+	case c.staleAfter < minStaleAfter || c.staleAfter > maxStaleAfter:
+		return config{}, fmt.Errorf("StaleAfter %s is out of range: want %s to %s (DRAINER_STALE_AFTER)", c.staleAfter, minStaleAfter, maxStaleAfter)
 	}
-	return c, nil
+	if err := c.checkReconcile(); err != nil {
+		return config{}, err
+	}
+	return c, c.checkStopTasks()
+}
+
+// checkReconcile keeps the sweep frequent enough to save a lost drain. A
+// chain's next hop is due at most half a heartbeat timeout after its last
+// heartbeat; the function counts it lost a quarter of the timeout later (at
+// most, see StaleAfter), and the next sweep restarts it. With an interval
+// of at most a quarter of the timeout, that restart comes before the
+// heartbeat lapses and Auto Scaling releases the instance mid-drain.
+func (c config) checkReconcile() error {
+	switch {
+	case c.reconcile == 0:
+		return nil
+	case c.reconcile < minReconcile:
+		return fmt.Errorf("ReconcileInterval %s is below %s, EventBridge's shortest rate", c.reconcile, minReconcile)
+	case c.reconcile%time.Minute != 0:
+		return fmt.Errorf("ReconcileInterval %s is not whole minutes, which a rate expression needs", c.reconcile)
+	case c.reconcile > c.heartbeatTimeout/4:
+		return fmt.Errorf("ReconcileInterval %s is longer than a quarter of HeartbeatTimeout %s: a lost drain would be found after its heartbeat lapsed; want at most %s",
+			c.reconcile, c.heartbeatTimeout, (c.heartbeatTimeout / 4).Truncate(time.Minute))
+	}
+	return nil
+}
+
+// checkStopTasks: a stop-tasks drain stops what is left at MaxDrain and
+// waits up to StopGrace before it completes, all before the hook's global
+// timeout, or Auto Scaling releases the instance first. (The function would
+// shorten the drain to fit; the construct says so at synth instead.)
+func (c config) checkStopTasks() error {
+	global := GlobalTimeout(c.heartbeatTimeout)
+	for i, t := range c.targets {
+		if c.policy(i) != OnTimeoutStopTasks || c.maxDrain+c.stopGrace <= global {
+			continue
+		}
+		fix := "lower MaxDrain or StopGrace"
+		if need := time.Duration(math.Ceil((c.maxDrain+c.stopGrace).Seconds()/100)) * time.Second; need <= maxHeartbeatTimeout && c.maxDrain+c.stopGrace <= maxGlobalTimeout {
+			fix += fmt.Sprintf(", or raise HeartbeatTimeout to at least %s", need)
+		}
+		return fmt.Errorf("MaxDrain %s + StopGrace %s is beyond the hook's global timeout %s (min(48h, 100 x HeartbeatTimeout %s)) for group %s, whose timeout policy is stop-tasks: Auto Scaling would release the instance before the stopped tasks are gone; %s",
+			c.maxDrain, c.stopGrace, global, c.heartbeatTimeout, *t.AutoScalingGroup.AutoScalingGroupName(), fix)
+	}
+	return nil
 }
 
 // duration converts a literal CDK duration, or returns def when d is nil.
