@@ -660,7 +660,7 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			"MaxDrain 49h0m0s is beyond 48h0m0s"},
 		{"a group named twice, by two imports of one name",
 			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a}, {Cluster: cluster, AutoScalingGroup: a2}}},
-			"Auto Scaling group asg-a is named twice in Targets"},
+			"Auto Scaling group asg-a is named twice in props.Targets"},
 		{"no target", &drainer.Props{}, "Targets is empty"},
 		{"a target without its group", &drainer.Props{Targets: []drainer.Target{{Cluster: cluster}}}, "Targets[0] needs both"},
 		{"a poll interval beyond SQS's message timer",

@@ -226,18 +226,18 @@ func resolve(p *Props) (config, error) {
 	}
 
 	if len(c.targets) == 0 {
-		return config{}, fmt.Errorf("Targets is empty: give at least one (cluster, Auto Scaling group) pair")
+		return config{}, fmt.Errorf("props.Targets is empty: give at least one (cluster, Auto Scaling group) pair")
 	}
 	seen := map[string]bool{}
 	for i, t := range c.targets {
 		if t.Cluster == nil || t.AutoScalingGroup == nil {
-			return config{}, fmt.Errorf("Targets[%d] needs both a Cluster and an AutoScalingGroup", i)
+			return config{}, fmt.Errorf("props.Targets[%d] needs both a Cluster and an AutoScalingGroup", i)
 		}
 		// A created group's name is a token; the same group passed twice
 		// yields the same token, so string equality catches both cases.
 		name := *t.AutoScalingGroup.AutoScalingGroupName()
 		if seen[name] {
-			return config{}, fmt.Errorf("Auto Scaling group %s is named twice in Targets: a group gets one hook, and its cluster comes from that hook's metadata", name)
+			return config{}, fmt.Errorf("the Auto Scaling group %s is named twice in props.Targets: a group gets one hook, and its cluster comes from that hook's metadata", name)
 		}
 		seen[name] = true
 		c.groupNames = append(c.groupNames, name)

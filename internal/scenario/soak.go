@@ -30,8 +30,8 @@ var SoakFaults = faults.Config{
 type SoakConfig struct {
 	Binary     string
 	Deployment Deployment // the synthesized template's
-	Seed   uint64
-	Drains int
+	Seed       uint64
+	Drains     int
 	// Faults are the fault rates; their Seed is set from Seed.
 	Faults faults.Config
 	// LoseRequeues is the share of re-queue messages lost outright; the
