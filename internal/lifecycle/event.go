@@ -98,6 +98,9 @@ func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
 	return HookMetadata{Cluster: *raw.Cluster, OnTimeout: raw.OnTimeout}, true, nil
 }
 
+// maxMetadata is Auto Scaling's limit on a hook's NotificationMetadata.
+const maxMetadata = 4000
+
 func (a Action) validate() error {
 	switch {
 	case a.GroupName == "":
@@ -110,6 +113,8 @@ func (a Action) validate() error {
 		return fmt.Errorf("lifecycle action has EC2InstanceId %q, not an EC2 instance id", a.InstanceID)
 	case a.Transition != TransitionTerminate:
 		return fmt.Errorf("lifecycle action has transition %q, want %q", a.Transition, TransitionTerminate)
+	case len(a.NotificationMetadata) > maxMetadata:
+		return fmt.Errorf("lifecycle action has %d characters of NotificationMetadata, more than the %d Auto Scaling allows", len(a.NotificationMetadata), maxMetadata)
 	case a.Time.IsZero():
 		return fmt.Errorf("lifecycle event has no time")
 	}

@@ -102,6 +102,7 @@ func TestParseRejectsBodiesThatCanNeverSucceed(t *testing.T) {
 		{"detail of the wrong type", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0"`, `"EC2InstanceId": 42`, 1), "decoding terminate lifecycle detail"},
 		{"missing instance id", strings.Replace(valid, `"EC2InstanceId": "i-1234567890abcdef0",`, ``, 1), "no EC2InstanceId"},
 		{"an instance id that would widen the ECS filter", strings.Replace(valid, `"i-1234567890abcdef0"`, `"i-1234567890abcdef0 or runningTasksCount > 0"`, 1), "not an EC2 instance id"},
+		{"metadata larger than Auto Scaling allows", strings.Replace(valid, `"{\"cluster\":\"my-cluster\"}"`, `"`+strings.Repeat("x", 4001)+`"`, 1), "more than the 4000"},
 		{"missing group", strings.Replace(valid, `"AutoScalingGroupName": "my-asg",`, ``, 1), "no AutoScalingGroupName"},
 		{"missing hook", strings.Replace(valid, `"LifecycleHookName": "my-lifecycle-hook",`, ``, 1), "no LifecycleHookName"},
 		{"launch transition in a terminate event", strings.Replace(valid, TransitionTerminate, "autoscaling:EC2_INSTANCE_LAUNCHING", 1), "has transition"},
