@@ -3,7 +3,7 @@
 # provided.al2023 on arm64.
 GO ?= go
 
-.PHONY: build demo soak test vet lint vulncheck fmt-check fuzz clean
+.PHONY: build demo soak bench test vet lint vulncheck fmt-check fuzz clean
 
 # Static (CGO off) and without net/rpc (lambda.norpc: only the retired go1.x
 # runtime used it), stripped, reproducible paths.
@@ -18,6 +18,11 @@ demo:
 # The chaos soak: 500 drains at once under every fault, for three seeds.
 soak:
 	$(GO) run ./internal/soak $(SOAK_FLAGS)
+
+# Three drain designs on the same local AWS and workload, 1, 100 and 1,000
+# drains: prints a markdown table, writes bench/results.md and bench/results.svg.
+bench:
+	$(GO) run ./internal/bench $(BENCH_FLAGS)
 
 test: fmt-check vet lint
 	$(GO) test -race -count=1 ./...
