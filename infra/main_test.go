@@ -99,14 +99,14 @@ func count(t *testing.T, tpl assertions.Template, typ string, n int) {
 	tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n))
 }
 
-// eventPattern is the pattern of the template's one rule with a pattern
-// (the other is the reconciler's schedule).
+// eventPattern is the pattern of the template's terminate lifecycle rule
+// (the others are the ECS rules and the reconciler's schedule).
 func eventPattern(t *testing.T, tpl map[string]any) any {
 	t.Helper()
 	var patterns []any
 	for _, r := range tpl["Resources"].(map[string]any) {
 		if r := r.(map[string]any); r["Type"] == "AWS::Events::Rule" {
-			if p := r["Properties"].(map[string]any)["EventPattern"]; p != nil {
+			if p, ok := r["Properties"].(map[string]any)["EventPattern"].(map[string]any); ok && fmt.Sprint(p["source"]) == "[aws.autoscaling]" {
 				patterns = append(patterns, p)
 			}
 		}
@@ -259,12 +259,12 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		// The drainer's 18: role and policy, log group and metric filter,
+		// The drainer's 20: role and policy, log group and metric filter,
 		// function, event source mapping, async invoke config, 2 queues and
-		// their 2 policies, the lifecycle rule, the schedule rule and its
-		// invoke permission, 4 alarms.
-		if len(types) != 20 {
-			t.Errorf("%d resources (%v), want 20: 2 hooks and the drainer's 18", len(types), types)
+		// their 2 policies, the lifecycle rule, the 2 ECS rules, the schedule
+		// rule and its invoke permission, 4 alarms.
+		if len(types) != 22 {
+			t.Errorf("%d resources (%v), want 22: 2 hooks and the drainer's 20", len(types), types)
 		}
 	})
 	t.Run("each named group gets a hook naming the cluster", func(t *testing.T) {

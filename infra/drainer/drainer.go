@@ -7,6 +7,9 @@
 //	  -> SQS queue (SSE, TLS only, DLQ after 5 receives)
 //	  -> Lambda function (provided.al2023, arm64), which re-queues itself
 //	     through the same queue until the instance has no task left
+//	EventBridge rules on the clusters' ECS events (tasks reaching STOPPED,
+//	  DRAINING container instances) -> the same queue: a drain completes as
+//	  soon as its last task stops, not at its next poll
 //	EventBridge schedule (rate, 1 min by default) -> the same function: the
 //	  reconciler, which restarts drains whose chain was lost
 //
@@ -84,10 +87,14 @@ type Drainer struct {
 	Queue           awssqs.Queue
 	DeadLetterQueue awssqs.Queue
 	Rule            awsevents.CfnRule
-	Hooks           []awsautoscaling.LifecycleHook
-	DeadLetterAlarm awscloudwatch.Alarm
-	ErrorsAlarm     awscloudwatch.Alarm
-	DeadlineAlarm   awscloudwatch.Alarm
+	// TaskStoppedRule and InstanceDrainingRule deliver the clusters' ECS
+	// events that let a drain complete as soon as its last task stops.
+	TaskStoppedRule      awsevents.CfnRule
+	InstanceDrainingRule awsevents.CfnRule
+	Hooks                []awsautoscaling.LifecycleHook
+	DeadLetterAlarm      awscloudwatch.Alarm
+	ErrorsAlarm          awscloudwatch.Alarm
+	DeadlineAlarm        awscloudwatch.Alarm
 	// ReconcileRule and ReconcileAlarm are nil with DisableReconcile.
 	ReconcileRule  awsevents.Rule
 	ReconcileAlarm awscloudwatch.Alarm
@@ -225,16 +232,31 @@ func hookSuffix(g awsautoscaling.IAutoScalingGroup) string {
 	return *g.Node().Id()
 }
 
-// rule routes the groups' terminate lifecycle actions to the queue. The
-// pattern is infra/rules' JSON, verbatim: the local EventBridge in the tests
-// and the demo routes with the same definition.
+// rule routes the groups' terminate lifecycle actions, and the clusters'
+// task STOPPED and DRAINING container instance events, to the queue. The
+// patterns are infra/rules' JSON, verbatim: the local EventBridge in the
+// tests and the demo routes with the same definitions. ECS events from AWS
+// services cost nothing on the default bus; each one delivered is an SQS
+// message and a short invocation, most of them one DescribeContainerInstances.
 func (d *Drainer) rule(c config) {
+	clusters := clusterNames(c.targets)
+	d.Rule = d.queueRule("Rule", "ecs-drainer: terminate lifecycle actions of the drained Auto Scaling groups",
+		rules.TerminateLifecycle(c.groupNames))
+	d.TaskStoppedRule = d.queueRule("TaskStoppedRule", "ecs-drainer: tasks of the drained clusters that reached STOPPED (a drain may be over)",
+		rules.ECSTaskStopped(clusters))
+	d.InstanceDrainingRule = d.queueRule("InstanceDrainingRule", "ecs-drainer: state changes of the drained clusters' DRAINING container instances (a drain may be over)",
+		rules.ECSInstanceDraining(clusters))
+}
+
+// queueRule creates a rule with the pattern targeting the queue, and lets
+// exactly that rule send to it.
+func (d *Drainer) queueRule(id, description string, patternJSON []byte) awsevents.CfnRule {
 	var pattern map[string]any
-	if err := json.Unmarshal(rules.TerminateLifecycle(c.groupNames), &pattern); err != nil {
+	if err := json.Unmarshal(patternJSON, &pattern); err != nil {
 		panic(err) // rules marshals it from a map
 	}
-	d.Rule = awsevents.NewCfnRule(d.Construct, jsii.String("Rule"), &awsevents.CfnRuleProps{
-		Description:  jsii.String("ecs-drainer: terminate lifecycle actions of the drained Auto Scaling groups"),
+	r := awsevents.NewCfnRule(d.Construct, jsii.String(id), &awsevents.CfnRuleProps{
+		Description:  jsii.String(description),
 		EventPattern: pattern,
 		State:        jsii.String("ENABLED"),
 		Targets: &[]any{&awsevents.CfnRule_TargetProperty{
@@ -246,8 +268,9 @@ func (d *Drainer) rule(c config) {
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
 		Resources:  &[]*string{d.Queue.QueueArn()},
-		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": d.Rule.AttrArn()}},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": r.AttrArn()}},
 	}))
+	return r
 }
 
 // reconcileSchedule invokes the function on a rate with the scheduled event

@@ -195,8 +195,30 @@ func queueIDs(t *testing.T, tpl map[string]any) (queue, dlq string) {
 	return queue, dlq
 }
 
-// lifecycleRule picks the rule with an event pattern, not the schedule.
-func lifecycleRule(p map[string]any) bool { return p["EventPattern"] != nil }
+// lifecycleRule picks the terminate lifecycle rule, not the ECS rules or
+// the schedule.
+func lifecycleRule(p map[string]any) bool { return patternSource(p) == "aws.autoscaling" }
+
+// ecsRule picks the ECS rule of a detail-type.
+func ecsRule(detailType string) func(map[string]any) bool {
+	return func(p map[string]any) bool {
+		if patternSource(p) != "aws.ecs" {
+			return false
+		}
+		types, _ := p["EventPattern"].(map[string]any)["detail-type"].([]any)
+		return len(types) == 1 && types[0] == detailType
+	}
+}
+
+func patternSource(p map[string]any) string {
+	pattern, _ := p["EventPattern"].(map[string]any)
+	sources, _ := pattern["source"].([]any)
+	if len(sources) != 1 {
+		return ""
+	}
+	s, _ := sources[0].(string)
+	return s
+}
 
 func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
 func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
@@ -243,7 +265,7 @@ func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
 	// The deployed rule must be exactly infra/rules' pattern: the local
 	// EventBridge in the end-to-end tests routes with it.
 	s := synth(t)
-	count(t, s.multi, "AWS::Events::Rule", 2) // and the reconciler's schedule
+	count(t, s.multi, "AWS::Events::Rule", 4) // the two ECS rules and the reconciler's schedule
 	queue, _ := queueIDs(t, s.multiJSON)
 	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 
@@ -258,6 +280,24 @@ func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
 	if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
 		t.Errorf("Targets (-want +got):\n%s", diff)
 	}
+	t.Run("the ECS rules are infra/rules' patterns for the clusters, targeting the queue", func(t *testing.T) {
+		for detailType, pattern := range map[string][]byte{
+			"ECS Task State Change":               rules.ECSTaskStopped([]string{"blue", "green"}),
+			"ECS Container Instance State Change": rules.ECSInstanceDraining([]string{"blue", "green"}),
+		} {
+			_, rule := only(t, s.multiJSON, "AWS::Events::Rule", ecsRule(detailType))
+			var want any
+			if err := json.Unmarshal(pattern, &want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
+				t.Errorf("%s rule's EventPattern (-want +got):\n%s", detailType, diff)
+			}
+			if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
+				t.Errorf("%s rule's Targets (-want +got):\n%s", detailType, diff)
+			}
+		}
+	})
 	if rule["State"] != "ENABLED" {
 		t.Errorf("State = %v, want ENABLED", rule["State"])
 	}
@@ -298,18 +338,20 @@ func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
 			}})},
 		})
 	}
-	t.Run("only the rule may send to the queue", func(t *testing.T) {
-		ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
-		has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
-			"Queues": []any{ref(queue)},
-			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
-				"Effect":    "Allow",
-				"Action":    "sqs:SendMessage",
-				"Principal": map[string]any{"Service": "events.amazonaws.com"},
-				"Resource":  getAtt(queue, "Arn"),
-				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
-			}})},
-		})
+	t.Run("only the rules may send to the queue", func(t *testing.T) {
+		for _, pick := range []func(map[string]any) bool{lifecycleRule, ecsRule("ECS Task State Change"), ecsRule("ECS Container Instance State Change")} {
+			ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", pick)
+			has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
+				"Queues": []any{ref(queue)},
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+					"Effect":    "Allow",
+					"Action":    "sqs:SendMessage",
+					"Principal": map[string]any{"Service": "events.amazonaws.com"},
+					"Resource":  getAtt(queue, "Arn"),
+					"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
+				}})},
+			})
+		}
 	})
 }
 
@@ -599,7 +641,7 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 		t.Errorf("ReconcileRule %v, ReconcileAlarm %v; want both nil", d.ReconcileRule, d.ReconcileAlarm)
 	}
 	tpl := assertions.Template_FromStack(stack, nil)
-	count(t, tpl, "AWS::Events::Rule", 1)
+	count(t, tpl, "AWS::Events::Rule", 3) // no schedule: the lifecycle and ECS rules
 	count(t, tpl, "AWS::Lambda::Permission", 0)
 	count(t, tpl, "AWS::Lambda::EventInvokeConfig", 0)
 	count(t, tpl, "AWS::CloudWatch::Alarm", 3)

@@ -1,7 +1,7 @@
-// Package rules holds the EventBridge event patterns the drainer's rule uses.
-// It has no CDK dependency, so the construct that deploys the rule and the
+// Package rules holds the EventBridge event patterns the drainer's rules use.
+// It has no CDK dependency, so the construct that deploys the rules and the
 // local EventBridge that routes events in tests and the demo share this one
-// definition: the rule we deploy is the rule we test.
+// definition: the rules we deploy are the rules we test.
 package rules
 
 import "encoding/json"
@@ -9,14 +9,49 @@ import "encoding/json"
 // TerminateLifecycle is the pattern of the rule that starts drains: terminate
 // lifecycle actions of the given Auto Scaling groups.
 func TerminateLifecycle(groups []string) []byte {
-	pattern := map[string]any{
+	return marshal(map[string]any{
 		"source":      []string{"aws.autoscaling"},
 		"detail-type": []string{"EC2 Instance-terminate Lifecycle Action"},
 		"detail":      map[string]any{"AutoScalingGroupName": groups},
+	})
+}
+
+// ECSTaskStopped is the pattern of the rule that lets a drain end as soon as
+// its last task stops: tasks of the given clusters (by name) reaching
+// lastStatus STOPPED. ECS events name the cluster by ARN only; a suffix
+// match on ":cluster/NAME" selects exactly that cluster in any partition,
+// region and account, with no ARN to build (and none to get wrong).
+func ECSTaskStopped(clusters []string) []byte {
+	return marshal(map[string]any{
+		"source":      []string{"aws.ecs"},
+		"detail-type": []string{"ECS Task State Change"},
+		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "lastStatus": []string{"STOPPED"}},
+	})
+}
+
+// ECSInstanceDraining is the pattern of the rule that delivers state changes
+// of the given clusters' DRAINING container instances: ECS sends one when a
+// task leaves the instance, so the drainer sees its count reach zero.
+func ECSInstanceDraining(clusters []string) []byte {
+	return marshal(map[string]any{
+		"source":      []string{"aws.ecs"},
+		"detail-type": []string{"ECS Container Instance State Change"},
+		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "status": []string{"DRAINING"}},
+	})
+}
+
+func clusterARNs(clusters []string) []any {
+	var m []any
+	for _, c := range clusters {
+		m = append(m, map[string]string{"suffix": ":cluster/" + c})
 	}
+	return m
+}
+
+func marshal(pattern map[string]any) []byte {
 	b, err := json.Marshal(pattern)
 	if err != nil {
-		panic(err) // a map of strings always marshals
+		panic(err) // maps of strings always marshal
 	}
 	return b
 }

@@ -9,3 +9,16 @@ func TestTerminateLifecycleNamesTheGroups(t *testing.T) {
 		t.Fatalf("TerminateLifecycle = %s, want %s", got, want)
 	}
 }
+
+func TestECSPatternsSelectTheClustersByARNSuffix(t *testing.T) {
+	got := string(ECSTaskStopped([]string{"web", "api"}))
+	want := `{"detail":{"clusterArn":[{"suffix":":cluster/web"},{"suffix":":cluster/api"}],"lastStatus":["STOPPED"]},"detail-type":["ECS Task State Change"],"source":["aws.ecs"]}`
+	if got != want {
+		t.Errorf("ECSTaskStopped = %s, want %s", got, want)
+	}
+	got = string(ECSInstanceDraining([]string{"web"}))
+	want = `{"detail":{"clusterArn":[{"suffix":":cluster/web"}],"status":["DRAINING"]},"detail-type":["ECS Container Instance State Change"],"source":["aws.ecs"]}`
+	if got != want {
+		t.Errorf("ECSInstanceDraining = %s, want %s", got, want)
+	}
+}

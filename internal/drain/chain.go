@@ -22,32 +22,48 @@ import (
 // next round of hops leaves exactly one chain.
 const ChainAttribute = "ecs-drainer.chain"
 
-// Chain is the parsed mark: "<start>:<due>:<message id>:<token>", times in
-// Unix seconds. It fits ECS's 128-character attribute value limit (an SQS
-// message id and a lifecycle token are 36 characters each).
+// Chain is the parsed mark: "<start>:<due>:<message id>:<token>[:<hook>]",
+// times in Unix seconds. It fits ECS's 128-character attribute value limit
+// (an SQS message id and a lifecycle token are 36 characters each); the hook
+// is written only when it fits too (hook names have no colon), and marks
+// without it, written by earlier builds, still parse.
 type Chain struct {
 	Start     time.Time // when the drain started, so a restarted drain keeps its deadline
 	Due       time.Time // when the marked message is due to be processed
 	MessageID string
 	Token     string
+	// Hook is the lifecycle hook the drain completes, so an ECS event can
+	// complete the action without looking the hook up; "" when unknown.
+	Hook string
 }
 
+// maxAttributeValue is ECS's limit on a custom attribute's value.
+const maxAttributeValue = 128
+
 func (c Chain) String() string {
-	return fmt.Sprintf("%d:%d:%s:%s", c.Start.Unix(), c.Due.Unix(), c.MessageID, c.Token)
+	v := fmt.Sprintf("%d:%d:%s:%s", c.Start.Unix(), c.Due.Unix(), c.MessageID, c.Token)
+	if c.Hook != "" && len(v)+1+len(c.Hook) <= maxAttributeValue {
+		v += ":" + c.Hook
+	}
+	return v
 }
 
 // ParseChain reads a mark; ok is false for anything else.
 func ParseChain(v string) (c Chain, ok bool) {
 	parts := strings.Split(v, ":")
-	if len(parts) != 4 || parts[2] == "" {
+	if len(parts) != 4 && len(parts) != 5 || parts[2] == "" {
 		return Chain{}, false
+	}
+	if len(parts) == 5 {
+		c.Hook = parts[4]
 	}
 	start, err1 := strconv.ParseInt(parts[0], 10, 64)
 	due, err2 := strconv.ParseInt(parts[1], 10, 64)
 	if err1 != nil || err2 != nil {
 		return Chain{}, false
 	}
-	return Chain{Start: time.Unix(start, 0).UTC(), Due: time.Unix(due, 0).UTC(), MessageID: parts[2], Token: parts[3]}, true
+	c.Start, c.Due, c.MessageID, c.Token = time.Unix(start, 0).UTC(), time.Unix(due, 0).UTC(), parts[2], parts[3]
+	return c, true
 }
 
 // Owns reports whether the hop of drain s, processing record o.RecordID,

@@ -165,7 +165,7 @@ func (d *Drainer) run(ctx context.Context, s State, recordID string) (Result, er
 			// The mark is written after the send: a hop that stops in
 			// between leaves the mark on this record, which the message
 			// just sent names as its parent, so the chain goes on.
-			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: o.Now.Add(step.Delay), MessageID: id, Token: s.Token}); merr != nil {
+			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: o.Now.Add(step.Delay), MessageID: id, Token: s.Token, Hook: s.HookName}); merr != nil {
 				res.Notes = append(res.Notes, merr.Error())
 			}
 			return res, nil

@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -253,7 +254,7 @@ func TestRequeueMarksTheChainAfterSending(t *testing.T) {
 	if _, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", Token: "tok"}.String()
+	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", Token: "tok", Hook: "hook"}.String()
 	if len(f.marks) != 1 || f.marks[0] != want {
 		t.Fatalf("marks = %q, want [%q]", f.marks, want)
 	}
@@ -267,7 +268,7 @@ func TestRequeueMarksTheChainAfterSending(t *testing.T) {
 }
 
 func TestChainMarkRoundTrips(t *testing.T) {
-	c := Chain{Start: t0, Due: t0.Add(time.Minute), MessageID: "5fea7756-0ea4-451a-a703-a558b933e274", Token: "87654321-4321-4321-4321-210987654321"}
+	c := Chain{Start: t0, Due: t0.Add(time.Minute), MessageID: "5fea7756-0ea4-451a-a703-a558b933e274", Token: "87654321-4321-4321-4321-210987654321", Hook: "ecs-drainer"}
 	got, ok := ParseChain(c.String())
 	if !ok || got != c {
 		t.Fatalf("ParseChain(%q) = %+v, %v; want %+v", c.String(), got, ok, c)
@@ -275,6 +276,20 @@ func TestChainMarkRoundTrips(t *testing.T) {
 	if len(c.String()) > 128 {
 		t.Fatalf("mark is %d characters, over ECS's 128-character attribute value limit", len(c.String()))
 	}
+	t.Run("a mark of an earlier build, without the hook, still parses", func(t *testing.T) {
+		old := fmt.Sprintf("%d:%d:m1:tok", t0.Unix(), t0.Unix())
+		if got, ok := ParseChain(old); !ok || got.Hook != "" || got.MessageID != "m1" || got.Token != "tok" {
+			t.Errorf("ParseChain(%q) = %+v, %v; want message m1, token tok, no hook", old, got, ok)
+		}
+	})
+	t.Run("a hook too long to fit is left out, keeping the mark within 128 characters", func(t *testing.T) {
+		long := c
+		long.Hook = strings.Repeat("h", 200)
+		got, ok := ParseChain(long.String())
+		if len(long.String()) > 128 || !ok || got.Hook != "" {
+			t.Errorf("mark %q (%d characters) parses as %+v, %v; want at most 128 characters, no hook", long.String(), len(long.String()), got, ok)
+		}
+	})
 	for _, bad := range []string{"", "x", "1:2:3", "a:2:m:t", "1:2::t"} {
 		if _, ok := ParseChain(bad); ok {
 			t.Errorf("ParseChain(%q) ok, want rejected", bad)

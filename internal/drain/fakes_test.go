@@ -50,8 +50,13 @@ func (f *fakeAWS) DescribeLifecycleHooks(_ context.Context, in *autoscaling.Desc
 		return nil, err
 	}
 	out := &autoscaling.DescribeLifecycleHooksOutput{}
+	name := "hook" // all the group's hooks: the drainer's, as the construct writes it
+	if len(in.LifecycleHookNames) > 0 {
+		name = in.LifecycleHookNames[0]
+	}
 	if f.hookTimeout > 0 {
-		out.LifecycleHooks = []astypes.LifecycleHook{{LifecycleHookName: aws.String(in.LifecycleHookNames[0]), HeartbeatTimeout: aws.Int32(f.hookTimeout), GlobalTimeout: aws.Int32(100 * f.hookTimeout)}}
+		out.LifecycleHooks = []astypes.LifecycleHook{{LifecycleHookName: aws.String(name), HeartbeatTimeout: aws.Int32(f.hookTimeout), GlobalTimeout: aws.Int32(100 * f.hookTimeout),
+			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), NotificationMetadata: aws.String(`{"cluster":"c1"}`)}}
 	}
 	return out, nil
 }

@@ -64,6 +64,9 @@ type Instance struct {
 	Found  bool
 	ARN    string
 	Status string
+	// EC2InstanceID is set when the instance was described by its ARN (an
+	// ECS event names no EC2 instance for a task).
+	EC2InstanceID string
 }
 
 // Task is a task on the instance that has not reached lastStatus STOPPED.

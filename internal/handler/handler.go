@@ -28,6 +28,7 @@ type Drainer interface {
 	Resend(ctx context.Context, body string) error
 	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
+	Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string) (drain.Result, error)
 }
 
 // Config selects what the handler drains.
@@ -113,6 +114,8 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, attr
 		return h.outcome(ctx, *in.Message, res, err, attrs)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
+	case in.ECS != nil:
+		return h.settle(ctx, *in.ECS, attrs)
 	}
 	a := *in.Action
 	if recordID == "" {
@@ -179,6 +182,23 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 			append(attrs, slog.String(keyEventID, eventID))...)
 	}
 	return nil
+}
+
+// settle handles an ECS event: the drain of its container instance may be
+// over, and is then completed without waiting for its chain's next poll.
+func (h *Handler) settle(ctx context.Context, e lifecycle.ECSEvent, attrs []slog.Attr) error {
+	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
+	res, err := h.d.Settle(ctx, e, h.cfg.ASGs)
+	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
+		// How long after the task stopped its instance was released: the
+		// lag event-driven completion exists to cut.
+		attrs = append(attrs, slog.Float64(keyLag, h.now().Sub(e.StoppedAt).Seconds()))
+	}
+	s := res.State
+	if s.Cluster == "" {
+		s.Cluster = e.Cluster()
+	}
+	return h.outcome(ctx, s, res, err, attrs)
 }
 
 func awsRequestIDOr(ctx context.Context, fallback string) string {

@@ -59,6 +59,10 @@ func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string
 	return nil
 }
 
+func (f *fakeDrainer) Settle(context.Context, lifecycle.ECSEvent, []string) (drain.Result, error) {
+	return drain.Result{Outcome: drain.OutcomeNotDraining}, nil
+}
+
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
 	f.resent = append(f.resent, body)
 	return nil

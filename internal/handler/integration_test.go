@@ -453,3 +453,87 @@ func TestBadRecordsReachTheDLQWithoutRerunningGoodOnes(t *testing.T) {
 		t.Errorf("the lifecycle event was processed %d times, want once", starts)
 	}
 }
+
+// stoppedAt is when the task reached STOPPED.
+func (r *rig) stoppedAt(arn string) time.Time {
+	r.t.Helper()
+	for _, task := range r.aws.ECS.Tasks(cluster) {
+		if task.ARN == arn {
+			return task.StoppedAt
+		}
+	}
+	r.t.Fatalf("no task %s", arn)
+	return time.Time{}
+}
+
+// With the construct's ECS rules delivering task and container instance
+// state changes, the action must be completed as soon as the last task
+// stops, not at the chain's next poll; the chain then ends at its next hop,
+// and nothing else changes: no early release, one completion. Without the
+// events, the poll is the safety net and the lag stays under one interval.
+func TestECSEventsCompleteTheDrainWhenTheLastTaskStops(t *testing.T) {
+	lag := map[bool]time.Duration{}
+	for _, events := range []bool{false, true} {
+		r := newRig(t, defaultPolicy)
+		if events {
+			r.routeECSEvents()
+		}
+		ids := r.group(2, true, ecs.Resources{}, 300)
+		r.service(web)
+		// Ends between two polls, so the poll alone is late by seconds.
+		job := r.runTask(ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: 10*time.Minute + 7*time.Second})
+		r.terminate(ids[0])
+		r.run(time.Hour)
+		a := r.assertReleasedCleanly(ids[0])
+		lag[events] = a.Ended.Sub(r.stoppedAt(job))
+		t.Logf("events %v: lag from the last task's StoppedAt to completion %v; outcomes %v", events, lag[events], r.outcomes())
+		if events {
+			n := r.outcomes()
+			if n["drained"] != 1 || n["action_gone"] != 1 {
+				t.Errorf("outcomes %v: want one drained (by the event) and the chain's next hop ending as action_gone", n)
+			}
+			completed := false
+			for _, l := range r.logLines() {
+				if l["outcome"] == "drained" && l["detail_type"] != nil && l["hook"] == hook && l["asg"] == group && l["instance_id"] == ids[0] {
+					completed = true
+				}
+			}
+			if !completed {
+				t.Errorf("no drained line from an ECS event naming the hook, group and instance in:\n%s", r.logs.String())
+			}
+		}
+	}
+	if lag[true] > time.Second {
+		t.Errorf("lag with ECS events %v, want at most the rig's 1 s step", lag[true])
+	}
+	if lag[false] <= time.Second || lag[false] > defaultPolicy.PollInterval {
+		t.Errorf("lag without ECS events %v, want the poll's: over 1 s and at most %v", lag[false], defaultPolicy.PollInterval)
+	}
+}
+
+// ECS events of an instance that is not draining, or of another cluster,
+// must cost at most one call and change nothing.
+func TestECSEventsOfInstancesNotDrainingChangeNothing(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	r.routeECSEvents()
+	ids := r.group(3, true, ecs.Resources{}, 300)
+	r.service(web)
+	job := r.runTask(ids[1], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: time.Minute})
+	for range 90 {
+		r.clk.Advance(time.Second)
+		r.run(time.Second)
+	}
+	if r.stoppedAt(job).IsZero() {
+		t.Fatal("the job did not stop")
+	}
+	n := r.outcomes()
+	if n["not_draining"] == 0 || len(n) != 1 {
+		t.Errorf("outcomes %v, want only not_draining", n)
+	}
+	if calls := r.aws.AutoScaling.Calls(); calls["DescribeAutoScalingInstances"]+calls["CompleteLifecycleAction"] > 0 {
+		t.Errorf("Auto Scaling calls %v, want none of the drainer's: the instance is not draining", calls)
+	}
+	if calls := r.aws.ECS.Calls()["DescribeContainerInstances"]; calls != n["not_draining"] {
+		t.Errorf("%d DescribeContainerInstances calls for %d events, want one each", calls, n["not_draining"])
+	}
+}

@@ -25,4 +25,6 @@ const (
 	keyDrainSeconds      = "drain_s"
 	keyNotes             = "notes"
 	keyLost              = "lost"
+	keyDetailType        = "detail_type"
+	keyLag               = "lag_s"
 )

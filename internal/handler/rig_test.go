@@ -17,6 +17,7 @@ import (
 	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ecs-drainer/ecs-drainer/infra/rules"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
@@ -55,8 +56,53 @@ type rig struct {
 	// onTimeout, when set before group, is the hook's timeout policy.
 	onTimeout string
 
+	// ecs, when set, routes the ECS events the local ECS emits to the
+	// queue through the construct's ECS rule patterns, as EventBridge does.
+	ecs []*eventbridge.Pattern
+
 	mu     sync.Mutex
 	events []awswire.Event
+}
+
+// routeECSEvents makes run deliver ECS events through infra/rules' patterns
+// for the rig's cluster.
+func (r *rig) routeECSEvents() {
+	r.t.Helper()
+	for _, b := range [][]byte{rules.ECSTaskStopped([]string{cluster}), rules.ECSInstanceDraining([]string{cluster})} {
+		p, err := eventbridge.Compile(b)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.ecs = append(r.ecs, p)
+	}
+}
+
+// deliverECSEvents sends the captured ECS events that match a rule pattern
+// to the queue, leaving other events captured.
+func (r *rig) deliverECSEvents() {
+	r.mu.Lock()
+	var ecsEvents, rest []awswire.Event
+	for _, e := range r.events {
+		if e.Source == "aws.ecs" {
+			ecsEvents = append(ecsEvents, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	r.events = rest
+	r.mu.Unlock()
+	for _, e := range ecsEvents {
+		body, err := eventbridge.Envelope(e, localaws.AccountID, localaws.Region, r.clk.Now())
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, p := range r.ecs {
+			if p.Matches(body) {
+				r.send(string(body))
+				break
+			}
+		}
+	}
 }
 
 func newRig(t *testing.T, p drain.Policy) *rig {
@@ -188,6 +234,9 @@ func (r *rig) run(limit time.Duration) time.Duration {
 	start := r.clk.Now()
 	for r.clk.Now().Sub(start) < limit {
 		r.aws.Settle()
+		if r.ecs != nil {
+			r.deliverECSEvents()
+		}
 		msgs, err := r.aws.SQS.Receive(context.Background(), r.queueURL, 10, 0)
 		if err != nil {
 			r.t.Fatal(err)

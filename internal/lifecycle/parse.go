@@ -7,10 +7,13 @@ import (
 )
 
 // Input is what one record body turned out to be. Exactly one of Action,
-// Message, Reconcile or Ignored is set.
+// Message, ECS, Reconcile or Ignored is set.
 type Input struct {
 	Action  *Action
 	Message *Message
+	// ECS is a task or container instance state change that may mean a
+	// draining instance has no task left.
+	ECS *ECSEvent
 	// Reconcile is set for the scheduled event that asks the function to
 	// find waiting instances no chain is draining.
 	Reconcile bool
@@ -75,6 +78,9 @@ func parseEvent(body []byte) (Input, error) {
 	}
 	if env.Source == sourceEvents && env.DetailType == detailTypeScheduled {
 		return Input{Reconcile: true}, nil
+	}
+	if env.Source == SourceECS {
+		return parseECS(env)
 	}
 	if env.Source != SourceAutoScaling || env.DetailType != DetailTypeTerminate {
 		return Input{Ignored: fmt.Sprintf("event %q from %q is not a terminate lifecycle action", env.DetailType, env.Source)}, nil

@@ -84,6 +84,66 @@ func TestParseIgnoresEventsThatNeedNoDrain(t *testing.T) {
 	}
 }
 
+// A task that stopped on a container instance and an instance that is
+// DRAINING must reach the drainer naming the instance, or a drain whose last
+// task just stopped waits for its next poll.
+func TestParseReadsECSEventsThatMayEndADrain(t *testing.T) {
+	tests := []struct {
+		file string
+		want ECSEvent
+	}{
+		{"ecs-task-stopped.json", ECSEvent{
+			EventID: "3317b2af-7005-947d-b652-f55e762e571a", Time: time.Date(2020, 1, 23, 17, 58, 58, 0, time.UTC),
+			DetailType:           DetailTypeTaskState,
+			ClusterARN:           "arn:aws:ecs:us-west-2:111122223333:cluster/web",
+			ContainerInstanceARN: "arn:aws:ecs:us-west-2:111122223333:container-instance/web/b54a2a04046f43319d743f6d7f6ca315",
+			TaskARN:              "arn:aws:ecs:us-west-2:111122223333:task/web/c13b4cb40f1f4fe4a2971f76ae5a47ad",
+			StoppedAt:            time.Date(2020, 1, 23, 17, 58, 57, 811000000, time.UTC),
+			TasksReported:        -1,
+		}},
+		{"ecs-container-instance-draining.json", ECSEvent{
+			EventID: "a7d6fb28-50d0-4b4c-9e84-2a8f24d6c1e5", Time: time.Date(2016, 12, 6, 16, 41, 6, 0, time.UTC),
+			DetailType:           DetailTypeInstanceState,
+			ClusterARN:           "arn:aws:ecs:us-east-1:111122223333:cluster/default",
+			ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/b54a2a04-046f-4331-9d74-3f6d7f6ca315",
+			EC2InstanceID:        "i-f3a8506b",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			in, err := Parse(readTestdata(t, tt.file))
+			if err != nil || in.ECS == nil {
+				t.Fatalf("Parse(%s) = %+v, %v; want an ECS event", tt.file, in, err)
+			}
+			if diff := cmp.Diff(tt.want, *in.ECS); diff != "" {
+				t.Errorf("Parse(%s) mismatch (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+	t.Run("the cluster's name is the ARN's last part", func(t *testing.T) {
+		if got := (ECSEvent{ClusterARN: "arn:aws:ecs:us-west-2:111122223333:cluster/web"}).Cluster(); got != "web" {
+			t.Errorf("Cluster() = %q, want web", got)
+		}
+	})
+	t.Run("a task not yet stopped, or an instance not draining, is ignored", func(t *testing.T) {
+		for _, body := range []string{
+			strings.Replace(string(readTestdata(t, "ecs-task-stopped.json")), `"lastStatus": "STOPPED"`, `"lastStatus": "RUNNING"`, 1),
+			strings.Replace(string(readTestdata(t, "ecs-task-stopped.json")), `"containerInstanceArn"`, `"x"`, 1),
+			string(readTestdata(t, "ecs-container-instance-state-change.json")),
+		} {
+			if in, err := Parse([]byte(body)); err != nil || in.Ignored == "" {
+				t.Errorf("Parse = %+v, %v; want ignored", in, err)
+			}
+		}
+	})
+	t.Run("an ECS event naming no cluster is an error", func(t *testing.T) {
+		body := strings.Replace(string(readTestdata(t, "ecs-task-stopped.json")), `"clusterArn"`, `"x"`, 1)
+		if _, err := Parse([]byte(body)); err == nil {
+			t.Error("Parse of a task event with no clusterArn: no error, want one")
+		}
+	})
+}
+
 // A body that can never succeed must be an error (so it reaches the DLQ with
 // its reason), never a silent success.
 func TestParseRejectsBodiesThatCanNeverSucceed(t *testing.T) {
@@ -205,11 +265,14 @@ func FuzzParse(f *testing.F) {
 		if in.Reconcile {
 			set++
 		}
+		if in.ECS != nil {
+			set++
+		}
 		if err != nil && set != 0 {
 			t.Fatalf("Parse returned error %v and input %+v", err, in)
 		}
 		if err == nil && set != 1 {
-			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, Reconcile, Ignored", in)
+			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, ECS, Reconcile, Ignored", in)
 		}
 		if in.Action != nil && in.Action.validate() != nil {
 			t.Fatalf("Parse returned an invalid action %+v", in.Action)

@@ -22,6 +22,9 @@ type Drain struct {
 	// TasksAtRelease lists the tasks whose lastStatus was not yet STOPPED
 	// when the action ended; empty for a clean drain.
 	TasksAtRelease []string
+	// Lag is how long after the instance's last task reached STOPPED the
+	// action ended (0 when no task stopped before the release).
+	Lag time.Duration
 }
 
 // Summary is the outcome of a scenario.

@@ -269,3 +269,44 @@ func TestRecursiveLoopDetectionCutsTheChainWithoutAllow(t *testing.T) {
 func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGroupInput {
 	return &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(true)}
 }
+
+// The template's ECS rules must reach the function through the local
+// EventBridge and complete a drain as soon as its last task stops, with the
+// real binary: the lag from the task's StoppedAt to the completion is under
+// a second with the events, and up to a poll interval without them (every
+// ECS event lost: the poll is the safety net).
+func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
+	if len(deployment.EventPatterns) != 3 {
+		t.Fatalf("the template has %d rule patterns, want 3: the lifecycle rule and the two ECS rules", len(deployment.EventPatterns))
+	}
+	const poll = 8 * time.Second
+	for _, tt := range []struct {
+		name     string
+		noEvents bool
+	}{{"with ECS events", false}, {"with every ECS event lost", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, FunctionOptions{PollInterval: poll, NoECSEvents: tt.noEvents})
+			ids := e.group(t, GroupSpec{Instances: 2})
+			// Stops after the first hop and well before the second.
+			if _, err := e.AWS.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: 3 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.ASG.TerminateInstanceInAutoScalingGroup(e.ctx, terminateInput(ids[0])); err != nil {
+				t.Fatal(err)
+			}
+			s := e.watch(t, 1)
+			assertClean(t, s)
+			lag := s.Drains[0].Lag
+			t.Logf("lag from the last task's StoppedAt to completion: %v (held %v, %d invocations)", lag, s.Drains[0].Held, s.Invocations)
+			switch {
+			case !tt.noEvents && lag >= time.Second:
+				t.Errorf("lag %v with ECS events, want under 1 s", lag)
+			case tt.noEvents && (lag < time.Second || lag > poll+2*time.Second):
+				t.Errorf("lag %v without ECS events, want the poll's: over 1 s, within %v and a hop", lag, poll)
+			}
+			if !tt.noEvents && !strings.Contains(e.logs.String(), `"detail_type":"ECS Task State Change"`) {
+				t.Errorf("no log line of an ECS task event")
+			}
+		})
+	}
+}

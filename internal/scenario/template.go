@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,7 +18,11 @@ import (
 // the CDK app synthesizes, so the rule, the function settings and the queue
 // we test are the ones `cdk deploy` would create.
 type Deployment struct {
-	EventPattern      []byte // the terminate lifecycle rule's pattern
+	EventPattern []byte // the terminate lifecycle rule's pattern
+	// EventPatterns are every rule's pattern, the terminate lifecycle rule's
+	// and the ECS rules' (the schedule has none), in the template's order
+	// of logical ids.
+	EventPatterns     [][]byte
 	RecursiveLoop     string
 	Timeout           time.Duration
 	MemoryMB          int
@@ -79,7 +85,8 @@ func ParseTemplate(b []byte) (Deployment, error) {
 		return Deployment{}, fmt.Errorf("reading template: %w", err)
 	}
 	var d Deployment
-	for name, r := range t.Resources {
+	for _, name := range slices.Sorted(maps.Keys(t.Resources)) {
+		r := t.Resources[name]
 		var err error
 		switch r.Type {
 		case "AWS::Events::Rule":
@@ -108,8 +115,15 @@ func (d *Deployment) rule(props json.RawMessage) error {
 	if err := json.Unmarshal(props, &p); err != nil {
 		return err
 	}
-	// The other rule is the reconciler's schedule, which has no pattern.
-	if len(p.EventPattern) > 0 && strings.Contains(string(p.EventPattern), "aws.autoscaling") {
+	// The reconciler's schedule has no pattern.
+	if len(p.EventPattern) == 0 {
+		return nil
+	}
+	if strings.Contains(string(p.EventPattern), "Fn::") {
+		return fmt.Errorf("event pattern %s is not literal: the local EventBridge cannot resolve CloudFormation functions", p.EventPattern)
+	}
+	d.EventPatterns = append(d.EventPatterns, p.EventPattern)
+	if strings.Contains(string(p.EventPattern), "aws.autoscaling") {
 		d.EventPattern = p.EventPattern
 	}
 	return nil

@@ -85,8 +85,24 @@ func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) str
 	}
 	d.Held = a.Ended.Sub(a.Started)
 	d.TasksAtRelease = w.liveTasks(cluster, a.InstanceID, a.Ended)
+	d.Lag = w.lastStopLag(cluster, a.InstanceID, a.Ended)
 	return fmt.Sprintf("%s  released: %s %s, %d tasks left, %d heartbeats",
 		a.InstanceID, a.End, a.Result, len(d.TasksAtRelease), a.Heartbeats)
+}
+
+// lastStopLag is how long before ended the instance's last task to stop
+// (before ended) reached STOPPED.
+func (w *World) lastStopLag(cluster, instanceID string, ended time.Time) time.Duration {
+	var last time.Time
+	for _, t := range w.AWS.ECS.Tasks(cluster) {
+		if t.EC2InstanceID == instanceID && !t.StoppedAt.IsZero() && !t.StoppedAt.After(ended) && t.StoppedAt.After(last) {
+			last = t.StoppedAt
+		}
+	}
+	if last.IsZero() {
+		return 0
+	}
+	return ended.Sub(last)
 }
 
 // liveTasks lists the tasks on the instance whose lastStatus was not STOPPED

@@ -6,6 +6,7 @@
 package scenario
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -50,6 +51,10 @@ type FunctionOptions struct {
 	// VisibilityTimeout overrides the template's, so a soak sees failed
 	// records come back (and reach the DLQ) in seconds.
 	VisibilityTimeout time.Duration
+	// NoECSEvents deploys only the terminate lifecycle rule, not the
+	// template's ECS rules: drains then complete at a poll, as if every
+	// ECS event were lost.
+	NoECSEvents bool
 }
 
 // World is a running local deployment of the drainer.
@@ -97,10 +102,7 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if err := w.queues(visibility, d.MaxReceiveCount); err != nil {
 		return w, err
 	}
-	if err := w.Bus.PutRule(ruleName, d.EventPattern); err != nil {
-		return w, err
-	}
-	if err := w.Bus.AddTarget(ruleName, eventbridge.SQSTarget(w.AWS.SQS.Send, w.QueueURL)); err != nil {
+	if err := w.rules(d, o); err != nil {
 		return w, err
 	}
 	w.Function, err = lambda.NewFunction(lambda.FunctionConfig{
@@ -123,6 +125,33 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	cfg, err := w.AWS.Config(ctx)
 	w.ASG = sdkautoscaling.NewFromConfig(cfg)
 	return w, err
+}
+
+// rules puts each of the template's rules on the bus, targeting the queue:
+// the terminate lifecycle rule, and the ECS rules unless o.NoECSEvents.
+func (w *World) rules(d Deployment, o FunctionOptions) error {
+	patterns := d.EventPatterns
+	if len(patterns) == 0 { // a Deployment built by hand, with the one pattern
+		patterns = [][]byte{d.EventPattern}
+	}
+	ecsRules := 0
+	for _, p := range patterns {
+		name := ruleName
+		if !bytes.Equal(p, d.EventPattern) {
+			if o.NoECSEvents {
+				continue
+			}
+			ecsRules++
+			name = fmt.Sprintf("%s-ecs-%d", functionName, ecsRules)
+		}
+		if err := w.Bus.PutRule(name, p); err != nil {
+			return err
+		}
+		if err := w.Bus.AddTarget(name, eventbridge.SQSTarget(w.AWS.SQS.Send, w.QueueURL)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // environment is the template's function environment, pointed at the local

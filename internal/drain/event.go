@@ -1,0 +1,177 @@
+package drain
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
+)
+
+// Event-driven completion. An ECS task or container instance state change
+// names a container instance; if that instance is DRAINING under a drain's
+// chain mark, its action still pending and no task left, the action is
+// completed at once instead of at the chain's next poll. The chain then ends
+// at its next hop (the action is gone). Nothing is carried: the mark on the
+// instance holds the drain's start, token and hook, so there is no database,
+// and a lost or duplicated event costs at most a poll interval or a few
+// reads. Most events are about instances that are not draining and stop
+// after one DescribeContainerInstances.
+
+// Event outcomes, beside the drain's own.
+const (
+	OutcomeNotDraining Outcome = "not_draining" // not DRAINING under a chain mark: not ours to complete
+	OutcomeTasksLeft   Outcome = "tasks_left"   // draining, tasks left: the chain goes on
+	OutcomeOtherGroup  Outcome = "other_group"  // the instance's group is not in DRAINER_ASGS
+)
+
+// EventObservation is what handling one ECS event has learned so far.
+type EventObservation struct {
+	// TasksReported is the event's own count of tasks whose desired status
+	// is RUNNING (-1: the event reports none). More than zero means tasks
+	// are left as of the event; a later change sends a later event.
+	TasksReported int
+	Instance      *Instance // nil until described
+	Chain         *Chain
+	Action        ActionStatus
+	OtherGroup    bool
+	Tasks         []Task
+	TasksCounted  bool
+	HookMissing   bool
+}
+
+// NextOnEvent returns the step to take for an ECS event about the instance
+// of drain s (what is known of it: cluster, and once described the mark's
+// start, token and hook) given what has been observed. It is pure. It never
+// completes an action with a task left: the same count as a hop's decides.
+func NextOnEvent(s State, o EventObservation) Step {
+	switch {
+	case o.TasksReported > 0:
+		return Step{Kind: End, Outcome: OutcomeTasksLeft}
+	case o.Instance == nil:
+		return Step{Kind: FindInstance}
+	case !o.Instance.Found || o.Instance.Status != StatusDraining || o.Chain == nil:
+		return Step{Kind: End, Outcome: OutcomeNotDraining}
+	case o.Action == ActionUnknown:
+		return Step{Kind: CheckAction}
+	case o.Action == ActionGone:
+		return Step{Kind: End, Outcome: OutcomeActionGone}
+	case o.OtherGroup:
+		return Step{Kind: End, Outcome: OutcomeOtherGroup}
+	case !o.TasksCounted:
+		return Step{Kind: CountTasks}
+	case len(o.Tasks) > 0:
+		return Step{Kind: End, Outcome: OutcomeTasksLeft}
+	case o.HookMissing:
+		return Step{Kind: End, Outcome: OutcomeHookMissing}
+	case s.HookName == "":
+		return Step{Kind: DescribeHook}
+	}
+	return Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}
+}
+
+// Settle handles an ECS event: it completes the lifecycle action of the
+// drain of the event's container instance if that drain is over. groups is
+// DRAINER_ASGS (empty: all).
+func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string) (Result, error) {
+	s := State{Cluster: e.Cluster(), InstanceID: e.EC2InstanceID}
+	o := EventObservation{TasksReported: e.TasksReported}
+	for {
+		step := NextOnEvent(s, o)
+		res := Result{Outcome: step.Outcome, State: s, Tasks: o.Tasks}
+		var err error
+		switch step.Kind {
+		case FindInstance:
+			o.Instance, o.Chain, err = d.describeInstance(ctx, e.ClusterARN, e.ContainerInstanceARN)
+			if err == nil && o.Instance.Found {
+				s.ContainerInstanceARN, s.InstanceID = o.Instance.ARN, o.Instance.EC2InstanceID
+				if c := o.Chain; c != nil {
+					s.Start, s.Token, s.HookName = c.Start, c.Token, c.Hook
+				}
+			}
+		case CheckAction:
+			o.Action, s.GroupName, err = d.waitingGroup(ctx, s.InstanceID)
+			o.OtherGroup = len(groups) > 0 && !slices.Contains(groups, s.GroupName)
+		case CountTasks:
+			o.Tasks, err = d.tasksLeft(ctx, s)
+			o.TasksCounted = err == nil
+		case DescribeHook:
+			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster)
+			o.HookMissing = err == nil && s.HookName == ""
+		case Complete:
+			err = d.complete(ctx, s, step.Result)
+			if Classify(err) == AlreadyDone {
+				res.Outcome = OutcomeAlreadyCompleted
+				return res, nil
+			}
+			return res, err
+		case End:
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", step.Kind, err)
+		}
+	}
+}
+
+// describeInstance reads one container instance and its chain mark.
+func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*Instance, *Chain, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: []string{arn}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describing container instance %s: %w", arn, err)
+	}
+	for _, ci := range out.ContainerInstances {
+		id := aws.ToString(ci.Ec2InstanceId)
+		if aws.ToString(ci.ContainerInstanceArn) != arn || !lifecycle.ValidInstanceID(id) {
+			continue
+		}
+		in := &Instance{Found: true, ARN: arn, Status: aws.ToString(ci.Status), EC2InstanceID: id}
+		if c, ok := chainOf(ci); ok {
+			return in, &c, nil
+		}
+		return in, nil, nil
+	}
+	return &Instance{}, nil, nil
+}
+
+// waitingGroup asks Auto Scaling whether the instance waits in a terminate
+// wait state, and in which group.
+func (d *Drainer) waitingGroup(ctx context.Context, instanceID string) (ActionStatus, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}})
+	if err != nil {
+		return ActionUnknown, "", fmt.Errorf("describing auto scaling instance %s: %w", instanceID, err)
+	}
+	for _, in := range out.AutoScalingInstances {
+		if aws.ToString(in.InstanceId) == instanceID && terminateWaitStates[aws.ToString(in.LifecycleState)] {
+			return ActionPending, aws.ToString(in.AutoScalingGroupName), nil
+		}
+	}
+	return ActionGone, "", nil
+}
+
+// drainerHook finds the group's drainer hook for the cluster: the terminate
+// hook whose metadata names it, for a mark written without its hook (by an
+// earlier build, or with a hook name too long to fit). "" if there is none.
+func (d *Drainer) drainerHook(ctx context.Context, group, cluster string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &group})
+	if err != nil {
+		return "", fmt.Errorf("describing lifecycle hooks of %s: %w", group, err)
+	}
+	for _, h := range out.LifecycleHooks {
+		meta, ok, err := lifecycle.ParseHookMetadata(aws.ToString(h.NotificationMetadata))
+		if aws.ToString(h.LifecycleTransition) == lifecycle.TransitionTerminate && ok && err == nil && meta.Cluster == cluster {
+			return aws.ToString(h.LifecycleHookName), nil
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,120 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Values of the ECS events that let a drain finish as soon as its last task
+// stops (reference §1.7, §1.8).
+const (
+	SourceECS               = "aws.ecs"
+	DetailTypeTaskState     = "ECS Task State Change"
+	DetailTypeInstanceState = "ECS Container Instance State Change"
+)
+
+// ECSEvent is what an ECS task or container instance state change says about
+// one container instance: a hint that its drain may be over. The drainer
+// trusts none of it beyond which instance to look at; whether the instance is
+// draining, whether its action is pending and whether tasks are left are
+// read again from the APIs.
+type ECSEvent struct {
+	EventID    string
+	Time       time.Time
+	DetailType string
+	ClusterARN string
+	// ContainerInstanceARN is the instance the task ran on, or the
+	// instance whose state changed.
+	ContainerInstanceARN string
+	// EC2InstanceID is set by container instance events only.
+	EC2InstanceID string
+	// TaskARN and StoppedAt are set by task events only.
+	TaskARN   string
+	StoppedAt time.Time
+	// TasksReported is the instance event's runningTasksCount plus
+	// pendingTasksCount; -1 for a task event, which reports none.
+	TasksReported int
+}
+
+// Cluster is the cluster's name, the last part of its ARN
+// (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME).
+func (e ECSEvent) Cluster() string {
+	if _, name, ok := strings.Cut(e.ClusterARN, ":cluster/"); ok {
+		return name
+	}
+	return e.ClusterARN
+}
+
+// ecsTaskDetail is the part of a task event's detail the drainer reads.
+type ecsTaskDetail struct {
+	ClusterArn           string `json:"clusterArn"`
+	TaskArn              string `json:"taskArn"`
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	LastStatus           string `json:"lastStatus"`
+	StoppedAt            string `json:"stoppedAt"`
+}
+
+// ecsInstanceDetail is the part of a container instance event's detail the
+// drainer reads.
+type ecsInstanceDetail struct {
+	ClusterArn           string `json:"clusterArn"`
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	EC2InstanceID        string `json:"ec2InstanceId"`
+	Status               string `json:"status"`
+	RunningTasksCount    int    `json:"runningTasksCount"`
+	PendingTasksCount    int    `json:"pendingTasksCount"`
+}
+
+// parseECS reads an ECS event. Only a task that reached STOPPED on a
+// container instance, or a container instance that is DRAINING, can end a
+// drain; anything else (the rule's pattern lets none through) is ignored.
+func parseECS(env Envelope) (Input, error) {
+	if len(env.Detail) == 0 || string(env.Detail) == "null" {
+		return Input{}, fmt.Errorf("ECS event %s has no detail", env.ID)
+	}
+	e := ECSEvent{EventID: env.ID, Time: env.Time, DetailType: env.DetailType, TasksReported: -1}
+	switch env.DetailType {
+	case DetailTypeTaskState:
+		var d ecsTaskDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil {
+			return Input{}, fmt.Errorf("decoding ECS task event %s: %w", env.ID, err)
+		}
+		if d.LastStatus != "STOPPED" {
+			return Input{Ignored: fmt.Sprintf("task event with lastStatus %q, not STOPPED", d.LastStatus)}, nil
+		}
+		if d.ContainerInstanceArn == "" {
+			return Input{Ignored: "task event of a task on no container instance (Fargate)"}, nil
+		}
+		e.ClusterARN, e.ContainerInstanceARN, e.TaskARN = d.ClusterArn, d.ContainerInstanceArn, d.TaskArn
+		if d.StoppedAt != "" {
+			t, err := time.Parse(time.RFC3339Nano, d.StoppedAt)
+			if err != nil {
+				return Input{}, fmt.Errorf("ECS task event %s has stoppedAt %q: %w", env.ID, d.StoppedAt, err)
+			}
+			e.StoppedAt = t
+		}
+	case DetailTypeInstanceState:
+		var d ecsInstanceDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil {
+			return Input{}, fmt.Errorf("decoding ECS container instance event %s: %w", env.ID, err)
+		}
+		if d.Status != "DRAINING" {
+			return Input{Ignored: fmt.Sprintf("container instance event with status %q, not DRAINING", d.Status)}, nil
+		}
+		e.ClusterARN, e.ContainerInstanceARN, e.EC2InstanceID = d.ClusterArn, d.ContainerInstanceArn, d.EC2InstanceID
+		e.TasksReported = d.RunningTasksCount + d.PendingTasksCount
+	default:
+		return Input{Ignored: fmt.Sprintf("event %q from %q is not a task or container instance state change", env.DetailType, env.Source)}, nil
+	}
+	switch {
+	case e.ClusterARN == "":
+		return Input{}, fmt.Errorf("ECS event %s has no clusterArn", env.ID)
+	case e.ContainerInstanceARN == "":
+		return Input{}, fmt.Errorf("ECS event %s has no containerInstanceArn", env.ID)
+	case e.EC2InstanceID != "" && !ValidInstanceID(e.EC2InstanceID):
+		return Input{}, fmt.Errorf("ECS event %s has ec2InstanceId %q, not an EC2 instance id", env.ID, e.EC2InstanceID)
+	}
+	return Input{ECS: &e}, nil
+}
