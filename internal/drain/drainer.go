@@ -102,7 +102,13 @@ func (d *Drainer) Continue(ctx context.Context, s State, recordID string) (Resul
 }
 
 func (d *Drainer) run(ctx context.Context, s State, recordID string) (Result, error) {
-	o := Observation{RecordID: recordID}
+	return d.runFrom(ctx, s, Observation{RecordID: recordID})
+}
+
+// runFrom runs a hop from what is already observed: Next makes only the
+// calls whose answer is not known yet.
+func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, error) {
+	recordID := o.RecordID
 	var notes []string
 	for {
 		o.Now = d.now()

@@ -24,7 +24,8 @@ import (
 // Drainer runs one hop of a drain.
 type Drainer interface {
 	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
-	Continue(ctx context.Context, s drain.State, recordID string) (drain.Result, error)
+	Prefetch(ctx context.Context, states []drain.State) *drain.Prefetch
+	ContinueWith(ctx context.Context, s drain.State, recordID string, p *drain.Prefetch) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
 	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
@@ -68,11 +69,29 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	}
 	// The rule may also target the function directly: then the payload is
 	// the event, and a returned error makes Lambda retry the invocation.
-	return nil, h.record(ctx, payload, "", slog.String(keyRequestID, requestID(ctx)))
+	return nil, h.record(ctx, payload, "", nil, slog.String(keyRequestID, requestID(ctx)))
+}
+
+// prefetch reads, in shared calls, what the batch's re-queue messages will
+// each ask first (is the action pending, the container instance and its
+// mark), so N drains of a cluster cost ceil(N/100) DescribeContainerInstances
+// instead of N. Records that do not parse are left to record.
+func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) *drain.Prefetch {
+	var states []drain.State
+	for _, r := range batch.Records {
+		if in, err := lifecycle.Parse([]byte(r.Body)); err == nil && in.Message != nil {
+			states = append(states, *in.Message)
+		}
+	}
+	if len(states) == 0 {
+		return nil
+	}
+	return h.d.Prefetch(ctx, states)
 }
 
 func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
 	var resp events.SQSEventResponse
+	pre := h.prefetch(ctx, batch)
 	for _, r := range batch.Records {
 		rid := slog.String(keyRequestID, requestID(ctx))
 		mid := slog.String(keyMessageID, r.MessageId)
@@ -86,7 +105,7 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 				continue
 			}
 		} else {
-			err = h.record(ctx, []byte(r.Body), r.MessageId, rid, mid)
+			err = h.record(ctx, []byte(r.Body), r.MessageId, pre, rid, mid)
 		}
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -98,8 +117,8 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 // record handles one body and logs its outcome. recordID is the SQS message
 // id ("" when EventBridge invokes the function directly). A non-nil error
 // means the record must be retried or, if it can never succeed, reach the
-// DLQ.
-func (h *Handler) record(ctx context.Context, body []byte, recordID string, attrs ...slog.Attr) error {
+// DLQ. pre is what the batch's shared calls observed (nil: nothing).
+func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre *drain.Prefetch, attrs ...slog.Attr) error {
 	in, err := lifecycle.Parse(body)
 	switch {
 	case err != nil:
@@ -110,7 +129,7 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, attr
 		h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), append(attrs, slog.String(keyReason, in.Ignored))...)
 		return nil
 	case in.Message != nil:
-		res, err := h.d.Continue(ctx, *in.Message, recordID)
+		res, err := h.d.ContinueWith(ctx, *in.Message, recordID, pre)
 		return h.outcome(ctx, *in.Message, res, err, attrs)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)

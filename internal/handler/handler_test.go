@@ -34,6 +34,8 @@ type fakeDrainer struct {
 	startErr  error
 	waiting   []drain.Pending
 	restarts  []string
+	// prefetched is the number of drains of each batch's Prefetch.
+	prefetched []int
 }
 
 func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
@@ -45,7 +47,12 @@ func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycl
 	return res, f.startErr
 }
 
-func (f *fakeDrainer) Continue(_ context.Context, s drain.State, _ string) (drain.Result, error) {
+func (f *fakeDrainer) Prefetch(_ context.Context, states []drain.State) *drain.Prefetch {
+	f.prefetched = append(f.prefetched, len(states))
+	return nil
+}
+
+func (f *fakeDrainer) ContinueWith(_ context.Context, s drain.State, _ string, _ *drain.Prefetch) (drain.Result, error) {
 	f.continues = append(f.continues, s)
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
@@ -282,5 +289,26 @@ func TestReconcileRestartsEveryLostDrain(t *testing.T) {
 	}
 	if l := logLines(t, logs)[0]; l["level"] != "ERROR" || !strings.Contains(l["msg"].(string), "DRAINER_ASGS") {
 		t.Errorf("without DRAINER_ASGS logged %v, want an ERROR naming DRAINER_ASGS", l)
+	}
+}
+
+// The re-queue messages of one batch must share one prefetch, or each hop
+// pays its own describe calls; lifecycle events and bad records take no part.
+func TestBatchPrefetchesItsRequeueMessagesOnce(t *testing.T) {
+	d := &fakeDrainer{}
+	h, _ := newTestHandler(d, Config{})
+	msg := func(id string) string {
+		b, err := drain.State{Cluster: "c1", GroupName: "asg", HookName: "hook", InstanceID: id, Start: time.Unix(1, 0), Deadline: time.Unix(2, 0),
+			HeartbeatTimeoutSeconds: 300, Attempt: 2}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if _, err := h.Invoke(context.Background(), sqsEvent(msg("i-0123456789abcdef0"), testdata(t, "terminate-action.json"), "not json", msg("i-0123456789abcdef1"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.prefetched) != 1 || d.prefetched[0] != 2 || len(d.continues) != 2 {
+		t.Errorf("prefetches %v, hops %d; want one prefetch of the 2 messages, then 2 hops", d.prefetched, len(d.continues))
 	}
 }

@@ -1,0 +1,119 @@
+package drain
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// batchFake answers every instance it is asked about: each one DRAINING in
+// Terminating:Wait, and records the size of each call.
+type batchFake struct {
+	fakeAWS
+	ciCalls, asgCalls []int
+}
+
+func (f *batchFake) DescribeContainerInstances(_ context.Context, in *ecs.DescribeContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error) {
+	f.record("DescribeContainerInstances")
+	f.ciCalls = append(f.ciCalls, len(in.ContainerInstances))
+	out := &ecs.DescribeContainerInstancesOutput{}
+	for _, arn := range in.ContainerInstances {
+		var n int
+		fmt.Sscanf(arn[len(arn)-8:], "%08x", &n)
+		out.ContainerInstances = append(out.ContainerInstances, ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(arn), Ec2InstanceId: aws.String(batchInstance(n)), Status: aws.String("DRAINING")})
+	}
+	return out, nil
+}
+
+func (f *batchFake) DescribeAutoScalingInstances(_ context.Context, in *autoscaling.DescribeAutoScalingInstancesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error) {
+	f.record("DescribeAutoScalingInstances")
+	f.asgCalls = append(f.asgCalls, len(in.InstanceIds))
+	out := &autoscaling.DescribeAutoScalingInstancesOutput{}
+	for _, id := range in.InstanceIds {
+		out.AutoScalingInstances = append(out.AutoScalingInstances, astypes.AutoScalingInstanceDetails{InstanceId: aws.String(id), AutoScalingGroupName: aws.String("asg"), LifecycleState: aws.String("Terminating:Wait")})
+	}
+	return out, nil
+}
+
+func batchInstance(i int) string { return fmt.Sprintf("i-%017x", i) }
+
+func batchStates(n int) []State {
+	var states []State
+	for i := range n {
+		s := testState()
+		s.InstanceID, s.Attempt = batchInstance(i), 2
+		s.ContainerInstanceARN = fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:container-instance/c1/%032x", i)
+		states = append(states, s)
+	}
+	return states
+}
+
+// The hops of N drains of one cluster in one invocation must cost
+// ceil(N/100) DescribeContainerInstances and ceil(N/50)
+// DescribeAutoScalingInstances calls, not N of each, or a thousand drains
+// at once throttle ECS's shared buckets.
+func TestPrefetchSharesTheBatchsDescribeCalls(t *testing.T) {
+	for _, tt := range []struct{ n, ci, asg int }{{1, 1, 1}, {10, 1, 1}, {100, 1, 2}, {101, 2, 3}, {250, 3, 5}, {1000, 10, 20}} {
+		t.Run(fmt.Sprintf("%d drains", tt.n), func(t *testing.T) {
+			f := &batchFake{}
+			d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+			p := d.Prefetch(context.Background(), batchStates(tt.n))
+			if len(f.ciCalls) != tt.ci || len(f.asgCalls) != tt.asg {
+				t.Errorf("%d drains: %d DescribeContainerInstances (sizes %v), %d DescribeAutoScalingInstances (sizes %v); want %d and %d",
+					tt.n, len(f.ciCalls), f.ciCalls, len(f.asgCalls), f.asgCalls, tt.ci, tt.asg)
+			}
+			for _, c := range f.ciCalls {
+				if c > 100 {
+					t.Errorf("a DescribeContainerInstances call with %d instances, ECS allows 100", c)
+				}
+			}
+			for _, s := range batchStates(tt.n) {
+				var o Observation
+				p.observe(s, &o)
+				if o.Action != ActionPending || o.Instance == nil || o.Instance.Status != StatusDraining {
+					t.Fatalf("drain of %s: observed action %v, instance %+v; want pending and DRAINING", s.InstanceID, o.Action, o.Instance)
+				}
+			}
+		})
+	}
+}
+
+// A hop that starts from the batch's observations must not ask again what
+// is known: it goes straight to counting the tasks.
+func TestContinueWithAPrefetchMakesNoCallWhoseAnswerIsKnown(t *testing.T) {
+	f := &batchFake{}
+	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+	states := batchStates(3)
+	p := d.Prefetch(context.Background(), states)
+	f.calls = nil
+	res, err := d.ContinueWith(context.Background(), states[1], "r1", p)
+	if err != nil || res.Outcome != OutcomeDrained {
+		t.Fatalf("ContinueWith: outcome %s, error %v; want drained", res.Outcome, err)
+	}
+	want := []string{"ListTasks:RUNNING", "ListTasks:STOPPED", "CompleteLifecycleAction"}
+	if fmt.Sprint(f.calls) != fmt.Sprint(want) {
+		t.Errorf("calls %v, want %v", f.calls, want)
+	}
+}
+
+// Two hops of one drain in a batch (a fork) must each read the mark
+// themselves, or both could go on with the same stale mark.
+func TestPrefetchLeavesAForkedDrainToItsHops(t *testing.T) {
+	f := &batchFake{}
+	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+	states := batchStates(2)
+	states = append(states, states[0])
+	p := d.Prefetch(context.Background(), states)
+	var o Observation
+	p.observe(states[0], &o)
+	if o.Instance != nil || o.Action != ActionUnknown {
+		t.Errorf("forked drain observed %+v, want nothing", o)
+	}
+}
