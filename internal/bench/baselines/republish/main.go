@@ -66,7 +66,7 @@ func main() {
 		os.Exit(1)
 	}
 	h := &hook{ecs: ecs.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
-		queue: os.Getenv("DRAINER_QUEUE_URL"), delay: int32(delay)} // #nosec G115 -- checked to 0..900 above
+		queue: os.Getenv("DRAINER_QUEUE_URL"), delay: int32(delay)} // #nosec G109 G115 -- checked to 0..900 above
 	lambda.Start(h.handle)
 }
 
