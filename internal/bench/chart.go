@@ -20,7 +20,7 @@ const (
 	lagBarWidth = 10
 )
 
-var designColors = []string{"#1b7837", "#b2182b", "#2166ac"}
+var designColors = []string{"#1b7837", "#7fbc41", "#b2182b", "#2166ac"}
 
 // renderChart writes a hand-written SVG: for each design, the timelines of
 // one run's drains (grey: tasks still on the instance; colour: the lag from

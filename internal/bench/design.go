@@ -60,17 +60,24 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 			// timeout, visibility.
 			o.PollInterval, o.MaxDrain = drainerPoll, 10*time.Minute
 		}},
+		{Name: "ecs-drainer, ECS events lost", binary: drainer, deploy: func(_ *scenario.Deployment, o *scenario.FunctionOptions) {
+			// Only the lifecycle rule: every drain completes at a poll, the
+			// safety net the event-driven completion falls back on.
+			o.PollInterval, o.MaxDrain, o.NoECSEvents = drainerPoll, 10*time.Minute, true
+		}},
 		{Name: "sleep-poll (CDK)", BillsWaiting: true, binary: sleepPoll, deploy: func(d *scenario.Deployment, o *scenario.FunctionOptions) {
 			// One event per invocation, as SNS gives it; Lambda's
 			// 15-minute limit; a visibility timeout above it, as SQS
 			// requires of an event source.
 			d.BatchSize = 1
+			o.NoECSEvents = true // its hook gets the lifecycle event only
 			o.Timeout, o.VisibilityTimeout = 900*time.Second, 905*time.Second
 			o.Concurrency = baselineConcurrency
 			o.Env = append(o.Env, "BENCH_SLEEP="+sleepPollWait.String())
 		}},
 		{Name: "republish (AWS sample)", binary: republish, deploy: func(d *scenario.Deployment, o *scenario.FunctionOptions) {
 			d.BatchSize = 1
+			o.NoECSEvents = true
 			o.Timeout, o.VisibilityTimeout = 30*time.Second, 30*time.Second
 			o.Concurrency = baselineConcurrency
 			o.Env = append(o.Env, "BENCH_DELAY_SECONDS="+strconv.Itoa(republishWait))
