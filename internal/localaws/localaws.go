@@ -62,8 +62,10 @@ type AWS struct {
 	// URL is the endpoint every service answers on.
 	URL string
 
-	srv *http.Server
-	ln  net.Listener
+	srv      *http.Server
+	ln       net.Listener
+	stopTick chan struct{}
+	ticking  sync.WaitGroup
 
 	mu        sync.Mutex
 	clusterOf map[string]attachment // ASG name -> where its instances register
@@ -104,11 +106,38 @@ func Start(o Options) (*AWS, error) {
 	})
 	a.srv = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = a.srv.Serve(ln) }()
+	a.stopTick = make(chan struct{})
+	if _, real := o.Clock.(clock.Real); real {
+		a.ticking.Go(a.tick)
+	}
 	return a, nil
+}
+
+// settleEvery is how often a local AWS on the wall clock applies what is
+// due without being asked. The services settle lazily, on each request; on
+// AWS a task reaches STOPPED, and its event is sent, when its time comes,
+// whether or not anyone calls. Without the tick, an event would wait for
+// the next request (the drainer's next poll) and event-driven completion
+// would look no faster than polling. A fake clock's tests call Settle.
+const settleEvery = 50 * time.Millisecond
+
+func (a *AWS) tick() {
+	t := time.NewTicker(settleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stopTick:
+			return
+		case <-t.C:
+			a.Settle()
+		}
+	}
 }
 
 // Close stops the endpoint.
 func (a *AWS) Close() error {
+	close(a.stopTick)
+	a.ticking.Wait()
 	if err := a.srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -2,7 +2,9 @@ package localaws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
@@ -131,6 +134,42 @@ func TestFaultsReachTheEndpointAndSQS(t *testing.T) {
 	for _, kind := range []string{faults.KindThrottle, faults.KindDuplicateSQS, faults.KindReorder} {
 		if stats[kind] == 0 {
 			t.Errorf("Stats()[%s] = 0, want the fault injected", kind)
+		}
+	}
+}
+
+// On the wall clock, what is due happens without a request: a task reaches
+// STOPPED and its event is emitted at its time, as on AWS, not when the next
+// call happens to come.
+func TestWallClockSettlesWithoutRequests(t *testing.T) {
+	events := make(chan awswire.Event, 16)
+	a, err := Start(Options{Emit: func(e awswire.Event) {
+		select {
+		case events <- e:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.AttachCluster("asg", "c1", ecs.Resources{})
+	_, ids, err := a.AutoScaling.CreateGroup("asg", 0, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "job", CPU: 128, Memory: 128, RunFor: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if d, _ := json.Marshal(e.Detail); e.DetailType == "ECS Task State Change" && strings.Contains(string(d), `"lastStatus":"STOPPED"`) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no STOPPED task event within 5 s of the task's end, with no request made")
 		}
 	}
 }
