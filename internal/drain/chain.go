@@ -86,7 +86,7 @@ func Owns(s State, o Observation, p Policy) bool {
 	}
 	// A first hop (a duplicate event, or the reconciler) joins no live
 	// chain; it takes over one whose message is overdue.
-	return o.Now.After(c.Due.Add(StaleAfter(s, p)))
+	return o.Now.After(c.Due.Add(StaleAfter(p, s.HeartbeatTimeout())))
 }
 
 // StaleAfter is how long past its due time a chain's message may be before
@@ -96,6 +96,6 @@ func Owns(s State, o Observation, p Policy) bool {
 // a quarter later still leaves time to heartbeat before Auto Scaling gives
 // up on the action. Taking over a chain that was only slow costs a fork,
 // which the next round of hops resolves.
-func StaleAfter(s State, p Policy) time.Duration {
-	return min(p.StaleAfter, s.HeartbeatTimeout()/4)
+func StaleAfter(p Policy, heartbeatTimeout time.Duration) time.Duration {
+	return min(p.StaleAfter, heartbeatTimeout/4)
 }

@@ -67,7 +67,7 @@ func (d *Drainer) Lost(ctx context.Context, groups []string) ([]Pending, error) 
 			marks[p.Meta.Cluster] = m
 		}
 		c, marked := m[p.Action.InstanceID]
-		if !marked || now.After(c.Due.Add(min(d.policy.StaleAfter, p.HeartbeatTimeout/4))) {
+		if !marked || now.After(c.Due.Add(StaleAfter(d.policy, p.HeartbeatTimeout))) {
 			lost = append(lost, p)
 		}
 	}
