@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,9 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of the 1-drain scenario (larger ones run once: each drain is a sample)")
 	sleepPollMax := flag.Int("sleep-poll-max", 100, "largest scenario the sleep-poll baseline runs in (it needs an execution environment, here a process, per drain)")
 	out := flag.String("out", "bench", "directory for results.md and results.svg")
+	only := flag.String("designs", "", "comma-separated design names to run (default: all), e.g. \"ecs-drainer\"")
 	flag.Parse()
-	if err := run(context.Background(), *scales, *reps, *sleepPollMax, *out, os.Stdout); err != nil {
+	if err := run(context.Background(), *scales, *only, *reps, *sleepPollMax, *out, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -40,7 +42,7 @@ func main() {
 // design without heartbeats has ended, and the drainer's have completed.
 const limit = hookHeartbeat*time.Second + 30*time.Second
 
-func run(ctx context.Context, scales string, reps, sleepPollMax int, outDir string, out io.Writer) error {
+func run(ctx context.Context, scales, only string, reps, sleepPollMax int, outDir string, out io.Writer) error {
 	start := time.Now()
 	var sizes []int
 	for _, s := range strings.Split(scales, ",") {
@@ -58,6 +60,9 @@ func run(ctx context.Context, scales string, reps, sleepPollMax int, outDir stri
 	fmt.Fprintln(os.Stderr, "building the drainer and the two baselines, synthesizing the CDK app ...")
 	ds, err := designs(ctx, dir)
 	if err != nil {
+		return err
+	}
+	if ds, err = selectDesigns(ds, only); err != nil {
 		return err
 	}
 	dep, err := scenario.Synthesize(ctx, cluster, []string{group})
@@ -121,4 +126,21 @@ func chartScale(sizes []int) int {
 		best = sizes[0]
 	}
 	return best
+}
+
+// selectDesigns keeps the designs named in only (comma-separated; empty:
+// all), so one design can be measured without running the others.
+func selectDesigns(ds []design, only string) ([]design, error) {
+	if only == "" {
+		return ds, nil
+	}
+	var out []design
+	for _, name := range strings.Split(only, ",") {
+		i := slices.IndexFunc(ds, func(d design) bool { return d.Name == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("-designs: no design named %q", name)
+		}
+		out = append(out, ds[i])
+	}
+	return out, nil
 }

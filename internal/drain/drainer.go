@@ -274,13 +274,32 @@ func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain,
 		if aws.ToString(ci.Ec2InstanceId) != s.InstanceID {
 			continue
 		}
-		var chain *Chain
-		if c, ok := chainOf(ci); ok {
-			chain = &c
-		}
-		return &Instance{Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status)}, chain, nil
+		in, chain := described(ci)
+		return &in, chain, nil
 	}
 	return &Instance{}, nil, nil
+}
+
+// described reads a container instance as DescribeContainerInstances returns
+// it, with its chain mark (nil: none).
+func described(ci ecstypes.ContainerInstance) (Instance, *Chain) {
+	in := Instance{
+		Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status), EC2InstanceID: aws.ToString(ci.Ec2InstanceId),
+		Busy: ci.RunningTasksCount+ci.PendingTasksCount > 0 ||
+			lifecycle.Reserved(integerResources(ci.RegisteredResources), integerResources(ci.RemainingResources)),
+	}
+	if c, ok := chainOf(ci); ok {
+		return in, &c
+	}
+	return in, nil
+}
+
+func integerResources(rs []ecstypes.Resource) map[string]int {
+	m := make(map[string]int, len(rs))
+	for _, r := range rs {
+		m[aws.ToString(r.Name)] = int(r.IntegerValue)
+	}
+	return m
 }
 
 // mark writes the chain mark on the container instance.

@@ -31,17 +31,17 @@ const (
 
 // EventObservation is what handling one ECS event has learned so far.
 type EventObservation struct {
-	// TasksReported is the event's own count of tasks whose desired status
-	// is RUNNING (-1: the event reports none). More than zero means tasks
-	// are left as of the event; a later change sends a later event.
-	TasksReported int
-	Instance      *Instance // nil until described
-	Chain         *Chain
-	Action        ActionStatus
-	OtherGroup    bool
-	Tasks         []Task
-	TasksCounted  bool
-	HookMissing   bool
+	// TasksShown: the event itself shows tasks left (a count of tasks
+	// whose desired status is RUNNING, or CPU or memory still reserved) as
+	// of the event; a later change sends a later event.
+	TasksShown   bool
+	Instance     *Instance // nil until described
+	Chain        *Chain
+	Action       ActionStatus
+	OtherGroup   bool
+	Tasks        []Task
+	TasksCounted bool
+	HookMissing  bool
 }
 
 // NextOnEvent returns the step to take for an ECS event about the instance
@@ -50,12 +50,14 @@ type EventObservation struct {
 // completes an action with a task left: the same count as a hop's decides.
 func NextOnEvent(s State, o EventObservation) Step {
 	switch {
-	case o.TasksReported > 0:
+	case o.TasksShown:
 		return Step{Kind: End, Outcome: OutcomeTasksLeft}
 	case o.Instance == nil:
 		return Step{Kind: FindInstance}
 	case !o.Instance.Found || o.Instance.Status != StatusDraining || o.Chain == nil:
 		return Step{Kind: End, Outcome: OutcomeNotDraining}
+	case o.Instance.Busy:
+		return Step{Kind: End, Outcome: OutcomeTasksLeft}
 	case o.Action == ActionUnknown:
 		return Step{Kind: CheckAction}
 	case o.Action == ActionGone:
@@ -76,10 +78,15 @@ func NextOnEvent(s State, o EventObservation) Step {
 
 // Settle handles an ECS event: it completes the lifecycle action of the
 // drain of the event's container instance if that drain is over. groups is
-// DRAINER_ASGS (empty: all).
-func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string) (Result, error) {
+// DRAINER_ASGS (empty: all); p is what the batch's shared calls observed
+// (nil: nothing).
+func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string, p *Prefetch) (Result, error) {
 	s := State{Cluster: e.Cluster(), InstanceID: e.EC2InstanceID}
-	o := EventObservation{TasksReported: e.TasksReported}
+	o := EventObservation{TasksShown: e.ShowsTasks()}
+	if in, chain, ok := p.described(e.ContainerInstanceARN); ok && !o.TasksShown {
+		o.Instance, o.Chain = in, chain
+		settleFrom(&s, in, chain)
+	}
 	for {
 		step := NextOnEvent(s, o)
 		res := Result{Outcome: step.Outcome, State: s, Tasks: o.Tasks}
@@ -87,11 +94,8 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 		switch step.Kind {
 		case FindInstance:
 			o.Instance, o.Chain, err = d.describeInstance(ctx, e.ClusterARN, e.ContainerInstanceARN)
-			if err == nil && o.Instance.Found {
-				s.ContainerInstanceARN, s.InstanceID = o.Instance.ARN, o.Instance.EC2InstanceID
-				if c := o.Chain; c != nil {
-					s.Start, s.Token, s.HookName = c.Start, c.Token, c.Hook
-				}
+			if err == nil {
+				settleFrom(&s, o.Instance, o.Chain)
 			}
 		case CheckAction:
 			o.Action, s.GroupName, err = d.waitingGroup(ctx, s.InstanceID)
@@ -118,6 +122,18 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 	}
 }
 
+// settleFrom takes what a described instance tells of its drain: which EC2
+// instance, and from the chain mark the drain's start, token and hook.
+func settleFrom(s *State, in *Instance, c *Chain) {
+	if !in.Found {
+		return
+	}
+	s.ContainerInstanceARN, s.InstanceID = in.ARN, in.EC2InstanceID
+	if c != nil {
+		s.Start, s.Token, s.HookName = c.Start, c.Token, c.Hook
+	}
+}
+
 // describeInstance reads one container instance and its chain mark.
 func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*Instance, *Chain, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -131,11 +147,8 @@ func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*I
 		if aws.ToString(ci.ContainerInstanceArn) != arn || !lifecycle.ValidInstanceID(id) {
 			continue
 		}
-		in := &Instance{Found: true, ARN: arn, Status: aws.ToString(ci.Status), EC2InstanceID: id}
-		if c, ok := chainOf(ci); ok {
-			return in, &c, nil
-		}
-		return in, nil, nil
+		in, chain := described(ci)
+		return &in, chain, nil
 	}
 	return &Instance{}, nil, nil
 }

@@ -26,8 +26,9 @@ func TestNextOnEvent(t *testing.T) {
 		o    EventObservation
 		want Step
 	}{
-		{"an instance event that still reports tasks costs no call", State{}, EventObservation{TasksReported: 2}, Step{Kind: End, Outcome: OutcomeTasksLeft}},
-		{"first, the instance is described", State{}, EventObservation{TasksReported: -1}, Step{Kind: FindInstance}},
+		{"an instance event that still shows tasks costs no call", State{}, EventObservation{TasksShown: true}, Step{Kind: End, Outcome: OutcomeTasksLeft}},
+		{"first, the instance is described", State{}, EventObservation{}, Step{Kind: FindInstance}},
+		{"a described instance that is busy has tasks left: no Auto Scaling call, no listing", withHook, EventObservation{Instance: busy(), Chain: marked}, Step{Kind: End, Outcome: OutcomeTasksLeft}},
 		{"an instance no longer registered is left alone", State{}, EventObservation{Instance: &Instance{}}, Step{Kind: End, Outcome: OutcomeNotDraining}},
 		{"an ACTIVE instance is left alone", State{}, EventObservation{Instance: &Instance{Found: true, Status: StatusActive}, Chain: marked}, Step{Kind: End, Outcome: OutcomeNotDraining}},
 		{"a DRAINING instance with no chain mark is someone else's drain", State{}, EventObservation{Instance: draining()}, Step{Kind: End, Outcome: OutcomeNotDraining}},
@@ -78,6 +79,8 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances"}},
 		{"another group", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}, []string{"other"}, OutcomeOtherGroup,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances"}},
+		{"busy (a task still desired RUNNING): one call", &fakeAWS{ciStatus: "DRAINING", chain: mark, ciRunning: 1, lifecycleState: "Terminating:Wait"}, nil, OutcomeTasksLeft,
+			[]string{"DescribeContainerInstances"}},
 		{"tasks left", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "RUNNING", "STOPPED")}}, []string{"asg"}, OutcomeTasksLeft,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks"}},
 		{"none left: completed", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}, []string{"asg"}, OutcomeDrained,
@@ -88,7 +91,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Settle(context.Background(), taskStopped(), tt.groups)
+			res, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Settle(context.Background(), taskStopped(), tt.groups, nil)
 			if err != nil || res.Outcome != tt.want {
 				t.Fatalf("Settle: outcome %s, error %v; want %s", res.Outcome, err, tt.want)
 			}
@@ -99,7 +102,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	}
 	t.Run("the action is named by the mark's token and hook", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil); err != nil {
+		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 {
@@ -114,7 +117,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	})
 	t.Run("a mark of an earlier build: the hook is the group's drainer hook, the action named by instance", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: Chain{Start: t0, Due: t0, MessageID: "m1"}.String(), lifecycleState: "Terminating:Wait", hookTimeout: 300}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil); err != nil {
+		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 || aws.ToString(f.done[0].LifecycleHookName) != "hook" || aws.ToString(f.done[0].InstanceId) != testInstance || f.done[0].LifecycleActionToken != nil {

@@ -28,6 +28,7 @@ type fakeAWS struct {
 	lifecycleState string // of the instance in Auto Scaling; "" = unknown
 	hookTimeout    int32  // 0 = no such hook
 	ciStatus       string // "" = not registered
+	ciRunning      int32  // the instance's runningTasksCount
 	tasks          []ecstypes.Task
 	protected      map[string]time.Time // task ARN -> protection expiry
 	chain          string               // the instance's chain mark attribute
@@ -104,7 +105,7 @@ func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.Describe
 	if err := f.record("DescribeContainerInstances"); err != nil {
 		return nil, err
 	}
-	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus)}
+	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: f.ciRunning}
 	if f.chain != "" {
 		ci.Attributes = []ecstypes.Attribute{{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)}}
 	}

@@ -67,6 +67,12 @@ type Instance struct {
 	// EC2InstanceID is set when the instance was described by its ARN (an
 	// ECS event names no EC2 instance for a task).
 	EC2InstanceID string
+	// Busy: ECS reported a task on the instance when it was described (a
+	// desired status of RUNNING, a PENDING task, or CPU or memory still
+	// reserved, which ECS returns only when the task reaches STOPPED). A
+	// busy instance has tasks left, so a poll need not list them; an idle
+	// one is listed before anything is released.
+	Busy bool
 }
 
 // Task is a task on the instance that has not reached lastStatus STOPPED.
@@ -191,9 +197,9 @@ func Next(s State, o Observation, p Policy) Step {
 		return Step{Kind: End, Outcome: OutcomeSuperseded}
 	case o.Instance.Status == StatusActive:
 		return Step{Kind: MarkDraining}
-	case !o.TasksCounted:
+	case !o.TasksCounted && !(o.Instance.Busy && waiting(s, o.Now)):
 		return Step{Kind: CountTasks}
-	case len(o.Tasks) == 0:
+	case o.TasksCounted && len(o.Tasks) == 0:
 		return Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}
 	case !o.Now.Before(s.Deadline) && s.TasksStoppedAt.IsZero():
 		return atDeadline(s, o, p)
@@ -205,6 +211,14 @@ func Next(s State, o Observation, p Policy) Step {
 		return Step{Kind: Heartbeat}
 	}
 	return Step{Kind: Requeue, Delay: delay}
+}
+
+// waiting reports whether drain s is before its deadline with no tasks
+// stopped by its timeout policy: then a hop only needs to know that tasks are
+// left, not which, and a busy instance says so without listing them. Past
+// it, the hop lists the tasks to say why each is still there.
+func waiting(s State, now time.Time) bool {
+	return now.Before(s.Deadline) && s.TasksStoppedAt.IsZero()
 }
 
 // heartbeatDue reports whether a hop must record a heartbeat: when the next

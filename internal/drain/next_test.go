@@ -30,6 +30,7 @@ func withToken(s State, token string) State {
 
 func active() *Instance   { return &Instance{Found: true, ARN: "ci", Status: StatusActive} }
 func draining() *Instance { return &Instance{Found: true, ARN: "ci", Status: StatusDraining} }
+func busy() *Instance     { return &Instance{Found: true, ARN: "ci", Status: StatusDraining, Busy: true} }
 
 var oneTask = []Task{{ARN: "t1", Group: "service:web", LastStatus: "RUNNING", DesiredStatus: "STOPPED"}}
 
@@ -77,6 +78,11 @@ func TestNext(t *testing.T) {
 		{"a REGISTERING instance is polled without DRAINING", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusRegistering}}, Step{Kind: CountTasks}},
 		{"no task left completes", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
 		{"no task left completes even past the deadline, as drained", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
+		{"a busy instance has tasks left: no need to list them before the deadline", testState(), Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a busy ACTIVE instance is still set DRAINING first", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusActive, Busy: true}}, Step{Kind: MarkDraining}},
+		{"a busy instance at the deadline lists its tasks, to say why each is left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
+		{"a busy instance after its tasks were stopped lists them, for the log at the end of the grace", stopped, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
+		{"a busy instance still sends its heartbeat when due", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: Heartbeat}},
 		{"a task still stopping keeps the drain waiting", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
 		{"at the deadline the drain first learns why tasks are left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: CheckProtection}},
 		{"tasks left at the deadline complete anyway", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},

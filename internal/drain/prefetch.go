@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
 // Batched polling. The hops of many drains handled in one invocation share
@@ -25,7 +27,11 @@ const (
 // observed nothing.
 type Prefetch struct {
 	actions   map[string]ActionStatus // by "group/instance id"
-	instances map[string]seen         // by container instance ARN
+	instances map[string]seen         // by container instance ARN, for hops
+	// byEvent holds the instances the batch's ECS events name. They are
+	// kept apart so that a forked drain's hop, left out above, never reads
+	// a mark described for an event.
+	byEvent map[string]seen
 }
 
 type seen struct {
@@ -34,30 +40,70 @@ type seen struct {
 }
 
 // Prefetch reads, in shared calls, the action status and the container
-// instance of each drain whose hop is in the batch. A drain that appears
-// twice (a fork) is left out, so each of its hops reads the mark the other
-// may just have written. A failed call leaves its drains out: their hops make
-// their own calls and report their own errors.
-func (d *Drainer) Prefetch(ctx context.Context, states []State) *Prefetch {
-	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}}
+// instance of each drain whose hop is in the batch, and the container
+// instance each ECS event names. A drain that appears twice (a fork) is left
+// out, so each of its hops reads the mark the other may just have written. A
+// failed call leaves its drains and events out: they make their own calls
+// and report their own errors.
+func (d *Drainer) Prefetch(ctx context.Context, states []State, events []lifecycle.ECSEvent) *Prefetch {
+	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEvent: map[string]seen{}}
+	d.prefetchActions(ctx, p, states)
+	var hops, named byCluster
+	for _, s := range hopsToPrefetch(states) {
+		if s.ContainerInstanceARN != "" {
+			hops.add(s.Cluster, s.ContainerInstanceARN)
+		}
+	}
+	for _, e := range events {
+		if !e.ShowsTasks() { // else the event alone ends its handling
+			named.add(e.Cluster(), e.ContainerInstanceARN)
+		}
+	}
+	d.describeAll(ctx, hops, p.instances)
+	d.describeAll(ctx, named, p.byEvent)
+	return p
+}
+
+// byCluster gathers container instance ARNs by cluster, each once.
+type byCluster struct {
+	clusters []string
+	arns     map[string][]string
+}
+
+func (b *byCluster) add(cluster, arn string) {
+	if b.arns == nil {
+		b.arns = map[string][]string{}
+	}
+	if _, ok := b.arns[cluster]; !ok {
+		b.clusters = append(b.clusters, cluster)
+	}
+	if !slices.Contains(b.arns[cluster], arn) {
+		b.arns[cluster] = append(b.arns[cluster], arn)
+	}
+}
+
+// hopsToPrefetch are the states whose reads the batch shares: each drain's
+// hop once it knows its hook, forks left out.
+func hopsToPrefetch(states []State) []State {
 	count := map[string]int{}
 	for _, s := range states {
 		count[s.InstanceID]++
 	}
-	var ids []string
-	arns := map[string][]string{} // cluster -> container instance ARNs
-	var clusters []string
+	var out []State
 	for _, s := range states {
-		if count[s.InstanceID] != 1 || s.HeartbeatTimeoutSeconds == 0 {
-			continue
+		if count[s.InstanceID] == 1 && s.HeartbeatTimeoutSeconds != 0 {
+			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// prefetchActions asks Auto Scaling, 50 instances a call, whether each hop's
+// action is pending.
+func (d *Drainer) prefetchActions(ctx context.Context, p *Prefetch, states []State) {
+	var ids []string
+	for _, s := range hopsToPrefetch(states) {
 		ids = append(ids, s.InstanceID)
-		if s.ContainerInstanceARN != "" {
-			if _, ok := arns[s.Cluster]; !ok {
-				clusters = append(clusters, s.Cluster)
-			}
-			arns[s.Cluster] = append(arns[s.Cluster], s.ContainerInstanceARN)
-		}
 	}
 	want := map[string]string{} // instance id -> group, to answer only for the drain's own group
 	for _, s := range states {
@@ -80,8 +126,13 @@ func (d *Drainer) Prefetch(ctx context.Context, states []State) *Prefetch {
 			}
 		}
 	}
-	for _, cluster := range clusters {
-		for batch := range slices.Chunk(arns[cluster], maxInstancesPerDescribe) {
+}
+
+// describeAll describes the container instances, 100 a call per cluster,
+// into into.
+func (d *Drainer) describeAll(ctx context.Context, b byCluster, into map[string]seen) {
+	for _, cluster := range b.clusters {
+		for batch := range slices.Chunk(b.arns[cluster], maxInstancesPerDescribe) {
 			cctx, cancel := context.WithTimeout(ctx, callTimeout)
 			out, err := d.ecs.DescribeContainerInstances(cctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: batch})
 			cancel()
@@ -89,18 +140,27 @@ func (d *Drainer) Prefetch(ctx context.Context, states []State) *Prefetch {
 				continue
 			}
 			for _, ci := range out.ContainerInstances {
-				arn := aws.ToString(ci.ContainerInstanceArn)
-				v := seen{instance: Instance{Found: true, ARN: arn, Status: aws.ToString(ci.Status), EC2InstanceID: aws.ToString(ci.Ec2InstanceId)}}
-				if c, ok := chainOf(ci); ok {
-					v.chain = &c
-				}
-				p.instances[arn] = v
+				in, chain := described(ci)
+				into[in.ARN] = seen{instance: in, chain: chain}
 			}
 			// An ARN ECS reports as a failure (MISSING: deregistered and
-			// aged out) is not known here; its hop asks again.
+			// aged out) is not known here; its hop or event asks again.
 		}
 	}
-	return p
+}
+
+// described returns the instance an ECS event names, if the batch described
+// it with an EC2 instance id the drain may use.
+func (p *Prefetch) described(arn string) (*Instance, *Chain, bool) {
+	if p == nil {
+		return nil, nil, false
+	}
+	v, ok := p.byEvent[arn]
+	if !ok || !lifecycle.ValidInstanceID(v.instance.EC2InstanceID) {
+		return nil, nil, false
+	}
+	in := v.instance
+	return &in, v.chain, true
 }
 
 // observe fills o with what p observed for drain s.

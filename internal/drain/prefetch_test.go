@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
 // batchFake answers every instance it is asked about: each one DRAINING in
@@ -64,7 +67,7 @@ func TestPrefetchSharesTheBatchsDescribeCalls(t *testing.T) {
 		t.Run(fmt.Sprintf("%d drains", tt.n), func(t *testing.T) {
 			f := &batchFake{}
 			d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
-			p := d.Prefetch(context.Background(), batchStates(tt.n))
+			p := d.Prefetch(context.Background(), batchStates(tt.n), nil)
 			if len(f.ciCalls) != tt.ci || len(f.asgCalls) != tt.asg {
 				t.Errorf("%d drains: %d DescribeContainerInstances (sizes %v), %d DescribeAutoScalingInstances (sizes %v); want %d and %d",
 					tt.n, len(f.ciCalls), f.ciCalls, len(f.asgCalls), f.asgCalls, tt.ci, tt.asg)
@@ -91,7 +94,7 @@ func TestContinueWithAPrefetchMakesNoCallWhoseAnswerIsKnown(t *testing.T) {
 	f := &batchFake{}
 	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
 	states := batchStates(3)
-	p := d.Prefetch(context.Background(), states)
+	p := d.Prefetch(context.Background(), states, nil)
 	f.calls = nil
 	res, err := d.ContinueWith(context.Background(), states[1], "r1", p)
 	if err != nil || res.Outcome != OutcomeDrained {
@@ -110,10 +113,39 @@ func TestPrefetchLeavesAForkedDrainToItsHops(t *testing.T) {
 	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
 	states := batchStates(2)
 	states = append(states, states[0])
-	p := d.Prefetch(context.Background(), states)
+	p := d.Prefetch(context.Background(), states, nil)
 	var o Observation
 	p.observe(states[0], &o)
 	if o.Instance != nil || o.Action != ActionUnknown {
 		t.Errorf("forked drain observed %+v, want nothing", o)
+	}
+}
+
+// The ECS events of one batch must share their DescribeContainerInstances,
+// 100 instances a call per cluster, each instance once; an event that itself
+// shows tasks left needs no look at all; and Settle must then not describe
+// the instance again.
+func TestPrefetchSharesTheEventsDescribeCalls(t *testing.T) {
+	f := &batchFake{}
+	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+	var evs []lifecycle.ECSEvent
+	for i, s := range batchStates(150) {
+		cluster := "c1"
+		if i%3 == 0 {
+			cluster = "c2"
+		}
+		e := lifecycle.ECSEvent{EventID: fmt.Sprint(i), ClusterARN: "arn:aws:ecs:us-east-1:123456789012:cluster/" + cluster, ContainerInstanceARN: s.ContainerInstanceARN, TasksReported: -1}
+		evs = append(evs, e, e) // each instance named twice
+	}
+	evs = append(evs, lifecycle.ECSEvent{ClusterARN: "arn:aws:ecs:us-east-1:123456789012:cluster/c1", ContainerInstanceARN: "shows-tasks", TasksReported: 2})
+	p := d.Prefetch(context.Background(), nil, evs)
+	slices.Sort(f.ciCalls)
+	if want := []int{50, 100}; !slices.Equal(f.ciCalls, want) {
+		t.Errorf("DescribeContainerInstances sizes %v, want %v (c2's 50 and c1's 100)", f.ciCalls, want)
+	}
+	f.calls = nil
+	res, err := d.Settle(context.Background(), evs[2], nil, p)
+	if err != nil || res.Outcome != OutcomeNotDraining || len(f.calls) != 0 {
+		t.Errorf("Settle after the prefetch: outcome %s, error %v, calls %v; want not_draining (the fake's instances carry no mark) with no call", res.Outcome, err, f.calls)
 	}
 }

@@ -24,12 +24,12 @@ import (
 // Drainer runs one hop of a drain.
 type Drainer interface {
 	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
-	Prefetch(ctx context.Context, states []drain.State) *drain.Prefetch
+	Prefetch(ctx context.Context, states []drain.State, events []lifecycle.ECSEvent) *drain.Prefetch
 	ContinueWith(ctx context.Context, s drain.State, recordID string, p *drain.Prefetch) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
 	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
-	Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string) (drain.Result, error)
+	Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string, p *drain.Prefetch) (drain.Result, error)
 }
 
 // Config selects what the handler drains.
@@ -72,29 +72,50 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	return nil, h.record(ctx, payload, "", nil, slog.String(keyRequestID, requestID(ctx)))
 }
 
-// prefetch reads, in shared calls, what the batch's re-queue messages will
-// each ask first (is the action pending, the container instance and its
-// mark), so N drains of a cluster cost ceil(N/100) DescribeContainerInstances
-// instead of N. Records that do not parse are left to record.
-func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) *drain.Prefetch {
+// prefetch reads, in shared calls, what the batch's re-queue messages and
+// ECS events will each ask first (is the action pending, the container
+// instance and its mark), so N drains of a cluster cost ceil(N/100)
+// DescribeContainerInstances instead of N. Records that do not parse are
+// left to record. It also returns the ids of ECS event records that repeat
+// an earlier record's container instance: one look at an instance answers
+// for every event of the batch about it.
+func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.Prefetch, map[string]bool) {
 	var states []drain.State
+	var ecsEvents []lifecycle.ECSEvent
+	repeats := map[string]bool{}
+	named := map[string]bool{}
 	for _, r := range batch.Records {
-		if in, err := lifecycle.Parse([]byte(r.Body)); err == nil && in.Message != nil {
+		in, err := lifecycle.Parse([]byte(r.Body))
+		switch {
+		case err != nil:
+		case in.Message != nil:
 			states = append(states, *in.Message)
+		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
+			repeats[r.MessageId] = true
+		case in.ECS != nil:
+			named[in.ECS.ContainerInstanceARN] = true
+			ecsEvents = append(ecsEvents, *in.ECS)
 		}
 	}
-	if len(states) == 0 {
-		return nil
+	if len(states) == 0 && len(ecsEvents) == 0 {
+		return nil, repeats
 	}
-	return h.d.Prefetch(ctx, states)
+	return h.d.Prefetch(ctx, states, ecsEvents), repeats
 }
 
 func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
 	var resp events.SQSEventResponse
-	pre := h.prefetch(ctx, batch)
+	pre, repeats := h.prefetch(ctx, batch)
 	for _, r := range batch.Records {
 		rid := slog.String(keyRequestID, requestID(ctx))
 		mid := slog.String(keyMessageID, r.MessageId)
+		if repeats[r.MessageId] {
+			// If the first event about the instance fails, its record is
+			// retried and looks again; this one adds nothing.
+			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), rid, mid,
+				slog.String(keyReason, "an earlier ECS event of the batch names the same container instance"))
+			continue
+		}
 		var err error
 		// Invocation deadlines are wall-clock times, whatever clock the
 		// drains read.
@@ -134,7 +155,7 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
-		return h.settle(ctx, *in.ECS, attrs)
+		return h.settle(ctx, *in.ECS, pre, attrs)
 	}
 	a := *in.Action
 	if recordID == "" {
@@ -205,9 +226,9 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 
 // settle handles an ECS event: the drain of its container instance may be
 // over, and is then completed without waiting for its chain's next poll.
-func (h *Handler) settle(ctx context.Context, e lifecycle.ECSEvent, attrs []slog.Attr) error {
+func (h *Handler) settle(ctx context.Context, e lifecycle.ECSEvent, pre *drain.Prefetch, attrs []slog.Attr) error {
 	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
-	res, err := h.d.Settle(ctx, e, h.cfg.ASGs)
+	res, err := h.d.Settle(ctx, e, h.cfg.ASGs, pre)
 	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
 		// How long after the task stopped its instance was released: the
 		// lag event-driven completion exists to cut.

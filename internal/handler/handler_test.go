@@ -34,8 +34,11 @@ type fakeDrainer struct {
 	startErr  error
 	waiting   []drain.Pending
 	restarts  []string
-	// prefetched is the number of drains of each batch's Prefetch.
-	prefetched []int
+	// prefetched and prefetchedEvents are the number of drains and of ECS
+	// events of each batch's Prefetch; settled the ids of the events
+	// settled.
+	prefetched, prefetchedEvents []int
+	settled                      []string
 }
 
 func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
@@ -47,8 +50,9 @@ func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycl
 	return res, f.startErr
 }
 
-func (f *fakeDrainer) Prefetch(_ context.Context, states []drain.State) *drain.Prefetch {
+func (f *fakeDrainer) Prefetch(_ context.Context, states []drain.State, events []lifecycle.ECSEvent) *drain.Prefetch {
 	f.prefetched = append(f.prefetched, len(states))
+	f.prefetchedEvents = append(f.prefetchedEvents, len(events))
 	return nil
 }
 
@@ -66,7 +70,8 @@ func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string
 	return nil
 }
 
-func (f *fakeDrainer) Settle(context.Context, lifecycle.ECSEvent, []string) (drain.Result, error) {
+func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ []string, _ *drain.Prefetch) (drain.Result, error) {
+	f.settled = append(f.settled, e.EventID)
 	return drain.Result{Outcome: drain.OutcomeNotDraining}, nil
 }
 
@@ -310,5 +315,29 @@ func TestBatchPrefetchesItsRequeueMessagesOnce(t *testing.T) {
 	}
 	if len(d.prefetched) != 1 || d.prefetched[0] != 2 || len(d.continues) != 2 {
 		t.Errorf("prefetches %v, hops %d; want one prefetch of the 2 messages, then 2 hops", d.prefetched, len(d.continues))
+	}
+}
+
+// An ECS event batch must share one prefetch, and an event naming a container
+// instance an earlier event of the batch named must not be settled again
+// (nor reported failed): one look answers for both.
+func TestBatchSettlesEachContainerInstanceOnce(t *testing.T) {
+	d := &fakeDrainer{}
+	h, _ := newTestHandler(d, Config{})
+	stopped := testdata(t, "ecs-task-stopped.json")
+	again := strings.Replace(stopped, `"id": "`, `"id": "again-`, 1)
+	other := strings.Replace(strings.Replace(stopped, `"id": "`, `"id": "other-`, 1), "b54a2a04046f43319d743f6d7f6ca315", "0000000000000000000000000000abcd", 1)
+	out, err := h.Invoke(context.Background(), sqsEvent(stopped, again, other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := out.(events.SQSEventResponse); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures %v, want none", resp.BatchItemFailures)
+	}
+	if len(d.prefetchedEvents) != 1 || d.prefetchedEvents[0] != 2 {
+		t.Errorf("prefetched events %v, want one prefetch of the 2 distinct instances", d.prefetchedEvents)
+	}
+	if len(d.settled) != 2 || strings.HasPrefix(d.settled[1], "again-") {
+		t.Errorf("settled %v, want the first event of each instance", d.settled)
 	}
 }

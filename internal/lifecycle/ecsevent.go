@@ -36,7 +36,30 @@ type ECSEvent struct {
 	// TasksReported is the instance event's runningTasksCount plus
 	// pendingTasksCount; -1 for a task event, which reports none.
 	TasksReported int
+	// Reserved is set by an instance event whose remaining CPU or memory
+	// is below what the instance registered: a task still holds it.
+	Reserved bool
 }
+
+// Reserved reports whether a container instance's remaining CPU or memory is
+// below what it registered (resource name to integer value). ECS returns a
+// task's reservation only when the task reaches STOPPED, so a reservation
+// means a task, maybe one told to stop but still shutting down, is on the
+// instance. It is only ever used to skip a check, never to release.
+func Reserved(registered, remaining map[string]int) bool {
+	for _, name := range []string{"CPU", "MEMORY"} {
+		reg, okReg := registered[name]
+		rem, okRem := remaining[name]
+		if okReg && okRem && rem < reg {
+			return true
+		}
+	}
+	return false
+}
+
+// ShowsTasks reports whether the event itself shows tasks left on the
+// instance, as of the event: no call can then find it drained.
+func (e ECSEvent) ShowsTasks() bool { return e.TasksReported > 0 || e.Reserved }
 
 // Cluster is the cluster's name, the last part of its ARN
 // (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME).
@@ -59,12 +82,27 @@ type ecsTaskDetail struct {
 // ecsInstanceDetail is the part of a container instance event's detail the
 // drainer reads.
 type ecsInstanceDetail struct {
-	ClusterArn           string `json:"clusterArn"`
-	ContainerInstanceArn string `json:"containerInstanceArn"`
-	EC2InstanceID        string `json:"ec2InstanceId"`
-	Status               string `json:"status"`
-	RunningTasksCount    int    `json:"runningTasksCount"`
-	PendingTasksCount    int    `json:"pendingTasksCount"`
+	ClusterArn           string        `json:"clusterArn"`
+	ContainerInstanceArn string        `json:"containerInstanceArn"`
+	EC2InstanceID        string        `json:"ec2InstanceId"`
+	Status               string        `json:"status"`
+	RunningTasksCount    int           `json:"runningTasksCount"`
+	PendingTasksCount    int           `json:"pendingTasksCount"`
+	RegisteredResources  []ecsResource `json:"registeredResources"`
+	RemainingResources   []ecsResource `json:"remainingResources"`
+}
+
+type ecsResource struct {
+	Name         string `json:"name"`
+	IntegerValue int    `json:"integerValue"`
+}
+
+func integerResources(rs []ecsResource) map[string]int {
+	m := make(map[string]int, len(rs))
+	for _, r := range rs {
+		m[r.Name] = r.IntegerValue
+	}
+	return m
 }
 
 // parseECS reads an ECS event. Only a task that reached STOPPED on a
@@ -105,6 +143,7 @@ func parseECS(env Envelope) (Input, error) {
 		}
 		e.ClusterARN, e.ContainerInstanceARN, e.EC2InstanceID = d.ClusterArn, d.ContainerInstanceArn, d.EC2InstanceID
 		e.TasksReported = d.RunningTasksCount + d.PendingTasksCount
+		e.Reserved = Reserved(integerResources(d.RegisteredResources), integerResources(d.RemainingResources))
 	default:
 		return Input{Ignored: fmt.Sprintf("event %q from %q is not a task or container instance state change", env.DetailType, env.Source)}, nil
 	}

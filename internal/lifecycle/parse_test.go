@@ -107,6 +107,7 @@ func TestParseReadsECSEventsThatMayEndADrain(t *testing.T) {
 			ClusterARN:           "arn:aws:ecs:us-east-1:111122223333:cluster/default",
 			ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/b54a2a04-046f-4331-9d74-3f6d7f6ca315",
 			EC2InstanceID:        "i-f3a8506b",
+			Reserved:             true, // 1988 of 2048 CPU units left
 		}},
 	}
 	for _, tt := range tests {
@@ -278,4 +279,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse returned an invalid action %+v", in.Action)
 		}
 	})
+}
+
+func TestReserved(t *testing.T) {
+	full := map[string]int{"CPU": 2048, "MEMORY": 3767}
+	tests := []struct {
+		name                  string
+		registered, remaining map[string]int
+		want                  bool
+	}{
+		{"nothing reserved", full, map[string]int{"CPU": 2048, "MEMORY": 3767}, false},
+		{"CPU reserved", full, map[string]int{"CPU": 1988, "MEMORY": 3767}, true},
+		{"memory reserved", full, map[string]int{"CPU": 2048, "MEMORY": 767}, true},
+		{"remaining not reported", full, nil, false},
+		{"registered not reported", nil, map[string]int{"CPU": 0}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reserved(tt.registered, tt.remaining); got != tt.want {
+				t.Errorf("Reserved(%v, %v) = %v, want %v", tt.registered, tt.remaining, got, tt.want)
+			}
+		})
+	}
 }
