@@ -16,8 +16,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +30,7 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of the 1-drain scenario (larger ones run once: each drain is a sample)")
 	sleepPollMax := flag.Int("sleep-poll-max", 100, "largest scenario the sleep-poll baseline runs in (it needs an execution environment, here a process, per drain)")
 	out := flag.String("out", "bench", "directory for results.md and results.svg")
-	only := flag.String("designs", "", "comma-separated design names to run (default: all), e.g. \"ecs-drainer\"")
+	only := flag.String("designs", "", "regular expression: run only the designs whose name matches (default: all), e.g. ^ecs-drainer")
 	flag.Parse()
 	if err := run(context.Background(), *scales, *only, *reps, *sleepPollMax, *out, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -128,19 +128,21 @@ func chartScale(sizes []int) int {
 	return best
 }
 
-// selectDesigns keeps the designs named in only (comma-separated; empty:
-// all), so one design can be measured without running the others.
+// selectDesigns keeps the designs whose name matches the regular expression
+// only (empty: all), so one design can be measured without the others.
 func selectDesigns(ds []design, only string) ([]design, error) {
-	if only == "" {
-		return ds, nil
+	re, err := regexp.Compile(only)
+	if err != nil {
+		return nil, fmt.Errorf("-designs: %w", err)
 	}
 	var out []design
-	for _, name := range strings.Split(only, ",") {
-		i := slices.IndexFunc(ds, func(d design) bool { return d.Name == strings.TrimSpace(name) })
-		if i < 0 {
-			return nil, fmt.Errorf("-designs: no design named %q", name)
+	for _, d := range ds {
+		if re.MatchString(d.Name) {
+			out = append(out, d)
 		}
-		out = append(out, ds[i])
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-designs: %q matches no design", only)
 	}
 	return out, nil
 }
