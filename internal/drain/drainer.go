@@ -56,9 +56,10 @@ type Drainer struct {
 	now      func() time.Time
 }
 
-// New builds a Drainer with real AWS clients from cfg.
+// New builds a Drainer with real AWS clients from cfg, whose writes the
+// concurrent hops of an invocation share (see CoalescingECS).
 func New(cfg aws.Config, queueURL string, p Policy) *Drainer {
-	return NewWithClients(ecs.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), sqs.NewFromConfig(cfg), queueURL, p, time.Now)
+	return NewWithClients(CoalescingECS(ecs.NewFromConfig(cfg)), autoscaling.NewFromConfig(cfg), CoalescingQueue(sqs.NewFromConfig(cfg)), queueURL, p, time.Now)
 }
 
 // NewWithClients builds a Drainer on the given clients and clock.

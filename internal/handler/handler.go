@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -103,36 +104,57 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 	return h.d.Prefetch(ctx, states, ecsEvents), repeats
 }
 
+// parallelRecords is how many of a batch's records run at once. Each hop
+// mostly waits on AWS; run together, the hops that reach the same write at
+// about the same time share one call (drain.CoalescingECS), up to 10.
+const parallelRecords = 10
+
 func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
-	var resp events.SQSEventResponse
 	pre, repeats := h.prefetch(ctx, batch)
-	for _, r := range batch.Records {
-		rid := slog.String(keyRequestID, requestID(ctx))
-		mid := slog.String(keyMessageID, r.MessageId)
+	failed := make([]bool, len(batch.Records))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, parallelRecords)
+	for i, r := range batch.Records {
 		if repeats[r.MessageId] {
 			// If the first event about the instance fails, its record is
 			// retried and looks again; this one adds nothing.
-			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), rid, mid,
+			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""),
+				slog.String(keyRequestID, requestID(ctx)), slog.String(keyMessageID, r.MessageId),
 				slog.String(keyReason, "an earlier ECS event of the batch names the same container instance"))
 			continue
 		}
-		var err error
-		// Invocation deadlines are wall-clock times, whatever clock the
-		// drains read.
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minBudget {
-			err = h.d.Resend(ctx, r.Body)
-			if err == nil {
-				h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", time.Until(deadline)))
-				continue
-			}
-		} else {
-			err = h.record(ctx, []byte(r.Body), r.MessageId, pre, rid, mid)
-		}
-		if err != nil {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			failed[i] = h.batchRecord(ctx, r, pre) != nil
+		}()
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for i, r := range batch.Records {
+		if failed[i] {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 	}
 	return resp
+}
+
+// batchRecord handles one record of a batch, or sends it back to the queue
+// when the invocation has too little time left to start it.
+func (h *Handler) batchRecord(ctx context.Context, r events.SQSMessage, pre *drain.Prefetch) error {
+	rid := slog.String(keyRequestID, requestID(ctx))
+	mid := slog.String(keyMessageID, r.MessageId)
+	// Invocation deadlines are wall-clock times, whatever clock the
+	// drains read.
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minBudget {
+		err := h.d.Resend(ctx, r.Body)
+		if err == nil {
+			h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", time.Until(deadline)))
+		}
+		return err
+	}
+	return h.record(ctx, []byte(r.Body), r.MessageId, pre, rid, mid)
 }
 
 // record handles one body and logs its outcome. recordID is the SQS message

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ type startCall struct {
 // fakeDrainer records what the handler asks of the drain and answers with
 // fixed results.
 type fakeDrainer struct {
+	mu        sync.Mutex // a batch's records run concurrently
 	starts    []startCall
 	continues []drain.State
 	resent    []string
@@ -42,6 +45,8 @@ type fakeDrainer struct {
 }
 
 func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	cluster := meta.Cluster
 	f.starts = append(f.starts, startCall{a.InstanceID, cluster})
 	res := f.startRes
@@ -51,31 +56,43 @@ func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycl
 }
 
 func (f *fakeDrainer) Prefetch(_ context.Context, states []drain.State, events []lifecycle.ECSEvent) *drain.Prefetch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.prefetched = append(f.prefetched, len(states))
 	f.prefetchedEvents = append(f.prefetchedEvents, len(events))
 	return nil
 }
 
 func (f *fakeDrainer) ContinueWith(_ context.Context, s drain.State, _ string, _ *drain.Prefetch) (drain.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.continues = append(f.continues, s)
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
 
 func (f *fakeDrainer) Lost(context.Context, []string) ([]drain.Pending, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.waiting, nil
 }
 
 func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.restarts = append(f.restarts, p.Action.InstanceID+" "+eventID)
 	return nil
 }
 
 func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ []string, _ *drain.Prefetch) (drain.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.settled = append(f.settled, e.EventID)
 	return drain.Result{Outcome: drain.OutcomeNotDraining}, nil
 }
 
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.resent = append(f.resent, body)
 	return nil
 }
@@ -156,8 +173,10 @@ func TestBatchReportsOnlyFailedRecords(t *testing.T) {
 			}
 		}
 	}
-	if lines[1]["level"] != "ERROR" || !strings.Contains(lines[1][keyReason].(string), "not a JSON object") {
-		t.Errorf("bad record logged as %v, want ERROR with its reason", lines[1])
+	// The records run concurrently: the lines come in any order.
+	i := slices.IndexFunc(lines, func(l map[string]any) bool { return l[keyMessageID] == "b" })
+	if i < 0 || lines[i]["level"] != "ERROR" || !strings.Contains(lines[i][keyReason].(string), "not a JSON object") {
+		t.Errorf("bad record logged as %v, want ERROR with its reason", lines)
 	}
 }
 
@@ -337,7 +356,8 @@ func TestBatchSettlesEachContainerInstanceOnce(t *testing.T) {
 	if len(d.prefetchedEvents) != 1 || d.prefetchedEvents[0] != 2 {
 		t.Errorf("prefetched events %v, want one prefetch of the 2 distinct instances", d.prefetchedEvents)
 	}
-	if len(d.settled) != 2 || strings.HasPrefix(d.settled[1], "again-") {
-		t.Errorf("settled %v, want the first event of each instance", d.settled)
+	slices.Sort(d.settled)
+	if want := []string{"3317b2af-7005-947d-b652-f55e762e571a", "other-3317b2af-7005-947d-b652-f55e762e571a"}; !slices.Equal(d.settled, want) {
+		t.Errorf("settled %v, want %v: the first event of each instance", d.settled, want)
 	}
 }

@@ -124,7 +124,8 @@ func newRig(t *testing.T, p drain.Policy) *rig {
 		t.Fatal(err)
 	}
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
-	d := drain.NewWithClients(sdkecs.NewFromConfig(cfg), r.asg, r.sqs, r.queueURL, p, r.clk.Now)
+	// As drain.New wires them: writes coalesced, through the real clients.
+	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg)), r.asg, drain.CoalescingQueue(r.sqs), r.queueURL, p, r.clk.Now)
 	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
 	return r
 }

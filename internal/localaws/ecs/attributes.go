@@ -18,7 +18,10 @@ var (
 	attributeValue = regexp.MustCompile(`^[A-Za-z0-9_./\\@: -]{1,128}$`)
 )
 
-const maxCustomAttributes = 10
+const (
+	maxCustomAttributes  = 10
+	maxAttributesPerCall = 10
+)
 
 type attributeInput struct {
 	Name       string  `json:"name"`
@@ -39,6 +42,11 @@ func (s *Server) putAttributes(now time.Time, body []byte) (any, *awswire.Error)
 	}
 	if len(in.Attributes) == 0 {
 		return nil, invalidParameter("Attributes cannot be empty.")
+	}
+	// The API reference: "You can specify up to 10 attributes in a single
+	// call." UNVERIFIED: the error's code and text for more.
+	if len(in.Attributes) > maxAttributesPerCall {
+		return nil, invalidParameter("Attributes can have at most %d items.", maxAttributesPerCall)
 	}
 	c, err := s.lookupCluster(in.Cluster)
 	if err != nil {

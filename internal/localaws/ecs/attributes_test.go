@@ -65,6 +65,17 @@ func TestPutAttributes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("more than 10 attributes in one call", func(t *testing.T) {
+		var attrs []types.Attribute
+		for range 11 {
+			attrs = append(attrs, types.Attribute{Name: aws.String("a"), Value: aws.String("v"), TargetType: types.TargetTypeContainerInstance, TargetId: aws.String(arn)})
+		}
+		_, err := f.api.PutAttributes(f.ctx, &ecssdk.PutAttributesInput{Cluster: aws.String(clusterName), Attributes: attrs})
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterException" {
+			t.Fatalf("PutAttributes of 11 = %v, want InvalidParameterException", err)
+		}
+	})
 	t.Run("eleventh custom attribute", func(t *testing.T) {
 		for n := range 9 {
 			if err := put("extra"+string(rune('a'+n)), "v", arn); err != nil {
