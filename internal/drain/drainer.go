@@ -84,17 +84,33 @@ type Result struct {
 // Start begins draining for a lifecycle action with its hook's metadata.
 // recordID identifies the record carrying the action (see Observation).
 func (d *Drainer) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
+	return d.StartWith(ctx, a, meta, recordID, nil)
+}
+
+// StartWith begins draining from what the batch's shared calls observed (p
+// may be nil).
+func (d *Drainer) StartWith(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string, p *Prefetch) (Result, error) {
+	s := d.begin(a, meta)
+	o := Observation{RecordID: recordID}
+	p.observeStart(&s, &o, d.policy)
+	if o.Instance != nil && o.Instance.Found {
+		d.adopt(&s, o)
+	}
+	return d.runFrom(ctx, s, o)
+}
+
+// begin is the state of a drain before its first hop.
+func (d *Drainer) begin(a lifecycle.Action, meta lifecycle.HookMetadata) State {
 	// The hook's timers started when the instance entered the wait state,
 	// which is the event's time; a clock ahead of ours is not trusted.
 	start := a.Time
 	if now := d.now(); start.IsZero() || start.After(now) {
 		start = now
 	}
-	s := State{
+	return State{
 		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
 		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1,
 	}
-	return d.run(ctx, s, recordID)
 }
 
 // Continue runs the next hop of a drain carried by a re-queue message.

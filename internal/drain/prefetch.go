@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"strings"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -28,6 +29,12 @@ const (
 type Prefetch struct {
 	actions   map[string]ActionStatus // by "group/instance id"
 	instances map[string]seen         // by container instance ARN, for hops
+	// byEC2 finds a first hop's container instance in instances: the ARN
+	// by "cluster/EC2 instance id".
+	byEC2 map[string]string
+	// hooks are the heartbeat timeouts of the first hops' hooks, by
+	// "group/hook"; 0 for a hook that does not exist.
+	hooks map[string]int
 	// byEvent holds the instances the batch's ECS events name. They are
 	// kept apart so that a forked drain's hop, left out above, never reads
 	// a mark described for an event.
@@ -39,29 +46,136 @@ type seen struct {
 	chain    *Chain
 }
 
-// Prefetch reads, in shared calls, the action status and the container
-// instance of each drain whose hop is in the batch, and the container
-// instance each ECS event names. A drain that appears twice (a fork) is left
-// out, so each of its hops reads the mark the other may just have written. A
-// failed call leaves its drains and events out: they make their own calls
-// and report their own errors.
-func (d *Drainer) Prefetch(ctx context.Context, states []State, events []lifecycle.ECSEvent) *Prefetch {
-	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEvent: map[string]seen{}}
-	d.prefetchActions(ctx, p, states)
+// Start is a lifecycle action a batch starts a drain for.
+type Start struct {
+	Action lifecycle.Action
+	Meta   lifecycle.HookMetadata
+}
+
+// Batch is what one invocation's records ask of the drains: first hops,
+// later hops (re-queue messages) and ECS events.
+type Batch struct {
+	Starts []Start
+	Hops   []State
+	Events []lifecycle.ECSEvent
+}
+
+// Prefetch reads, in shared calls, what each record of the batch asks
+// first: the hooks of the first hops, whether each drain's action is pending,
+// its container instance and mark, and the container instance each ECS event
+// names. A drain that appears twice (a fork) is left out, so each of its hops
+// reads the mark the other may just have written. A failed call leaves its
+// drains and events out: they make their own calls and report their own
+// errors.
+func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
+	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEC2: map[string]string{}, hooks: map[string]int{}, byEvent: map[string]seen{}}
+	states := slices.Clone(b.Hops)
+	for _, st := range b.Starts {
+		states = append(states, d.begin(st.Action, st.Meta))
+	}
+	shared := sharedStates(states)
+	d.prefetchHooks(ctx, p, shared)
+	d.prefetchActions(ctx, p, shared)
 	var hops, named byCluster
-	for _, s := range hopsToPrefetch(states) {
-		if s.ContainerInstanceARN != "" {
+	unknown := map[string][]string{} // cluster -> EC2 instance ids of first hops
+	var clusters []string
+	for _, s := range shared {
+		switch {
+		case s.ContainerInstanceARN != "":
 			hops.add(s.Cluster, s.ContainerInstanceARN)
+		case s.Attempt == 1:
+			if _, ok := unknown[s.Cluster]; !ok {
+				clusters = append(clusters, s.Cluster)
+			}
+			unknown[s.Cluster] = append(unknown[s.Cluster], s.InstanceID)
 		}
 	}
-	for _, e := range events {
+	for _, c := range clusters {
+		for _, arn := range d.listByEC2(ctx, c, unknown[c]) {
+			hops.add(c, arn)
+		}
+	}
+	for _, e := range b.Events {
 		if !e.ShowsTasks() { // else the event alone ends its handling
 			named.add(e.Cluster(), e.ContainerInstanceARN)
 		}
 	}
 	d.describeAll(ctx, hops, p.instances)
+	for arn, v := range p.instances {
+		if c := clusterOfARN(hops, arn); c != "" {
+			p.byEC2[c+"/"+v.instance.EC2InstanceID] = arn
+		}
+	}
 	d.describeAll(ctx, named, p.byEvent)
 	return p
+}
+
+// clusterOfARN is the cluster b gathered arn under.
+func clusterOfARN(b byCluster, arn string) string {
+	for _, c := range b.clusters {
+		if slices.Contains(b.arns[c], arn) {
+			return c
+		}
+	}
+	return ""
+}
+
+// listByEC2 finds the container instances of the EC2 instances ids, 50 ids
+// a filter: the cluster query language's "in" makes ECS do the search for
+// all of them in one call.
+func (d *Drainer) listByEC2(ctx context.Context, cluster string, ids []string) []string {
+	var arns []string
+	for chunk := range slices.Chunk(ids, maxASGInstancesPerCall) {
+		in := &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId in [" + strings.Join(chunk, ", ") + "]")}
+		for {
+			cctx, cancel := context.WithTimeout(ctx, callTimeout)
+			out, err := d.ecs.ListContainerInstances(cctx, in)
+			cancel()
+			if err != nil {
+				break
+			}
+			arns = append(arns, out.ContainerInstanceArns...)
+			if out.NextToken == nil {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	return arns
+}
+
+// prefetchHooks reads the heartbeat timeouts of the first hops' hooks, one
+// DescribeLifecycleHooks per group.
+func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State) {
+	names := map[string][]string{} // group -> hook names
+	var groups []string
+	for _, s := range states {
+		if s.HeartbeatTimeoutSeconds != 0 {
+			continue
+		}
+		if _, ok := names[s.GroupName]; !ok {
+			groups = append(groups, s.GroupName)
+		}
+		if !slices.Contains(names[s.GroupName], s.HookName) {
+			names[s.GroupName] = append(names[s.GroupName], s.HookName)
+		}
+	}
+	for _, g := range groups {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g), LifecycleHookNames: names[g]})
+		cancel()
+		if err != nil {
+			continue
+		}
+		for _, h := range names[g] {
+			p.hooks[g+"/"+h] = 0
+		}
+		for _, h := range out.LifecycleHooks {
+			if h.HeartbeatTimeout != nil {
+				p.hooks[g+"/"+aws.ToString(h.LifecycleHookName)] = int(*h.HeartbeatTimeout)
+			}
+		}
+	}
 }
 
 // byCluster gathers container instance ARNs by cluster, each once.
@@ -82,16 +196,16 @@ func (b *byCluster) add(cluster, arn string) {
 	}
 }
 
-// hopsToPrefetch are the states whose reads the batch shares: each drain's
-// hop once it knows its hook, forks left out.
-func hopsToPrefetch(states []State) []State {
+// sharedStates are the states whose reads the batch shares: every drain
+// that appears once.
+func sharedStates(states []State) []State {
 	count := map[string]int{}
 	for _, s := range states {
 		count[s.InstanceID]++
 	}
 	var out []State
 	for _, s := range states {
-		if count[s.InstanceID] == 1 && s.HeartbeatTimeoutSeconds != 0 {
+		if count[s.InstanceID] == 1 {
 			out = append(out, s)
 		}
 	}
@@ -102,7 +216,7 @@ func hopsToPrefetch(states []State) []State {
 // action is pending.
 func (d *Drainer) prefetchActions(ctx context.Context, p *Prefetch, states []State) {
 	var ids []string
-	for _, s := range hopsToPrefetch(states) {
+	for _, s := range states {
 		ids = append(ids, s.InstanceID)
 	}
 	want := map[string]string{} // instance id -> group, to answer only for the drain's own group
@@ -172,6 +286,31 @@ func (p *Prefetch) observe(s State, o *Observation) {
 		o.Action = a
 	}
 	if v, ok := p.instances[s.ContainerInstanceARN]; ok && s.ContainerInstanceARN != "" && v.instance.EC2InstanceID == s.InstanceID {
+		in := v.instance
+		o.Instance, o.Chain = &in, v.chain
+	}
+}
+
+// observeStart fills o, and s's heartbeat timeout and deadline, with what p
+// observed for the first hop of drain s. An instance the batch did not find
+// is left to the hop's own lookup.
+func (p *Prefetch) observeStart(s *State, o *Observation, policy Policy) {
+	if p == nil {
+		return
+	}
+	if t, ok := p.hooks[s.GroupName+"/"+s.HookName]; ok {
+		if t == 0 {
+			o.HookMissing = true
+		} else {
+			s.HeartbeatTimeoutSeconds = t
+			s.Deadline = Deadline(*s, policy)
+		}
+	}
+	if a, ok := p.actions[s.GroupName+"/"+s.InstanceID]; ok {
+		o.Action = a
+	}
+	if arn, ok := p.byEC2[s.Cluster+"/"+s.InstanceID]; ok {
+		v := p.instances[arn]
 		in := v.instance
 		o.Instance, o.Chain = &in, v.chain
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -20,7 +22,7 @@ import (
 // Terminating:Wait, and records the size of each call.
 type batchFake struct {
 	fakeAWS
-	ciCalls, asgCalls []int
+	ciCalls, asgCalls, listCalls []int
 }
 
 func (f *batchFake) DescribeContainerInstances(_ context.Context, in *ecs.DescribeContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.DescribeContainerInstancesOutput, error) {
@@ -67,7 +69,7 @@ func TestPrefetchSharesTheBatchsDescribeCalls(t *testing.T) {
 		t.Run(fmt.Sprintf("%d drains", tt.n), func(t *testing.T) {
 			f := &batchFake{}
 			d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
-			p := d.Prefetch(context.Background(), batchStates(tt.n), nil)
+			p := d.Prefetch(context.Background(), Batch{Hops: batchStates(tt.n)})
 			if len(f.ciCalls) != tt.ci || len(f.asgCalls) != tt.asg {
 				t.Errorf("%d drains: %d DescribeContainerInstances (sizes %v), %d DescribeAutoScalingInstances (sizes %v); want %d and %d",
 					tt.n, len(f.ciCalls), f.ciCalls, len(f.asgCalls), f.asgCalls, tt.ci, tt.asg)
@@ -94,7 +96,7 @@ func TestContinueWithAPrefetchMakesNoCallWhoseAnswerIsKnown(t *testing.T) {
 	f := &batchFake{}
 	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
 	states := batchStates(3)
-	p := d.Prefetch(context.Background(), states, nil)
+	p := d.Prefetch(context.Background(), Batch{Hops: states})
 	f.calls = nil
 	res, err := d.ContinueWith(context.Background(), states[1], "r1", p)
 	if err != nil || res.Outcome != OutcomeDrained {
@@ -113,7 +115,7 @@ func TestPrefetchLeavesAForkedDrainToItsHops(t *testing.T) {
 	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
 	states := batchStates(2)
 	states = append(states, states[0])
-	p := d.Prefetch(context.Background(), states, nil)
+	p := d.Prefetch(context.Background(), Batch{Hops: states})
 	var o Observation
 	p.observe(states[0], &o)
 	if o.Instance != nil || o.Action != ActionUnknown {
@@ -138,7 +140,7 @@ func TestPrefetchSharesTheEventsDescribeCalls(t *testing.T) {
 		evs = append(evs, e, e) // each instance named twice
 	}
 	evs = append(evs, lifecycle.ECSEvent{ClusterARN: "arn:aws:ecs:us-east-1:123456789012:cluster/c1", ContainerInstanceARN: "shows-tasks", TasksReported: 2})
-	p := d.Prefetch(context.Background(), nil, evs)
+	p := d.Prefetch(context.Background(), Batch{Events: evs})
 	slices.Sort(f.ciCalls)
 	if want := []int{50, 100}; !slices.Equal(f.ciCalls, want) {
 		t.Errorf("DescribeContainerInstances sizes %v, want %v (c2's 50 and c1's 100)", f.ciCalls, want)
@@ -147,5 +149,52 @@ func TestPrefetchSharesTheEventsDescribeCalls(t *testing.T) {
 	res, err := d.Settle(context.Background(), evs[2], nil, p)
 	if err != nil || res.Outcome != OutcomeNotDraining || len(f.calls) != 0 {
 		t.Errorf("Settle after the prefetch: outcome %s, error %v, calls %v; want not_draining (the fake's instances carry no mark) with no call", res.Outcome, err, f.calls)
+	}
+}
+
+// ListContainerInstances answers an "ec2InstanceId in [...]" filter with the
+// ARNs batchStates gives those instances, and records each filter's size.
+func (f *batchFake) ListContainerInstances(_ context.Context, in *ecs.ListContainerInstancesInput, _ ...func(*ecs.Options)) (*ecs.ListContainerInstancesOutput, error) {
+	f.record("ListContainerInstances")
+	ids := strings.Split(strings.TrimSuffix(strings.TrimPrefix(aws.ToString(in.Filter), "ec2InstanceId in ["), "]"), ", ")
+	f.listCalls = append(f.listCalls, len(ids))
+	out := &ecs.ListContainerInstancesOutput{}
+	for _, id := range ids {
+		var n int
+		fmt.Sscanf(id, "i-%x", &n)
+		out.ContainerInstanceArns = append(out.ContainerInstanceArns, fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:container-instance/c1/%032x", n))
+	}
+	return out, nil
+}
+
+// The first hops of N drains in one invocation must share their reads: one
+// DescribeLifecycleHooks for the group, ceil(N/50) DescribeAutoScalingInstances
+// and ListContainerInstances (by an "in" filter), ceil(N/100)
+// DescribeContainerInstances; each first hop then starts at its first write.
+func TestPrefetchSharesTheFirstHopsReads(t *testing.T) {
+	f := &batchFake{fakeAWS: fakeAWS{hookTimeout: 300}}
+	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+	var starts []Start
+	for _, s := range batchStates(120) {
+		a := testAction()
+		a.InstanceID = s.InstanceID
+		starts = append(starts, Start{Action: a, Meta: lifecycle.HookMetadata{Cluster: "c1"}})
+	}
+	p := d.Prefetch(context.Background(), Batch{Starts: starts})
+	calls := map[string]int{}
+	for _, c := range f.calls {
+		calls[c]++
+	}
+	want := map[string]int{"DescribeLifecycleHooks": 1, "DescribeAutoScalingInstances": 3, "ListContainerInstances": 3, "DescribeContainerInstances": 2}
+	if diff := cmp.Diff(want, calls); diff != "" {
+		t.Errorf("prefetch calls (-want +got):\n%s", diff)
+	}
+	f.calls = nil
+	res, err := d.StartWith(context.Background(), starts[7].Action, starts[7].Meta, "r1", p)
+	if err != nil || res.Outcome != OutcomeDrained || res.State.HeartbeatTimeoutSeconds != 300 || res.State.ContainerInstanceARN == "" {
+		t.Fatalf("StartWith: %+v, %v; want drained with the hook's timeout and the instance's ARN", res, err)
+	}
+	if want := []string{"ListTasks:RUNNING", "ListTasks:STOPPED", "CompleteLifecycleAction"}; !slices.Equal(f.calls, want) {
+		t.Errorf("first hop calls %v, want %v", f.calls, want)
 	}
 }

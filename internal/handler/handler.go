@@ -24,8 +24,8 @@ import (
 
 // Drainer runs one hop of a drain.
 type Drainer interface {
-	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
-	Prefetch(ctx context.Context, states []drain.State, events []lifecycle.ECSEvent) *drain.Prefetch
+	StartWith(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string, p *drain.Prefetch) (drain.Result, error)
+	Prefetch(ctx context.Context, b drain.Batch) *drain.Prefetch
 	ContinueWith(ctx context.Context, s drain.State, recordID string, p *drain.Prefetch) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
 	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
@@ -73,35 +73,44 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	return nil, h.record(ctx, payload, "", nil, slog.String(keyRequestID, requestID(ctx)))
 }
 
-// prefetch reads, in shared calls, what the batch's re-queue messages and
-// ECS events will each ask first (is the action pending, the container
-// instance and its mark), so N drains of a cluster cost ceil(N/100)
-// DescribeContainerInstances instead of N. Records that do not parse are
-// left to record. It also returns the ids of ECS event records that repeat
-// an earlier record's container instance: one look at an instance answers
-// for every event of the batch about it.
+// prefetch reads, in shared calls, what the batch's lifecycle actions,
+// re-queue messages and ECS events will each ask first (the hook, is the
+// action pending, the container instance and its mark), so N drains of a
+// cluster cost ceil(N/100) DescribeContainerInstances instead of N. Records
+// that do not parse or will be ignored are left to record. It also returns
+// the ids of ECS event records that repeat an earlier record's container
+// instance: one look at an instance answers for every event of the batch
+// about it.
 func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.Prefetch, map[string]bool) {
-	var states []drain.State
-	var ecsEvents []lifecycle.ECSEvent
+	var b drain.Batch
 	repeats := map[string]bool{}
 	named := map[string]bool{}
 	for _, r := range batch.Records {
 		in, err := lifecycle.Parse([]byte(r.Body))
 		switch {
 		case err != nil:
+		case in.Action != nil:
+			if meta, err := h.metadata(*in.Action); err == nil && h.drains(in.Action.GroupName) {
+				b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: meta})
+			}
 		case in.Message != nil:
-			states = append(states, *in.Message)
+			b.Hops = append(b.Hops, *in.Message)
 		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
 			repeats[r.MessageId] = true
 		case in.ECS != nil:
 			named[in.ECS.ContainerInstanceARN] = true
-			ecsEvents = append(ecsEvents, *in.ECS)
+			b.Events = append(b.Events, *in.ECS)
 		}
 	}
-	if len(states) == 0 && len(ecsEvents) == 0 {
+	if len(b.Starts)+len(b.Hops)+len(b.Events) == 0 {
 		return nil, repeats
 	}
-	return h.d.Prefetch(ctx, states, ecsEvents), repeats
+	return h.d.Prefetch(ctx, b), repeats
+}
+
+// drains reports whether the handler drains the group's instances.
+func (h *Handler) drains(group string) bool {
+	return len(h.cfg.ASGs) == 0 || slices.Contains(h.cfg.ASGs, group)
 }
 
 // parallelRecords is how many of a batch's records run at once. Each hop
@@ -185,7 +194,7 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 	}
 	attrs = append(attrs, slog.String(keyEventID, a.EventID))
 	where := drainAttrs("", a.GroupName, a.HookName, a.InstanceID)
-	if len(h.cfg.ASGs) > 0 && !slices.Contains(h.cfg.ASGs, a.GroupName) {
+	if !h.drains(a.GroupName) {
 		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, "auto scaling group is not in DRAINER_ASGS"))...)
 		return nil
 	}
@@ -194,7 +203,7 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, err.Error()))...)
 		return err
 	}
-	res, err := h.d.Start(ctx, a, meta, recordID)
+	res, err := h.d.StartWith(ctx, a, meta, recordID, pre)
 	return h.outcome(ctx, res.State, res, err, attrs)
 }
 

@@ -40,11 +40,11 @@ type fakeDrainer struct {
 	// prefetched and prefetchedEvents are the number of drains and of ECS
 	// events of each batch's Prefetch; settled the ids of the events
 	// settled.
-	prefetched, prefetchedEvents []int
-	settled                      []string
+	prefetched, prefetchedStarts, prefetchedEvents []int
+	settled                                        []string
 }
 
-func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
+func (f *fakeDrainer) StartWith(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string, _ *drain.Prefetch) (drain.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cluster := meta.Cluster
@@ -55,11 +55,12 @@ func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycl
 	return res, f.startErr
 }
 
-func (f *fakeDrainer) Prefetch(_ context.Context, states []drain.State, events []lifecycle.ECSEvent) *drain.Prefetch {
+func (f *fakeDrainer) Prefetch(_ context.Context, b drain.Batch) *drain.Prefetch {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.prefetched = append(f.prefetched, len(states))
-	f.prefetchedEvents = append(f.prefetchedEvents, len(events))
+	f.prefetched = append(f.prefetched, len(b.Hops))
+	f.prefetchedStarts = append(f.prefetchedStarts, len(b.Starts))
+	f.prefetchedEvents = append(f.prefetchedEvents, len(b.Events))
 	return nil
 }
 

@@ -537,3 +537,29 @@ func TestECSEventsOfInstancesNotDrainingChangeNothing(t *testing.T) {
 		t.Errorf("%d DescribeContainerInstances calls for %d events, want one each", calls, n["not_draining"])
 	}
 }
+
+// Ten instances terminated at once reach the function as one batch: their
+// first hops share the reads (one DescribeLifecycleHooks, one
+// ListContainerInstances by an "in" filter, one DescribeContainerInstances)
+// and their writes (one UpdateContainerInstancesState), through the real
+// SDK against the local AWS, and every action is completed once drained.
+func TestABatchOfFirstHopsSharesItsCalls(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(11, true, ecs.Resources{}, 300)
+	for _, id := range ids[:10] {
+		r.terminate(id)
+	}
+	r.run(time.Hour)
+	for _, id := range ids[:10] {
+		r.assertReleasedCleanly(id)
+	}
+	calls := r.aws.ECS.Calls()
+	for op, want := range map[string]int{"ListContainerInstances": 1, "DescribeContainerInstances": 1, "UpdateContainerInstancesState": 1} {
+		if calls[op] != want {
+			t.Errorf("%s calls = %d, want %d for the batch of 10", op, calls[op], want)
+		}
+	}
+	if got := r.aws.AutoScaling.Calls()["DescribeLifecycleHooks"]; got != 1 {
+		t.Errorf("DescribeLifecycleHooks calls = %d, want 1 for the batch of 10", got)
+	}
+}
