@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,8 @@ type Stats struct {
 	ColdStarts     int
 	BilledDuration time.Duration
 	RecursionStops int // invocations not run because of a recursive loop
+	// Inits are the Init Durations of the cold starts, as REPORT shows them.
+	Inits []time.Duration
 }
 
 // Function is a Lambda function backed by a bootstrap binary. It is safe for
@@ -161,7 +164,9 @@ func (f *Function) ARN() string { return f.arn }
 func (f *Function) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.stats
+	st := f.stats
+	st.Inits = slices.Clone(f.stats.Inits)
+	return st
 }
 
 // Close kills every execution environment and waits for the processes to

@@ -98,8 +98,8 @@ func TestInvokeRoundTrip(t *testing.T) {
 		t.Errorf("REPORT lines %q, want Init Duration on the cold start only", logs)
 	}
 	st := f.Stats()
-	if st.Invocations != 2 || st.ColdStarts != 1 || st.Errors != 0 || st.BilledDuration <= 0 {
-		t.Errorf("stats got %+v, want 2 invocations, 1 cold start, no errors, some billed time", st)
+	if st.Invocations != 2 || st.ColdStarts != 1 || st.Errors != 0 || st.BilledDuration <= 0 || len(st.Inits) != 1 || st.Inits[0] <= 0 {
+		t.Errorf("stats got %+v, want 2 invocations, 1 cold start with its init duration, no errors, some billed time", st)
 	}
 }
 

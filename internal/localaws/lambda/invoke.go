@@ -119,7 +119,7 @@ func (f *Function) finish(e *environment, inv *invocation, cold bool, out outcom
 		report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB",
 			inv.id, float64(duration)/float64(time.Millisecond), billed/time.Millisecond, f.cfg.MemoryMB)
 		if cold {
-			report += fmt.Sprintf("\tInit Duration: %.2f ms", float64(inv.start.Sub(e.started))/float64(time.Millisecond))
+			report += fmt.Sprintf("\tInit Duration: %.2f ms", float64(initDuration(e, inv))/float64(time.Millisecond))
 		}
 		if timedOut {
 			report += "\tStatus: timeout"
@@ -136,6 +136,9 @@ func (f *Function) finish(e *environment, inv *invocation, cold bool, out outcom
 	}
 	if cold {
 		f.stats.ColdStarts++
+		if !inv.start.IsZero() {
+			f.stats.Inits = append(f.stats.Inits, initDuration(e, inv))
+		}
 	}
 	f.stats.BilledDuration += billed
 	f.mu.Unlock()
@@ -150,3 +153,8 @@ func (f *Function) finish(e *environment, inv *invocation, cold bool, out outcom
 		LogTail:        e.logs.takeTail(),
 	}
 }
+
+// initDuration is a cold start's Init Duration: from the process's start to
+// its first request for an invocation, the runtime's and the function's
+// init.
+func initDuration(e *environment, inv *invocation) time.Duration { return inv.start.Sub(e.started) }
