@@ -259,12 +259,13 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		// The drainer's 20: role and policy, log group and metric filter,
-		// function, event source mapping, async invoke config, 2 queues and
-		// their 2 policies, the lifecycle rule, the 2 ECS rules, the schedule
-		// rule and its invoke permission, 4 alarms.
-		if len(types) != 22 {
-			t.Errorf("%d resources (%v), want 22: 2 hooks and the drainer's 20", len(types), types)
+		// The drainer's 23: role and policy, log group and metric filter,
+		// function, 2 event source mappings, async invoke config, 3 queues
+		// (poll, event, dead-letter) and their 3 policies, the lifecycle
+		// rule, the 2 ECS rules, the schedule rule and its invoke
+		// permission, 4 alarms.
+		if len(types) != 25 {
+			t.Errorf("%d resources (%v), want 25: 2 hooks and the drainer's 23", len(types), types)
 		}
 	})
 	t.Run("each named group gets a hook naming the cluster", func(t *testing.T) {

@@ -4,12 +4,13 @@
 //	ASG terminate lifecycle hook (per group, DefaultResult CONTINUE,
 //	metadata {"cluster":NAME} plus the group's "on_timeout" when it has its own)
 //	  -> EventBridge rule (the pattern of infra/rules, for exactly these groups)
-//	  -> SQS queue (SSE, TLS only, DLQ after 5 receives)
+//	  -> event queue (SSE, TLS only, DLQ after 5 receives; batches of 10)
 //	  -> Lambda function (provided.al2023, arm64), which re-queues itself
-//	     through the same queue until the instance has no task left
+//	     through the poll queue (the same, but batches of 100 gathered for
+//	     up to 1 s) until the instance has no task left
 //	EventBridge rules on the clusters' ECS events (tasks reaching STOPPED,
-//	  DRAINING container instances) -> the same queue: a drain completes as
-//	  soon as its last task stops, not at its next poll
+//	  DRAINING container instances) -> the event queue: a drain completes
+//	  as soon as its last task stops, not at its next poll
 //	EventBridge schedule (rate, 1 min by default) -> the same function: the
 //	  reconciler, which restarts drains whose chain was lost
 //
@@ -64,13 +65,39 @@ const (
 	// the visibility timeout) will not succeed on its own; the DLQ alarm
 	// then calls a human.
 	maxReceiveCount = 5
-	// batchSize: the handler processes a batch's records in turn and sends
-	// back those it has no time for, so the default batch is safe.
-	batchSize = 10
-	// maxConcurrency caps concurrent invocations of the event source: an
-	// instance refresh drains many instances at once, and ECS's Describe
-	// and List APIs share low throttling buckets across the account.
-	maxConcurrency = 5
+	// eventBatchSize: the rules' events go to their own queue so that none
+	// waits for a batching window (an ECS task's STOPPED event is what
+	// completes a drain at once); 10 is the most Lambda takes without one.
+	// The handler runs a batch's records together and sends back those it
+	// has no time for.
+	eventBatchSize = 10
+	// pollBatchSize: the re-queue messages of one batch share their first
+	// reads (one DescribeContainerInstances per cluster and 100 instances,
+	// one DescribeAutoScalingInstances per 50), so 1,000 drains cost 10
+	// DescribeContainerInstances per poll round instead of 100 in batches
+	// of 10.
+	pollBatchSize = 100
+	// pollBatchingWindow: Lambda requires a window of at least 1 s for a
+	// batch above 10 records. The shortest: each hop may come up to this
+	// much after its poll interval, and the visibility timeout grows by it.
+	pollBatchingWindow = time.Second
+	// eventMaxConcurrency caps the event queue's concurrent batches. An
+	// instance refresh of 1,000 instances brings about six event records
+	// per drain (its lifecycle action, its tasks reaching STOPPED, its
+	// container instance's changes while DRAINING), in bursts as each
+	// refresh step terminates its share at once; a batch's ECS events share
+	// one DescribeContainerInstances, where most of them stop. Ten batches
+	// of 10 keep a burst's records from queueing behind each other (the
+	// lag target is under a second after a task stops) while bounding the
+	// calls that ECS's per-account Describe and List buckets see at once.
+	eventMaxConcurrency = 10
+	// pollMaxConcurrency caps the poll queue's concurrent batches. Each
+	// carries up to 100 re-queue messages: 1,000 drains at the default
+	// 30 s poll are about 33 messages a second, a third of a full batch a
+	// second, so 5 at once leave room for slow batches (the handler runs
+	// 10 of a batch's hops at a time) without multiplying the calls
+	// against ECS's buckets.
+	pollMaxConcurrency = 5
 	// reconcileDeliveryRetries: EventBridge retries an invocation Lambda
 	// refused (throttled Invoke, a service error) a few times within the
 	// event's age, the sweep interval.
@@ -81,10 +108,17 @@ const (
 // want to extend: more alarm actions, dashboards, permissions.
 type Drainer struct {
 	constructs.Construct
-	Function        awslambda.Function
-	Role            awsiam.Role
-	LogGroup        awslogs.LogGroup
-	Queue           awssqs.Queue
+	Function awslambda.Function
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+	// Queue is the poll queue, DRAINER_QUEUE_URL: the function's own
+	// re-queue messages (the next hop of each drain, the reconciler's
+	// restarts), in batches of 100.
+	Queue awssqs.Queue
+	// EventQueue receives the rules' events (lifecycle actions, ECS
+	// events), in batches of 10 with no batching window.
+	EventQueue awssqs.Queue
+	// DeadLetterQueue is both queues' dead-letter queue.
 	DeadLetterQueue awssqs.Queue
 	Rule            awsevents.CfnRule
 	// TaskStoppedRule and InstanceDrainingRule deliver the clusters' ECS
@@ -125,17 +159,21 @@ func (d *Drainer) queues() {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	d.Queue = awssqs.NewQueue(d.Construct, jsii.String("Queue"), &awssqs.QueueProps{
-		// SSE-SQS rather than a KMS key: EventBridge can send to it with no
-		// key policy, and there is no key to pay for or to lose.
-		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		VisibilityTimeout: seconds(visibilityTimeout.Seconds()),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{
-			Queue:           d.DeadLetterQueue,
-			MaxReceiveCount: jsii.Number(maxReceiveCount),
-		},
-	})
+	queue := func(id string, visibility time.Duration) awssqs.Queue {
+		return awssqs.NewQueue(d.Construct, jsii.String(id), &awssqs.QueueProps{
+			// SSE-SQS rather than a KMS key: EventBridge can send to it with
+			// no key policy, and there is no key to pay for or to lose.
+			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			VisibilityTimeout: seconds(visibility.Seconds()),
+			DeadLetterQueue: &awssqs.DeadLetterQueue{
+				Queue:           d.DeadLetterQueue,
+				MaxReceiveCount: jsii.Number(maxReceiveCount),
+			},
+		})
+	}
+	d.Queue = queue("Queue", pollVisibilityTimeout)
+	d.EventQueue = queue("EventQueue", eventVisibilityTimeout)
 }
 
 func (d *Drainer) function(c config) {
@@ -184,10 +222,16 @@ func (d *Drainer) function(c config) {
 		// drained, at the drain's deadline, or when the action is gone.
 		RecursiveLoop: awslambda.RecursiveLoop_ALLOW,
 	})
-	d.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.Queue, &awslambdaeventsources.SqsEventSourceProps{
-		BatchSize:               jsii.Number(batchSize),
+	d.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.EventQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(eventBatchSize),
 		ReportBatchItemFailures: jsii.Bool(true),
-		MaxConcurrency:          jsii.Number(maxConcurrency),
+		MaxConcurrency:          jsii.Number(eventMaxConcurrency),
+	}))
+	d.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(pollBatchSize),
+		MaxBatchingWindow:       seconds(pollBatchingWindow.Seconds()),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(pollMaxConcurrency),
 	}))
 }
 
@@ -233,8 +277,8 @@ func hookSuffix(g awsautoscaling.IAutoScalingGroup) string {
 }
 
 // rule routes the groups' terminate lifecycle actions, and the clusters'
-// task STOPPED and DRAINING container instance events, to the queue. The
-// patterns are infra/rules' JSON, verbatim: the local EventBridge in the
+// task STOPPED and DRAINING container instance events, to the event queue.
+// The patterns are infra/rules' JSON, verbatim: the local EventBridge in the
 // tests and the demo routes with the same definitions. ECS events from AWS
 // services cost nothing on the default bus; each one delivered is an SQS
 // message and a short invocation, most of them one DescribeContainerInstances.
@@ -248,8 +292,8 @@ func (d *Drainer) rule(c config) {
 		rules.ECSInstanceDraining(clusters))
 }
 
-// queueRule creates a rule with the pattern targeting the queue, and lets
-// exactly that rule send to it.
+// queueRule creates a rule with the pattern targeting the event queue, and
+// lets exactly that rule send to it.
 func (d *Drainer) queueRule(id, description string, patternJSON []byte) awsevents.CfnRule {
 	var pattern map[string]any
 	if err := json.Unmarshal(patternJSON, &pattern); err != nil {
@@ -260,14 +304,14 @@ func (d *Drainer) queueRule(id, description string, patternJSON []byte) awsevent
 		EventPattern: pattern,
 		State:        jsii.String("ENABLED"),
 		Targets: &[]any{&awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String("DrainerQueue"),
-			Arn: d.Queue.QueueArn(),
+			Id:  jsii.String("DrainerEventQueue"),
+			Arn: d.EventQueue.QueueArn(),
 		}},
 	})
-	d.Queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	d.EventQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  &[]*string{d.Queue.QueueArn()},
+		Resources:  &[]*string{d.EventQueue.QueueArn()},
 		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": r.AttrArn()}},
 	}))
 	return r
@@ -365,7 +409,9 @@ func (d *Drainer) grants(c config) {
 		describe = append(describe, "autoscaling:DescribeAutoScalingGroups")
 	}
 	allow([]*string{jsii.String("*")}, describe...)
-	// The re-queue. Receiving and deleting are granted by the event source.
+	// The re-queue, to the poll queue only: the event queue takes only the
+	// rules' events. Receiving and deleting are granted by the event
+	// sources, on both queues.
 	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
 }
 

@@ -188,11 +188,25 @@ func only(t *testing.T, tpl map[string]any, typ string, pick func(props map[stri
 	return id, props
 }
 
-func queueIDs(t *testing.T, tpl map[string]any) (queue, dlq string) {
+// queueIDs returns the logical ids of the poll queue (DRAINER_QUEUE_URL),
+// the event queue (the rules' target) and their dead-letter queue, told
+// apart by the construct's ids.
+func queueIDs(t *testing.T, tpl map[string]any) (poll, events, dlq string) {
 	t.Helper()
-	queue, _ = only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] != nil })
-	dlq, _ = only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] == nil })
-	return queue, dlq
+	for id := range resources(tpl, "AWS::SQS::Queue") {
+		switch {
+		case strings.HasPrefix(id, "DrainerEventQueue"):
+			events = id
+		case strings.HasPrefix(id, "DrainerDeadLetterQueue"):
+			dlq = id
+		case strings.HasPrefix(id, "DrainerQueue"):
+			poll = id
+		}
+	}
+	if poll == "" || events == "" || dlq == "" {
+		t.Fatalf("queues: poll %q, events %q, dead-letter %q; want all three", poll, events, dlq)
+	}
+	return poll, events, dlq
 }
 
 // lifecycleRule picks the terminate lifecycle rule, not the ECS rules or
@@ -261,12 +275,14 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	})
 }
 
-func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
+func TestTheRuleIsInfraRulesPatternTargetingTheEventQueue(t *testing.T) {
 	// The deployed rule must be exactly infra/rules' pattern: the local
-	// EventBridge in the end-to-end tests routes with it.
+	// EventBridge in the end-to-end tests routes with it. The rules target
+	// the event queue, whose source has no batching window: an event sent
+	// to the poll queue would wait up to a second for its batch.
 	s := synth(t)
 	count(t, s.multi, "AWS::Events::Rule", 4) // the two ECS rules and the reconciler's schedule
-	queue, _ := queueIDs(t, s.multiJSON)
+	_, events, _ := queueIDs(t, s.multiJSON)
 	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 
 	var want any
@@ -276,11 +292,11 @@ func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
 	if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
 		t.Errorf("EventPattern differs from rules.TerminateLifecycle (-want +got):\n%s", diff)
 	}
-	wantTargets := []any{map[string]any{"Id": "DrainerQueue", "Arn": getAtt(queue, "Arn")}}
+	wantTargets := []any{map[string]any{"Id": "DrainerEventQueue", "Arn": getAtt(events, "Arn")}}
 	if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
 		t.Errorf("Targets (-want +got):\n%s", diff)
 	}
-	t.Run("the ECS rules are infra/rules' patterns for the clusters, targeting the queue", func(t *testing.T) {
+	t.Run("the ECS rules are infra/rules' patterns for the clusters, targeting the event queue", func(t *testing.T) {
 		for detailType, pattern := range map[string][]byte{
 			"ECS Task State Change":               rules.ECSTaskStopped([]string{"blue", "green"}),
 			"ECS Container Instance State Change": rules.ECSInstanceDraining([]string{"blue", "green"}),
@@ -303,30 +319,44 @@ func TestTheRuleIsInfraRulesPatternTargetingTheQueue(t *testing.T) {
 	}
 }
 
-func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
+func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 	s := synth(t)
-	count(t, s.multi, "AWS::SQS::Queue", 2)
-	queue, dlq := queueIDs(t, s.multiJSON)
+	count(t, s.multi, "AWS::SQS::Queue", 3)
+	poll, events, dlq := queueIDs(t, s.multiJSON)
 	_, fn := only(t, s.multiJSON, "AWS::Lambda::Function", nil)
-	_, q := only(t, s.multiJSON, "AWS::SQS::Queue", func(p map[string]any) bool { return p["RedrivePolicy"] != nil })
+	queues := resources(s.multiJSON, "AWS::SQS::Queue")
+	props := func(id string) map[string]any { return queues[id]["Properties"].(map[string]any) }
 
-	t.Run("visibility timeout is at least 6x the function timeout", func(t *testing.T) {
-		// Otherwise a batch still running is delivered again.
-		vt, timeout := q["VisibilityTimeout"].(float64), fn["Timeout"].(float64)
-		if vt < 6*timeout {
-			t.Errorf("VisibilityTimeout = %v, want >= 6 x Timeout %v", vt, timeout)
+	t.Run("visibility timeout is 6x the function timeout plus the batching window", func(t *testing.T) {
+		// AWS's guidance for an SQS event source; with less, a batch still
+		// running (or still gathering) is delivered again.
+		timeout := fn["Timeout"].(float64)
+		for _, tc := range []struct {
+			name   string
+			id     string
+			window float64
+		}{{"poll queue", poll, 1}, {"event queue", events, 0}} {
+			if got, want := props(tc.id)["VisibilityTimeout"], 6*timeout+tc.window; got != want {
+				t.Errorf("%s: VisibilityTimeout = %v, want %v (6 x Timeout %v + window %v)", tc.name, got, want, timeout, tc.window)
+			}
 		}
 	})
-	has(t, s.multi, "AWS::SQS::Queue", map[string]any{
-		"SqsManagedSseEnabled": true,
-		"VisibilityTimeout":    180,
-		"RedrivePolicy":        map[string]any{"deadLetterTargetArn": getAtt(dlq, "Arn"), "maxReceiveCount": 5},
-	})
+	for _, id := range []string{poll, events} {
+		// A record that failed 5 times lands in the one DLQ, whose alarm
+		// covers both queues.
+		want := map[string]any{"deadLetterTargetArn": getAtt(dlq, "Arn"), "maxReceiveCount": float64(5)}
+		if diff := cmp.Diff(want, props(id)["RedrivePolicy"]); diff != "" {
+			t.Errorf("%s RedrivePolicy (-want +got):\n%s", id, diff)
+		}
+		if props(id)["SqsManagedSseEnabled"] != true {
+			t.Errorf("%s: SqsManagedSseEnabled = %v, want true", id, props(id)["SqsManagedSseEnabled"])
+		}
+	}
 	has(t, s.multi, "AWS::SQS::Queue", map[string]any{
 		"SqsManagedSseEnabled":   true,
 		"MessageRetentionPeriod": 14 * 24 * 3600,
 	})
-	for _, id := range []string{queue, dlq} {
+	for _, id := range []string{poll, events, dlq} {
 		has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
 			"Queues": []any{ref(id)},
 			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
@@ -338,19 +368,39 @@ func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
 			}})},
 		})
 	}
-	t.Run("only the rules may send to the queue", func(t *testing.T) {
+	t.Run("only the rules may send to the event queue, and nothing but the function to the poll queue", func(t *testing.T) {
+		var want []any
 		for _, pick := range []func(map[string]any) bool{lifecycleRule, ecsRule("ECS Task State Change"), ecsRule("ECS Container Instance State Change")} {
 			ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", pick)
-			has(t, s.multi, "AWS::SQS::QueuePolicy", map[string]any{
-				"Queues": []any{ref(queue)},
-				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
-					"Effect":    "Allow",
-					"Action":    "sqs:SendMessage",
-					"Principal": map[string]any{"Service": "events.amazonaws.com"},
-					"Resource":  getAtt(queue, "Arn"),
-					"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
-				}})},
+			want = append(want, map[string]any{
+				"Effect":    "Allow",
+				"Action":    "sqs:SendMessage",
+				"Principal": map[string]any{"Service": "events.amazonaws.com"},
+				"Resource":  getAtt(events, "Arn"),
+				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
 			})
+		}
+		allows := func(queue string) []any {
+			var out []any
+			for _, p := range resources(s.multiJSON, "AWS::SQS::QueuePolicy") {
+				pp := p["Properties"].(map[string]any)
+				if cmp.Equal(pp["Queues"], []any{ref(queue)}) {
+					for _, st := range pp["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+						if st.(map[string]any)["Effect"] == "Allow" {
+							out = append(out, st)
+						}
+					}
+				}
+			}
+			return out
+		}
+		if diff := cmp.Diff(want, allows(events)); diff != "" {
+			t.Errorf("event queue's Allow statements (-want +got):\n%s", diff)
+		}
+		// The function sends through its role's policy, EventBridge not at
+		// all: a rule's events on the poll queue would wait for its window.
+		if got := allows(poll); len(got) != 0 {
+			t.Errorf("poll queue's Allow statements = %v, want none", got)
 		}
 	})
 }
@@ -358,7 +408,7 @@ func TestTheQueueIsEncryptedTLSOnlyAndRedrivesToTheDLQ(t *testing.T) {
 func TestTheFunction(t *testing.T) {
 	s := synth(t)
 	count(t, s.multi, "AWS::Lambda::Function", 1)
-	queue, _ := queueIDs(t, s.multiJSON)
+	queue, _, _ := queueIDs(t, s.multiJSON)
 	logGroup, _ := only(t, s.multiJSON, "AWS::Logs::LogGroup", nil)
 	role, _ := only(t, s.multiJSON, "AWS::IAM::Role", nil)
 	has(t, s.multi, "AWS::Lambda::Function", map[string]any{
@@ -385,7 +435,7 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_STOP_GRACE":    "3m0s",
 			"DRAINER_STALE_AFTER":   "10m0s",
 		})}})
-		defQueue, _ := queueIDs(t, s.defaultsJS)
+		defQueue, _, _ := queueIDs(t, s.defaultsJS)
 		has(t, s.defaults, "AWS::Lambda::Function", map[string]any{"MemorySize": 128, "Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
 			"DRAINER_QUEUE_URL":     ref(defQueue),
 			"DRAINER_ASGS":          ref("GroupName"),
@@ -401,16 +451,39 @@ func TestTheFunction(t *testing.T) {
 		has(t, s.multi, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 14})
 		has(t, s.defaults, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": 30})
 	})
-	t.Run("the SQS event source reports per-record failures", func(t *testing.T) {
+	t.Run("each queue has its event source, reporting per-record failures", func(t *testing.T) {
+		// The poll queue gathers 100 re-queue messages for up to a second,
+		// so their hops share DescribeContainerInstances 100 at a time
+		// (Lambda requires a window above 10 records); the event queue
+		// invokes at once, so a task's STOPPED event completes its drain
+		// without waiting for a window.
 		fn, _ := only(t, s.multiJSON, "AWS::Lambda::Function", nil)
-		count(t, s.multi, "AWS::Lambda::EventSourceMapping", 1)
-		has(t, s.multi, "AWS::Lambda::EventSourceMapping", map[string]any{
-			"FunctionName":          ref(fn),
-			"EventSourceArn":        getAtt(queue, "Arn"),
-			"BatchSize":             10,
-			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
-			"ScalingConfig":         map[string]any{"MaximumConcurrency": 5},
-		})
+		_, events, _ := queueIDs(t, s.multiJSON)
+		count(t, s.multi, "AWS::Lambda::EventSourceMapping", 2)
+		for name, want := range map[string]map[string]any{
+			"poll queue": {
+				"FunctionName":                   ref(fn),
+				"EventSourceArn":                 getAtt(queue, "Arn"),
+				"BatchSize":                      float64(100),
+				"MaximumBatchingWindowInSeconds": float64(1),
+				"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+				"ScalingConfig":                  map[string]any{"MaximumConcurrency": float64(5)},
+			},
+			"event queue": {
+				"FunctionName":          ref(fn),
+				"EventSourceArn":        getAtt(events, "Arn"),
+				"BatchSize":             float64(10),
+				"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+				"ScalingConfig":         map[string]any{"MaximumConcurrency": float64(10)},
+			},
+		} {
+			_, got := only(t, s.multiJSON, "AWS::Lambda::EventSourceMapping", func(p map[string]any) bool {
+				return cmp.Equal(p["EventSourceArn"], want["EventSourceArn"])
+			})
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s's event source (-want +got):\n%s", name, diff)
+			}
+		}
 	})
 	t.Run("the synth built bootstrap for linux/arm64, statically linked", func(t *testing.T) {
 		// Both stacks deploy the same binary, so the assembly holds one asset.
@@ -445,7 +518,7 @@ func mustID(t *testing.T, tpl map[string]any, typ string) string {
 
 func TestAlarmsNotifyTheTopic(t *testing.T) {
 	s := synth(t)
-	_, dlq := queueIDs(t, s.multiJSON)
+	_, _, dlq := queueIDs(t, s.multiJSON)
 	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
 	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
 	scheduleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", func(p map[string]any) bool { return p["ScheduleExpression"] != nil })
@@ -501,7 +574,7 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 	// Each statement is the narrowest the action supports; a new action or
 	// a wider resource must be a deliberate change of this list.
 	s := synth(t)
-	queue, _ := queueIDs(t, s.multiJSON)
+	queue, events, _ := queueIDs(t, s.multiJSON)
 	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
 	role := mustID(t, s.multiJSON, "AWS::IAM::Role")
 	count(t, s.multi, "AWS::IAM::Policy", 1)
@@ -510,10 +583,11 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 	group := func(name string) map[string]any {
 		return arn(":autoscaling:" + region + ":" + account + ":autoScalingGroup:*:autoScalingGroupName/" + name)
 	}
+	consume := []any{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 	want := []any{
-		// Granted by the SQS event source: the poller reads and deletes.
-		map[string]any{"Effect": "Allow", "Resource": getAtt(queue, "Arn"), "Action": []any{
-			"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}},
+		// Granted by the SQS event sources: the pollers read and delete.
+		map[string]any{"Effect": "Allow", "Resource": getAtt(events, "Arn"), "Action": consume},
+		map[string]any{"Effect": "Allow", "Resource": getAtt(queue, "Arn"), "Action": consume},
 		map[string]any{"Effect": "Allow", "Resource": getAtt(logGroup, "Arn"), "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}},
 		map[string]any{"Effect": "Allow", "Action": "ecs:ListContainerInstances",
 			"Resource": []any{ecs("cluster/blue"), ecs("cluster/green")}},
@@ -527,6 +601,7 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups"},
 			"Resource": "*"},
+		// The re-queue goes to the poll queue only.
 		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
 	}
 	doc := policy["PolicyDocument"].(map[string]any)
@@ -659,8 +734,9 @@ func TestMinHeartbeatTimeoutAndGlobalTimeout(t *testing.T) {
 		got  string
 		want string
 	}{
-		{"min heartbeat for the default poll", drainer.MinHeartbeatTimeout(30 * 1e9).String(), "8m0s"},
-		{"min heartbeat for a 5 minute poll", drainer.MinHeartbeatTimeout(300 * 1e9).String(), "17m0s"},
+		// 2 x (poll + 1 s window + 30 s hop + 181 s poll queue visibility)
+		{"min heartbeat for the default poll", drainer.MinHeartbeatTimeout(30 * 1e9).String(), "8m4s"},
+		{"min heartbeat for a 5 minute poll", drainer.MinHeartbeatTimeout(300 * 1e9).String(), "17m4s"},
 		{"global timeout is 100 heartbeats", drainer.GlobalTimeout(600 * 1e9).String(), "16h40m0s"},
 		{"global timeout is capped at 48h", drainer.GlobalTimeout(7200 * 1e9).String(), "48h0m0s"},
 	} {
@@ -687,11 +763,11 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 		props *drainer.Props
 		want  string // in the panic message; "" means accepted
 	}{
-		{"a heartbeat timeout shorter than twice (poll + hop + retry)",
-			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(539)},
-			"HeartbeatTimeout 8m59s is too short for PollInterval 1m0s: want at least 9m0s"},
+		{"a heartbeat timeout shorter than twice (poll + window + hop + retry)",
+			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(543)},
+			"HeartbeatTimeout 9m3s is too short for PollInterval 1m0s: want at least 9m4s, twice (the poll interval + the batching window 1s + the function timeout 30s + the poll queue's visibility timeout 3m1s)"},
 		{"the shortest heartbeat timeout for the poll interval",
-			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(540)}, ""},
+			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(544)}, ""},
 		{"a max drain beyond 100 heartbeat timeouts",
 			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), MaxDrain: awscdk.Duration_Hours(jsii.Number(17))},
 			"MaxDrain 17h0m0s is beyond the hook's global timeout 16h40m0s (min(48h, 100 x HeartbeatTimeout 10m0s)): Auto Scaling would release the instance first; raise HeartbeatTimeout to at least 10m12s"},

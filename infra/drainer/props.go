@@ -54,8 +54,8 @@ type Props struct {
 	// global timeout, min(48 h, 100 x HeartbeatTimeout).
 	MaxDrain awscdk.Duration
 	// HeartbeatTimeout is the lifecycle hook's heartbeat timeout. Default
-	// 10 min; at least 2 x (PollInterval + function timeout + queue
-	// visibility timeout), see MinHeartbeatTimeout.
+	// 10 min; at least 2 x (PollInterval + batching window + function
+	// timeout + poll queue visibility timeout), see MinHeartbeatTimeout.
 	HeartbeatTimeout awscdk.Duration
 	// MemorySize of the function in MB. Default 128: a hop is a handful of
 	// small API calls.
@@ -120,11 +120,16 @@ const (
 // queue when less than 10 s is left, so a batch never needs long.
 const functionTimeout = 30 * time.Second
 
-// visibilityTimeout is six times the function timeout, as AWS recommends for
-// an SQS event source: a batch still being processed (or retried by the
-// poller) is not delivered twice. It is also how long a failed hop waits
-// before it runs again.
-const visibilityTimeout = 6 * functionTimeout
+// The queues' visibility timeouts are six times the function timeout, as AWS
+// recommends for an SQS event source, so that a batch still being processed
+// (or retried by the poller) is not delivered twice; the poll queue's adds
+// its batching window, as AWS recommends too, since its records are in
+// flight while the window gathers the batch. It is also how long a failed
+// record waits before it runs again.
+const (
+	eventVisibilityTimeout = 6 * functionTimeout
+	pollVisibilityTimeout  = 6*functionTimeout + pollBatchingWindow
+)
 
 // config is Props with the defaults applied, in Go types.
 type config struct {
@@ -160,12 +165,13 @@ func validOnTimeout(p string) bool {
 // MinHeartbeatTimeout is the shortest heartbeat timeout that keeps a drain
 // with this poll interval alive through one failed hop. The drainer sends a
 // heartbeat once half the heartbeat timeout would otherwise pass before its
-// next hop, so half the timeout must hold a poll interval, one hop (the
-// function timeout) and the retry of a failed hop (the queue's visibility
-// timeout); with less, one throttled hop lets the heartbeat lapse and Auto
-// Scaling terminates the instance mid-drain.
+// next hop, so half the timeout must hold a poll interval, the poll queue's
+// batching window, one hop (the function timeout) and the retry of a failed
+// hop (the poll queue's visibility timeout, the longer of the two queues');
+// with less, one throttled hop lets the heartbeat lapse and Auto Scaling
+// terminates the instance mid-drain.
 func MinHeartbeatTimeout(pollInterval time.Duration) time.Duration {
-	return 2 * (pollInterval + functionTimeout + visibilityTimeout)
+	return 2 * (pollInterval + pollBatchingWindow + functionTimeout + pollVisibilityTimeout)
 }
 
 // GlobalTimeout is the longest an instance can wait on a hook with this
@@ -257,8 +263,8 @@ func resolve(p *Props) (config, error) {
 	case c.heartbeatTimeout < minHeartbeatTimeout || c.heartbeatTimeout > maxHeartbeatTimeout:
 		return config{}, fmt.Errorf("HeartbeatTimeout %s is out of range: Auto Scaling accepts %s to %s", c.heartbeatTimeout, minHeartbeatTimeout, maxHeartbeatTimeout)
 	case c.heartbeatTimeout < MinHeartbeatTimeout(c.pollInterval):
-		return config{}, fmt.Errorf("HeartbeatTimeout %s is too short for PollInterval %s: want at least %s, twice (the poll interval + the function timeout %s + the queue visibility timeout %s), so that one failed hop cannot let the heartbeat lapse and terminate the instance mid-drain",
-			c.heartbeatTimeout, c.pollInterval, MinHeartbeatTimeout(c.pollInterval), functionTimeout, visibilityTimeout)
+		return config{}, fmt.Errorf("HeartbeatTimeout %s is too short for PollInterval %s: want at least %s, twice (the poll interval + the batching window %s + the function timeout %s + the poll queue's visibility timeout %s), so that one failed hop cannot let the heartbeat lapse and terminate the instance mid-drain",
+			c.heartbeatTimeout, c.pollInterval, MinHeartbeatTimeout(c.pollInterval), pollBatchingWindow, functionTimeout, pollVisibilityTimeout)
 	case c.maxDrain <= 0:
 		return config{}, fmt.Errorf("MaxDrain %s must be more than 0", c.maxDrain)
 	case c.maxDrain > maxGlobalTimeout:

@@ -276,8 +276,8 @@ func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGro
 // a second with the events, and up to a poll interval without them (every
 // ECS event lost: the poll is the safety net).
 func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
-	if len(deployment.EventPatterns) != 3 {
-		t.Fatalf("the template has %d rule patterns, want 3: the lifecycle rule and the two ECS rules", len(deployment.EventPatterns))
+	if len(deployment.Rules) != 3 {
+		t.Fatalf("the template has %d rules with a pattern, want 3: the lifecycle rule and the two ECS rules", len(deployment.Rules))
 	}
 	const poll = 8 * time.Second
 	for _, tt := range []struct {
@@ -306,6 +306,17 @@ func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
 			}
 			if !tt.noEvents && !strings.Contains(e.logs.String(), `"detail_type":"ECS Task State Change"`) {
 				t.Errorf("no log line of an ECS task event")
+			}
+			// The rules' events come through the event queue, the hops
+			// through the poll queue: without ECS events the lifecycle
+			// event is the event queue's only record, and the completing
+			// hop came from the poll queue.
+			events, polls := e.Mapping.Events.Stats().Records, e.Mapping.Poll.Stats().Records
+			switch {
+			case tt.noEvents && (events != 1 || polls < 1):
+				t.Errorf("records from the event queue %d, from the poll queue %d; want 1 (the lifecycle event) and at least 1 (the hop that completed)", events, polls)
+			case !tt.noEvents && events < 2:
+				t.Errorf("records from the event queue %d, want the lifecycle event and the task's STOPPED event at least", events)
 			}
 		})
 	}

@@ -157,10 +157,13 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 	chaos := w.chaos(ctx, rng, drained, cfg.Chaos)
 
-	// Wait until every action ended and every chain with it.
+	// Wait until every action ended, every chain with it, and every event
+	// the drains caused was handled.
 	for ctx.Err() == nil {
 		if w.pendingActions() == 0 {
-			if v, f, d := w.AWS.SQS.Counts(w.QueueURL); v+f+d == 0 {
+			v, f, d := w.AWS.SQS.Counts(w.QueueURL)
+			ev, ef, ed := w.AWS.SQS.Counts(w.EventQueueURL)
+			if v+f+d+ev+ef+ed == 0 {
 				break
 			}
 		}
@@ -348,7 +351,7 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 	}
 	v, f, d := w.AWS.SQS.Counts(w.QueueURL)
 	if r.ChainsLeft = v + f + d; r.ChainsLeft > 0 {
-		violate("%d messages left on the queue after every action ended", r.ChainsLeft)
+		violate("%d messages left on the poll queue after every action ended", r.ChainsLeft)
 	}
 	dead, _ := w.AWS.SQS.Messages(w.DLQURL)
 	inDLQ := map[string]bool{}

@@ -15,21 +15,51 @@ import (
 )
 
 // Deployment is what the local world takes from the CloudFormation template
-// the CDK app synthesizes, so the rule, the function settings and the queue
-// we test are the ones `cdk deploy` would create.
+// the CDK app synthesizes, so the rules, the function settings and the
+// queues we test are the ones `cdk deploy` would create.
 type Deployment struct {
 	EventPattern []byte // the terminate lifecycle rule's pattern
-	// EventPatterns are every rule's pattern, the terminate lifecycle rule's
-	// and the ECS rules' (the schedule has none), in the template's order
-	// of logical ids.
-	EventPatterns     [][]byte
-	RecursiveLoop     string
-	Timeout           time.Duration
-	MemoryMB          int
-	Environment       map[string]string // literal values only (DRAINER_QUEUE_URL is a reference)
+	// Rules are every rule with a pattern, the terminate lifecycle rule's
+	// and the ECS rules' (the schedule has none), each with the queue it
+	// targets, in the template's order of logical ids.
+	Rules         []Rule
+	RecursiveLoop string
+	Timeout       time.Duration
+	MemoryMB      int
+	Environment   map[string]string // literal values only (DRAINER_QUEUE_URL is a reference)
+	// Events is the queue the rules target (the construct's EventQueue),
+	// Poll the one the function re-queues itself through, DRAINER_QUEUE_URL
+	// (the construct's Queue), each with its event source mapping.
+	Events, Poll EventSource
+	// BatchSize is not read from the template: when not 0, it replaces
+	// both event sources' batch sizes and drops their batching windows, for
+	// a design that takes one record per invocation from whichever queue
+	// (the bench's baselines).
+	BatchSize int
+}
+
+// Queue names one of the drainer's two queues.
+type Queue int
+
+// The drainer's queues.
+const (
+	EventQueue Queue = iota + 1 // Deployment.Events
+	PollQueue                   // Deployment.Poll
+)
+
+// Rule is one of the template's rules with an event pattern.
+type Rule struct {
+	Pattern []byte
+	Queue   Queue // the rule's target
+}
+
+// EventSource is an SQS queue of the drainer and the event source mapping
+// that feeds the function from it.
+type EventSource struct {
 	VisibilityTimeout time.Duration
 	MaxReceiveCount   int
 	BatchSize         int
+	MaxBatchingWindow time.Duration
 	MaxConcurrency    int
 	ReportFailures    bool
 }
@@ -76,7 +106,37 @@ type resource struct {
 	Properties json.RawMessage `json:"Properties"`
 }
 
-// ParseTemplate reads a deployment from a synthesized template.
+// getAtt is the logical id an {"Fn::GetAtt": [id, "Arn"]} names, or "".
+type getAtt struct {
+	GetAtt []string `json:"Fn::GetAtt"`
+}
+
+func (g getAtt) arnOf() string {
+	if len(g.GetAtt) == 2 && g.GetAtt[1] == "Arn" {
+		return g.GetAtt[0]
+	}
+	return ""
+}
+
+// template holds what ParseTemplate reads, by logical id, until the
+// references between the resources are resolved.
+type template struct {
+	d        Deployment
+	queues   map[string]EventSource // queues with a redrive policy (not the DLQ)
+	mappings map[string]EventSource // by the logical id of their queue
+	rules    []templateRule
+	pollID   string // the queue DRAINER_QUEUE_URL references
+}
+
+type templateRule struct {
+	name, target string
+	pattern      []byte
+}
+
+// ParseTemplate reads a deployment from a synthesized template: each event
+// source mapping is matched to its queue by EventSourceArn, each rule to the
+// queue its target's Arn names, and the poll queue is the one
+// DRAINER_QUEUE_URL references.
 func ParseTemplate(b []byte) (Deployment, error) {
 	var t struct {
 		Resources map[string]resource `json:"Resources"`
@@ -84,33 +144,83 @@ func ParseTemplate(b []byte) (Deployment, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return Deployment{}, fmt.Errorf("reading template: %w", err)
 	}
-	var d Deployment
+	tpl := template{queues: map[string]EventSource{}, mappings: map[string]EventSource{}}
 	for _, name := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[name]
 		var err error
 		switch r.Type {
 		case "AWS::Events::Rule":
-			err = d.rule(r.Properties)
+			err = tpl.rule(name, r.Properties)
 		case "AWS::Lambda::Function":
-			err = d.function(r.Properties)
+			err = tpl.function(r.Properties)
 		case "AWS::SQS::Queue":
-			err = d.queue(r.Properties)
+			err = tpl.queue(name, r.Properties)
 		case "AWS::Lambda::EventSourceMapping":
-			err = d.mapping(r.Properties)
+			err = tpl.mapping(r.Properties)
 		}
 		if err != nil {
 			return Deployment{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if d.EventPattern == nil || d.Timeout == 0 || d.VisibilityTimeout == 0 || d.BatchSize == 0 {
-		return Deployment{}, errors.New("template lacks the drainer's rule, function, queue or event source")
+	return tpl.resolve()
+}
+
+// resolve pairs each queue with its event source and each rule with its
+// queue.
+func (t *template) resolve() (Deployment, error) {
+	d := t.d
+	if d.EventPattern == nil || d.Timeout == 0 {
+		return Deployment{}, errors.New("template lacks the drainer's lifecycle rule or function")
+	}
+	source := func(id string) (EventSource, error) {
+		q, ok := t.queues[id]
+		if !ok {
+			return EventSource{}, fmt.Errorf("%s is not a queue with a redrive policy", id)
+		}
+		m, ok := t.mappings[id]
+		if !ok {
+			return EventSource{}, fmt.Errorf("queue %s has no event source mapping", id)
+		}
+		m.VisibilityTimeout, m.MaxReceiveCount = q.VisibilityTimeout, q.MaxReceiveCount
+		return m, nil
+	}
+	var err error
+	if t.pollID == "" {
+		return Deployment{}, errors.New("the function's DRAINER_QUEUE_URL references no queue")
+	}
+	if d.Poll, err = source(t.pollID); err != nil {
+		return Deployment{}, fmt.Errorf("DRAINER_QUEUE_URL: %w", err)
+	}
+	var eventID string
+	for id := range t.mappings {
+		switch {
+		case id == t.pollID:
+		case eventID != "":
+			return Deployment{}, fmt.Errorf("event source mappings on %s and %s besides the poll queue %s: want one event queue", eventID, id, t.pollID)
+		default:
+			eventID = id
+		}
+	}
+	if eventID == "" {
+		return Deployment{}, errors.New("no event source mapping besides the poll queue's: want an event queue")
+	}
+	if d.Events, err = source(eventID); err != nil {
+		return Deployment{}, err
+	}
+	for _, r := range t.rules {
+		q := map[string]Queue{eventID: EventQueue, t.pollID: PollQueue}[r.target]
+		if q == 0 {
+			return Deployment{}, fmt.Errorf("%s: its target %q is neither the event queue %s nor the poll queue %s", r.name, r.target, eventID, t.pollID)
+		}
+		d.Rules = append(d.Rules, Rule{Pattern: r.pattern, Queue: q})
 	}
 	return d, nil
 }
 
-func (d *Deployment) rule(props json.RawMessage) error {
+func (t *template) rule(name string, props json.RawMessage) error {
 	var p struct {
 		EventPattern json.RawMessage
+		Targets      []struct{ Arn getAtt }
 	}
 	if err := json.Unmarshal(props, &p); err != nil {
 		return err
@@ -122,34 +232,43 @@ func (d *Deployment) rule(props json.RawMessage) error {
 	if strings.Contains(string(p.EventPattern), "Fn::") {
 		return fmt.Errorf("event pattern %s is not literal: the local EventBridge cannot resolve CloudFormation functions", p.EventPattern)
 	}
-	d.EventPatterns = append(d.EventPatterns, p.EventPattern)
+	if len(p.Targets) != 1 {
+		return fmt.Errorf("%d targets, want the one queue", len(p.Targets))
+	}
+	t.rules = append(t.rules, templateRule{name: name, target: p.Targets[0].Arn.arnOf(), pattern: p.EventPattern})
 	if strings.Contains(string(p.EventPattern), "aws.autoscaling") {
-		d.EventPattern = p.EventPattern
+		t.d.EventPattern = p.EventPattern
 	}
 	return nil
 }
 
-func (d *Deployment) function(props json.RawMessage) error {
+func (t *template) function(props json.RawMessage) error {
 	var p struct {
 		RecursiveLoop string
 		Timeout       int
 		MemorySize    int
-		Environment   struct{ Variables map[string]any }
+		Environment   struct{ Variables map[string]json.RawMessage }
 	}
 	if err := json.Unmarshal(props, &p); err != nil {
 		return err
 	}
+	d := &t.d
 	d.RecursiveLoop, d.Timeout, d.MemoryMB = p.RecursiveLoop, time.Duration(p.Timeout)*time.Second, p.MemorySize
 	d.Environment = map[string]string{}
 	for k, v := range p.Environment.Variables {
-		if s, ok := v.(string); ok {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
 			d.Environment[k] = s
 		}
+	}
+	var queueURL struct{ Ref string }
+	if err := json.Unmarshal(p.Environment.Variables["DRAINER_QUEUE_URL"], &queueURL); err == nil {
+		t.pollID = queueURL.Ref
 	}
 	return nil
 }
 
-func (d *Deployment) queue(props json.RawMessage) error {
+func (t *template) queue(name string, props json.RawMessage) error {
 	var p struct {
 		VisibilityTimeout int
 		RedrivePolicy     *struct{ MaxReceiveCount int }
@@ -157,25 +276,32 @@ func (d *Deployment) queue(props json.RawMessage) error {
 	if err := json.Unmarshal(props, &p); err != nil {
 		return err
 	}
-	if p.RedrivePolicy != nil { // the drain queue, not its DLQ
-		d.VisibilityTimeout = time.Duration(p.VisibilityTimeout) * time.Second
-		d.MaxReceiveCount = p.RedrivePolicy.MaxReceiveCount
+	if p.RedrivePolicy != nil { // a drain queue, not the DLQ
+		t.queues[name] = EventSource{VisibilityTimeout: time.Duration(p.VisibilityTimeout) * time.Second, MaxReceiveCount: p.RedrivePolicy.MaxReceiveCount}
 	}
 	return nil
 }
 
-func (d *Deployment) mapping(props json.RawMessage) error {
+func (t *template) mapping(props json.RawMessage) error {
 	var p struct {
-		BatchSize             int
-		FunctionResponseTypes []string
-		ScalingConfig         struct{ MaximumConcurrency int }
+		EventSourceArn                 getAtt
+		BatchSize                      int
+		MaximumBatchingWindowInSeconds int
+		FunctionResponseTypes          []string
+		ScalingConfig                  struct{ MaximumConcurrency int }
 	}
 	if err := json.Unmarshal(props, &p); err != nil {
 		return err
 	}
-	d.BatchSize, d.MaxConcurrency = p.BatchSize, p.ScalingConfig.MaximumConcurrency
-	for _, t := range p.FunctionResponseTypes {
-		d.ReportFailures = d.ReportFailures || t == "ReportBatchItemFailures"
+	queue := p.EventSourceArn.arnOf()
+	if queue == "" {
+		return errors.New("EventSourceArn is not a queue of the template")
 	}
+	m := EventSource{BatchSize: p.BatchSize, MaxBatchingWindow: time.Duration(p.MaximumBatchingWindowInSeconds) * time.Second,
+		MaxConcurrency: p.ScalingConfig.MaximumConcurrency}
+	for _, rt := range p.FunctionResponseTypes {
+		m.ReportFailures = m.ReportFailures || rt == "ReportBatchItemFailures"
+	}
+	t.mappings[queue] = m
 	return nil
 }

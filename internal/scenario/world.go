@@ -1,8 +1,9 @@
 // Package scenario runs whole drains locally: the local AWS, its EventBridge
-// rule (the pattern the CDK construct deploys), the real bootstrap binary
-// under the local Lambda runtime, and the SQS event source mapping between
-// them. The end-to-end tests and `make demo` drive it; nothing in the path
-// from scale-in to CompleteLifecycleAction is a shortcut around what AWS does.
+// rules (the patterns the CDK construct deploys), the real bootstrap binary
+// under the local Lambda runtime, and the SQS event source mappings of its
+// two queues between them. The end-to-end tests and `make demo` drive it;
+// nothing in the path from scale-in to CompleteLifecycleAction is a shortcut
+// around what AWS does.
 package scenario
 
 import (
@@ -41,15 +42,19 @@ type FunctionOptions struct {
 	PollInterval time.Duration // DRAINER_POLL_INTERVAL; 0 keeps the template's
 	MaxDrain     time.Duration // DRAINER_MAX_DRAIN; 0 keeps the template's
 	Timeout      time.Duration // the function timeout; 0 keeps the template's
-	Concurrency  int           // execution environments and concurrent batches; 0 keeps the template's maximum
 	Logs         io.Writer     // the function's log lines; nil discards them
+	// Concurrency is the function's execution environments and each event
+	// source's concurrent batches, as a reserved concurrency caps them
+	// together; 0 keeps the template's maxima, the function getting their
+	// sum.
+	Concurrency int
 	// Faults, if set, injects faults everywhere: the AWS endpoint, SQS and
 	// EventBridge deliveries, and kills of the function mid-invocation.
 	Faults *faults.Injector
 	// Env is added to the function's environment (DRAINER_STALE_AFTER...).
 	Env []string
-	// VisibilityTimeout overrides the template's, so a soak sees failed
-	// records come back (and reach the DLQ) in seconds.
+	// VisibilityTimeout overrides both queues' (the template's), so a soak
+	// sees failed records come back (and reach the DLQ) in seconds.
 	VisibilityTimeout time.Duration
 	// NoECSEvents deploys only the terminate lifecycle rule, not the
 	// template's ECS rules: drains then complete at a poll, as if every
@@ -62,23 +67,44 @@ type World struct {
 	AWS      *localaws.AWS
 	Bus      *eventbridge.Bus
 	Function *lambda.Function
-	Mapping  *lambda.Mapping
+	Mapping  Mappings
 	ASG      *sdkautoscaling.Client
-	QueueURL string
-	DLQURL   string
+	QueueURL string // the poll queue, DRAINER_QUEUE_URL
+	// EventQueueURL is the queue the rules deliver to.
+	EventQueueURL string
+	DLQURL        string // both queues'
+}
+
+// Mappings are the event source mappings that feed the function from the
+// event queue and from the poll queue.
+type Mappings struct {
+	Events, Poll *lambda.Mapping
+}
+
+// Stats sums both mappings' counters: every record a queue delivered to
+// the function.
+func (m Mappings) Stats() lambda.MappingStats {
+	var sum lambda.MappingStats
+	for _, mm := range []*lambda.Mapping{m.Events, m.Poll} {
+		s := mm.Stats()
+		sum.Batches += s.Batches
+		sum.Records += s.Records
+		sum.Deleted += s.Deleted
+		sum.Failed += s.Failed
+	}
+	return sum
 }
 
 // Start deploys the drainer as the synthesized template d describes into a
 // fresh local AWS on the wall clock (the bootstrap binary reads the wall
-// clock): the rule's pattern, the function's settings and environment, the
-// queue's visibility timeout and redrive, the event source's batch.
+// clock): the rules' patterns and targets, the function's settings and
+// environment, each queue's visibility timeout and redrive, each event
+// source's batch, window and concurrency.
 func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err error) {
-	timeout, visibility, concurrency := d.Timeout, d.VisibilityTimeout, d.MaxConcurrency
+	events, poll := d.Events.with(d, o), d.Poll.with(d, o)
+	timeout, concurrency := d.Timeout, events.MaxConcurrency+poll.MaxConcurrency
 	if o.Timeout > 0 {
 		timeout = o.Timeout
-	}
-	if o.VisibilityTimeout > 0 {
-		visibility = o.VisibilityTimeout
 	}
 	if o.Concurrency > 0 {
 		concurrency = o.Concurrency
@@ -99,7 +125,7 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults}); err != nil {
 		return w, err
 	}
-	if err := w.queues(visibility, d.MaxReceiveCount); err != nil {
+	if err := w.queues(events, poll); err != nil {
 		return w, err
 	}
 	if err := w.rules(d, o); err != nil {
@@ -115,11 +141,10 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if o.Faults != nil {
 		o.Faults.SetKill(w.Function.KillInvocation)
 	}
-	w.Mapping, err = lambda.StartMapping(lambda.MappingConfig{
-		Queue: w.AWS.SQS, QueueURL: w.QueueURL, Function: w.Function,
-		BatchSize: d.BatchSize, ReportBatchItemFailures: d.ReportFailures, MaxConcurrency: concurrency, Region: localaws.Region,
-	})
-	if err != nil {
+	if w.Mapping.Events, err = w.startMapping(w.EventQueueURL, events); err != nil {
+		return w, err
+	}
+	if w.Mapping.Poll, err = w.startMapping(w.QueueURL, poll); err != nil {
 		return w, err
 	}
 	cfg, err := w.AWS.Config(ctx)
@@ -127,27 +152,50 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	return w, err
 }
 
-// rules puts each of the template's rules on the bus, targeting the queue:
+// with is the event source with the scenario's overrides: the visibility
+// timeout, the concurrency, and the Deployment's BatchSize.
+func (s EventSource) with(d Deployment, o FunctionOptions) EventSource {
+	if o.VisibilityTimeout > 0 {
+		s.VisibilityTimeout = o.VisibilityTimeout
+	}
+	if o.Concurrency > 0 {
+		s.MaxConcurrency = o.Concurrency
+	}
+	if d.BatchSize > 0 {
+		s.BatchSize, s.MaxBatchingWindow = d.BatchSize, 0
+	}
+	return s
+}
+
+func (w *World) startMapping(queueURL string, s EventSource) (*lambda.Mapping, error) {
+	return lambda.StartMapping(lambda.MappingConfig{
+		Queue: w.AWS.SQS, QueueURL: queueURL, Function: w.Function,
+		BatchSize: s.BatchSize, MaxBatchingWindow: s.MaxBatchingWindow, ReportBatchItemFailures: s.ReportFailures,
+		MaxConcurrency: s.MaxConcurrency, Region: localaws.Region,
+	})
+}
+
+// rules puts each of the template's rules on the bus, targeting its queue:
 // the terminate lifecycle rule, and the ECS rules unless o.NoECSEvents.
 func (w *World) rules(d Deployment, o FunctionOptions) error {
-	patterns := d.EventPatterns
-	if len(patterns) == 0 { // a Deployment built by hand, with the one pattern
-		patterns = [][]byte{d.EventPattern}
-	}
 	ecsRules := 0
-	for _, p := range patterns {
+	for _, r := range d.Rules {
 		name := ruleName
-		if !bytes.Equal(p, d.EventPattern) {
+		if !bytes.Equal(r.Pattern, d.EventPattern) {
 			if o.NoECSEvents {
 				continue
 			}
 			ecsRules++
 			name = fmt.Sprintf("%s-ecs-%d", functionName, ecsRules)
 		}
-		if err := w.Bus.PutRule(name, p); err != nil {
+		if err := w.Bus.PutRule(name, r.Pattern); err != nil {
 			return err
 		}
-		if err := w.Bus.AddTarget(name, eventbridge.SQSTarget(w.AWS.SQS.Send, w.QueueURL)); err != nil {
+		target := w.EventQueueURL
+		if r.Queue == PollQueue {
+			target = w.QueueURL
+		}
+		if err := w.Bus.AddTarget(name, eventbridge.SQSTarget(w.AWS.SQS.Send, target)); err != nil {
 			return err
 		}
 	}
@@ -171,8 +219,9 @@ func (w *World) environment(d Deployment, o FunctionOptions) []string {
 	return append(env, o.Env...)
 }
 
-// queues creates the drain queue and its DLQ as the template does.
-func (w *World) queues(visibility time.Duration, maxReceiveCount int) error {
+// queues creates the event queue, the poll queue and their DLQ as the
+// template does.
+func (w *World) queues(events, poll EventSource) error {
 	dlq, err := w.AWS.SQS.CreateQueue("ecs-drainer-dlq", map[string]string{"MessageRetentionPeriod": "1209600"})
 	if err != nil {
 		return err
@@ -182,17 +231,25 @@ func (w *World) queues(visibility time.Duration, maxReceiveCount int) error {
 		return err
 	}
 	w.DLQURL = dlq
-	w.QueueURL, err = w.AWS.SQS.CreateQueue("ecs-drainer", map[string]string{
-		"VisibilityTimeout": strconv.Itoa(int(visibility / time.Second)),
-		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, maxReceiveCount),
-	})
+	create := func(name string, s EventSource) (string, error) {
+		return w.AWS.SQS.CreateQueue(name, map[string]string{
+			"VisibilityTimeout": strconv.Itoa(int(s.VisibilityTimeout / time.Second)),
+			"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, s.MaxReceiveCount),
+		})
+	}
+	if w.EventQueueURL, err = create("ecs-drainer-events", events); err != nil {
+		return err
+	}
+	w.QueueURL, err = create("ecs-drainer", poll)
 	return err
 }
 
 // Close stops everything.
 func (w *World) Close() {
-	if w.Mapping != nil {
-		w.Mapping.Stop()
+	for _, m := range []*lambda.Mapping{w.Mapping.Events, w.Mapping.Poll} {
+		if m != nil {
+			m.Stop()
+		}
 	}
 	if w.Function != nil {
 		_ = w.Function.Close()
