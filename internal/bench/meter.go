@@ -25,6 +25,9 @@ type meter struct {
 	mu        sync.Mutex
 	calls     map[string]int // "ECS.ListTasks"
 	throttled map[string]int
+	// describes are the times of the DescribeContainerInstances calls, to
+	// count them per poll round.
+	describes []time.Time
 }
 
 // readHeaderTimeout bounds a stuck client; the SDK sends headers at once.
@@ -63,6 +66,9 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls[op]++
+	if op == "ECS.DescribeContainerInstances" {
+		m.describes = append(m.describes, time.Now())
+	}
 	if isThrottle(rec.status, rec.head.Bytes()) {
 		m.throttled[op]++
 	}
@@ -80,6 +86,27 @@ func (m *meter) counts() (calls, throttled map[string]int) {
 		throttled[k] = v
 	}
 	return calls, throttled
+}
+
+// mostPerWindow is the most DescribeContainerInstances calls made within any
+// window-long span: with window the poll interval, the calls of the busiest
+// poll round.
+func (m *meter) mostPerWindow(window time.Duration) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return mostWithin(m.describes, window)
+}
+
+// mostWithin is the most of the sorted times within any window-long span.
+func mostWithin(times []time.Time, window time.Duration) int {
+	most, first := 0, 0
+	for last := range times {
+		for times[last].Sub(times[first]) >= window {
+			first++
+		}
+		most = max(most, last-first+1)
+	}
+	return most
 }
 
 // operation names a request as "Service.Operation": JSON services by their

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMeterCountsOperationsAndThrottles(t *testing.T) {
@@ -39,5 +40,35 @@ func TestMeterCountsOperationsAndThrottles(t *testing.T) {
 	}
 	if len(throttled) != 1 || throttled["ECS.ListTasks"] != 1 {
 		t.Errorf("throttled = %v, want only ECS.ListTasks 1", throttled)
+	}
+}
+
+// mostWithin counts the busiest poll round: the most calls within any span
+// shorter than the window, wherever the span starts.
+func TestMostWithin(t *testing.T) {
+	at := func(ms ...int) []time.Time {
+		var ts []time.Time
+		for _, m := range ms {
+			ts = append(ts, time.Unix(0, 0).Add(time.Duration(m)*time.Millisecond))
+		}
+		return ts
+	}
+	tests := []struct {
+		name  string
+		times []time.Time
+		want  int
+	}{
+		{"none", nil, 0},
+		{"one", at(5), 1},
+		{"all within the window", at(0, 100, 2999), 3},
+		{"a window's length apart is two rounds", at(0, 3000), 1},
+		{"the busiest span need not start at the first call", at(0, 2500, 2600, 2700, 5400), 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mostWithin(tt.times, 3*time.Second); got != tt.want {
+				t.Errorf("mostWithin = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

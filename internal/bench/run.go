@@ -62,7 +62,11 @@ type result struct {
 	Invocations   int
 	FunctionErrs  int
 	FailedRecords int
-	Wall          time.Duration // first termination to last action ended
+	Wall          time.Duration   // first termination to last action ended
+	Inits         []time.Duration // Init Duration of each cold start
+	// DescribesPerRound is the most DescribeContainerInstances calls in any
+	// span of one drainer poll interval.
+	DescribesPerRound int
 }
 
 // runDesign deploys the design into a fresh local AWS, puts the workload on it,
@@ -196,7 +200,8 @@ func collect(w *scenario.World, m *meter, ds design, drained []string, t0, last 
 	}
 	st := w.Function.Stats()
 	r.BilledSeconds = st.BilledDuration.Seconds()
-	r.Invocations, r.FunctionErrs = st.Invocations, st.Errors
+	r.Invocations, r.FunctionErrs, r.Inits = st.Invocations, st.Errors, st.Inits
+	r.DescribesPerRound = m.mostPerWindow(drainerPoll)
 	ms := w.Mapping.Stats()
 	r.SQSRecords, r.FailedRecords = ms.Records, ms.Failed
 	r.Calls, r.Throttled = m.counts()

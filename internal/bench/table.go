@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // row is one design on one scenario, over its repetitions.
@@ -25,14 +26,24 @@ type row struct {
 	SQSPerDrain       float64
 	Throttled         int // throttled answers, worst repetition
 	FailedRecords     int
+	// InitMS is the cold starts' Init Duration in milliseconds: the median
+	// and max over every cold start of every repetition.
+	InitMS spread
+	// DescribesPerRound: the most DescribeContainerInstances calls within
+	// one poll interval, worst repetition.
+	DescribesPerRound int
 	Skipped           string // why the design did not run at this scale
 }
 
 // summarize turns a design's repetitions on one scenario into a row.
 func summarize(ds design, rs []result) row {
 	r := row{Design: ds.Name, Reps: len(rs), Completed: math.MaxInt, CallsByOp: map[string]float64{}}
-	var p50, p99, wall, gbs, perMin, calls, sqs []float64
+	var p50, p99, wall, gbs, perMin, calls, sqs, inits []float64
 	for _, x := range rs {
+		for _, d := range x.Inits {
+			inits = append(inits, float64(d)/float64(time.Millisecond))
+		}
+		r.DescribesPerRound = max(r.DescribesPerRound, x.DescribesPerRound)
 		r.Drains = x.Drains
 		completed := 0
 		var lags, held []float64
@@ -76,7 +87,7 @@ func summarize(ds design, rs []result) row {
 	if len(rs) == 0 {
 		r.Completed = 0
 	}
-	r.LagP50, r.LagP99, r.Wall = spreadOf(p50), spreadOf(p99), spreadOf(wall)
+	r.LagP50, r.LagP99, r.Wall, r.InitMS = spreadOf(p50), spreadOf(p99), spreadOf(wall), spreadOf(inits)
 	r.GBs, r.GBsPerMinute = spreadOf(gbs).Median, spreadOf(perMin).Median
 	r.CallsPerDrain, r.SQSPerDrain = spreadOf(calls).Median, spreadOf(sqs).Median
 	return r
@@ -105,6 +116,14 @@ func seconds(s spread) string {
 	}
 }
 
+// millis renders init durations: the median and the slowest.
+func millis(s spread) string {
+	if math.IsNaN(s.Median) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f ms (%.0f)", s.Median, s.Max)
+}
+
 // gbSeconds renders small GB-second figures readably.
 func gbSeconds(x float64) string {
 	switch {
@@ -120,16 +139,17 @@ func gbSeconds(x float64) string {
 // renderTable writes the markdown tables: the summary, then AWS calls per
 // drain by operation.
 func renderTable(out io.Writer, rows []row) {
-	fmt.Fprintln(out, "| drains | design | completed | early | lag p50 | lag p99 | GB-s / drain | GB-s / real drain-min | AWS calls / drain | SQS msgs / drain | throttled | failed records | wall |")
-	fmt.Fprintln(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(out, "| drains | design | completed | early | lag p50 | lag p99 | GB-s / drain | GB-s / real drain-min | AWS calls / drain | DescribeContainerInstances / poll round (max) | SQS msgs / drain | throttled | failed records | init p50 (max) | wall |")
+	fmt.Fprintln(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		if r.Skipped != "" {
-			fmt.Fprintf(out, "| %d | %s | not run: %s | | | | | | | | | | |\n", r.Drains, r.Design, r.Skipped)
+			fmt.Fprintf(out, "| %d | %s | not run: %s | | | | | | | | | | | | |\n", r.Drains, r.Design, r.Skipped)
 			continue
 		}
-		fmt.Fprintf(out, "| %d | %s | %d/%d | %d | %s | %s | %s | %s | %.1f | %.1f | %d | %d | %s |\n",
+		fmt.Fprintf(out, "| %d | %s | %d/%d | %d | %s | %s | %s | %s | %.1f | %d | %.1f | %d | %d | %s | %s |\n",
 			r.Drains, r.Design, r.Completed, r.Drains, r.Early, seconds(r.LagP50), seconds(r.LagP99),
-			gbSeconds(r.GBs), gbSeconds(r.GBsPerMinute), r.CallsPerDrain, r.SQSPerDrain, r.Throttled, r.FailedRecords, seconds(r.Wall))
+			gbSeconds(r.GBs), gbSeconds(r.GBsPerMinute), r.CallsPerDrain, r.DescribesPerRound, r.SQSPerDrain, r.Throttled, r.FailedRecords,
+			millis(r.InitMS), seconds(r.Wall))
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "| drains | design | AWS calls per drain, by operation |")
