@@ -20,6 +20,10 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
 )
 
+// maxAttempts is how many times a throttled or failed AWS call is made
+// before its record fails (the SDK's default is 3).
+const maxAttempts = 8
+
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := loadConfig(os.Getenv)
@@ -27,11 +31,17 @@ func main() {
 		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	// Adaptive retries back off on throttling across calls, not only per
-	// call, which matters when an instance refresh drains many instances
-	// at once against ECS's shared token buckets.
+	// Throttling is retried with jittered backoff, up to maxAttempts (each
+	// call bounded by its own timeout), so that an instance refresh's burst
+	// against ECS's token buckets does not fail records. Not the adaptive
+	// mode: its client-side rate limiter, once throttled, holds back every
+	// call of the process, and the concurrent hops of a batch then wait on
+	// each other (measured: lag p99 12.5 s instead of 7.8 s for 1,000
+	// drains, make bench).
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(),
-		awsconfig.WithRetryer(func() aws.Retryer { return retry.NewAdaptiveMode() }))
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = maxAttempts })
+		}))
 	if err != nil {
 		log.Error("loading AWS configuration", "error", err.Error())
 		os.Exit(1)

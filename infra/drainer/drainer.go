@@ -284,17 +284,21 @@ func hookSuffix(g awsautoscaling.IAutoScalingGroup) string {
 // message and a short invocation, most of them one DescribeContainerInstances.
 func (d *Drainer) rule(c config) {
 	clusters := clusterNames(c.targets)
+	// Lifecycle actions go to the poll queue: a drain's first hop has no
+	// hurry (the instance waits on the hook), and 100 first hops of an
+	// instance refresh then share each read. ECS events, whose only purpose
+	// is to end a drain early, go to the event queue, which has no window.
 	d.Rule = d.queueRule("Rule", "ecs-drainer: terminate lifecycle actions of the drained Auto Scaling groups",
-		rules.TerminateLifecycle(c.groupNames))
+		rules.TerminateLifecycle(c.groupNames), d.Queue, "DrainerQueue")
 	d.TaskStoppedRule = d.queueRule("TaskStoppedRule", "ecs-drainer: tasks of the drained clusters that reached STOPPED (a drain may be over)",
-		rules.ECSTaskStopped(clusters))
+		rules.ECSTaskStopped(clusters), d.EventQueue, "DrainerEventQueue")
 	d.InstanceDrainingRule = d.queueRule("InstanceDrainingRule", "ecs-drainer: state changes of the drained clusters' DRAINING container instances (a drain may be over)",
-		rules.ECSInstanceDraining(clusters))
+		rules.ECSInstanceDraining(clusters), d.EventQueue, "DrainerEventQueue")
 }
 
-// queueRule creates a rule with the pattern targeting the event queue, and
-// lets exactly that rule send to it.
-func (d *Drainer) queueRule(id, description string, patternJSON []byte) awsevents.CfnRule {
+// queueRule creates a rule with the pattern targeting the queue, and lets
+// exactly that rule send to it.
+func (d *Drainer) queueRule(id, description string, patternJSON []byte, queue awssqs.Queue, targetID string) awsevents.CfnRule {
 	var pattern map[string]any
 	if err := json.Unmarshal(patternJSON, &pattern); err != nil {
 		panic(err) // rules marshals it from a map
@@ -304,14 +308,14 @@ func (d *Drainer) queueRule(id, description string, patternJSON []byte) awsevent
 		EventPattern: pattern,
 		State:        jsii.String("ENABLED"),
 		Targets: &[]any{&awsevents.CfnRule_TargetProperty{
-			Id:  jsii.String("DrainerEventQueue"),
-			Arn: d.EventQueue.QueueArn(),
+			Id:  jsii.String(targetID),
+			Arn: queue.QueueArn(),
 		}},
 	})
-	d.EventQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  &[]*string{d.EventQueue.QueueArn()},
+		Resources:  &[]*string{queue.QueueArn()},
 		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": r.AttrArn()}},
 	}))
 	return r

@@ -275,14 +275,17 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	})
 }
 
-func TestTheRuleIsInfraRulesPatternTargetingTheEventQueue(t *testing.T) {
+func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
 	// The deployed rule must be exactly infra/rules' pattern: the local
-	// EventBridge in the end-to-end tests routes with it. The rules target
-	// the event queue, whose source has no batching window: an event sent
-	// to the poll queue would wait up to a second for its batch.
+	// EventBridge in the end-to-end tests routes with it. The lifecycle rule
+	// targets the poll queue, so an instance refresh's first hops share
+	// their reads 100 at a time (a drain's start is in no hurry); the ECS
+	// rules target the event queue, whose source has no batching window:
+	// an ECS event on the poll queue would wait up to a second for its
+	// batch.
 	s := synth(t)
 	count(t, s.multi, "AWS::Events::Rule", 4) // the two ECS rules and the reconciler's schedule
-	_, events, _ := queueIDs(t, s.multiJSON)
+	poll, events, _ := queueIDs(t, s.multiJSON)
 	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 
 	var want any
@@ -292,10 +295,10 @@ func TestTheRuleIsInfraRulesPatternTargetingTheEventQueue(t *testing.T) {
 	if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
 		t.Errorf("EventPattern differs from rules.TerminateLifecycle (-want +got):\n%s", diff)
 	}
-	wantTargets := []any{map[string]any{"Id": "DrainerEventQueue", "Arn": getAtt(events, "Arn")}}
-	if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
+	if diff := cmp.Diff([]any{map[string]any{"Id": "DrainerQueue", "Arn": getAtt(poll, "Arn")}}, rule["Targets"]); diff != "" {
 		t.Errorf("Targets (-want +got):\n%s", diff)
 	}
+	wantTargets := []any{map[string]any{"Id": "DrainerEventQueue", "Arn": getAtt(events, "Arn")}}
 	t.Run("the ECS rules are infra/rules' patterns for the clusters, targeting the event queue", func(t *testing.T) {
 		for detailType, pattern := range map[string][]byte{
 			"ECS Task State Change":               rules.ECSTaskStopped([]string{"blue", "green"}),
@@ -368,18 +371,22 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 			}})},
 		})
 	}
-	t.Run("only the rules may send to the event queue, and nothing but the function to the poll queue", func(t *testing.T) {
-		var want []any
-		for _, pick := range []func(map[string]any) bool{lifecycleRule, ecsRule("ECS Task State Change"), ecsRule("ECS Container Instance State Change")} {
-			ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", pick)
-			want = append(want, map[string]any{
-				"Effect":    "Allow",
-				"Action":    "sqs:SendMessage",
-				"Principal": map[string]any{"Service": "events.amazonaws.com"},
-				"Resource":  getAtt(events, "Arn"),
-				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
-			})
+	t.Run("only the ECS rules may send to the event queue, and only the lifecycle rule to the poll queue", func(t *testing.T) {
+		allow := func(queue string, picks ...func(map[string]any) bool) []any {
+			var want []any
+			for _, pick := range picks {
+				ruleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", pick)
+				want = append(want, map[string]any{
+					"Effect":    "Allow",
+					"Action":    "sqs:SendMessage",
+					"Principal": map[string]any{"Service": "events.amazonaws.com"},
+					"Resource":  getAtt(queue, "Arn"),
+					"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
+				})
+			}
+			return want
 		}
+		want := allow(events, ecsRule("ECS Task State Change"), ecsRule("ECS Container Instance State Change"))
 		allows := func(queue string) []any {
 			var out []any
 			for _, p := range resources(s.multiJSON, "AWS::SQS::QueuePolicy") {
@@ -397,10 +404,9 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 		if diff := cmp.Diff(want, allows(events)); diff != "" {
 			t.Errorf("event queue's Allow statements (-want +got):\n%s", diff)
 		}
-		// The function sends through its role's policy, EventBridge not at
-		// all: a rule's events on the poll queue would wait for its window.
-		if got := allows(poll); len(got) != 0 {
-			t.Errorf("poll queue's Allow statements = %v, want none", got)
+		// The function sends through its role's policy.
+		if diff := cmp.Diff(allow(poll, lifecycleRule), allows(poll)); diff != "" {
+			t.Errorf("poll queue's Allow statements (-want +got):\n%s", diff)
 		}
 	})
 }

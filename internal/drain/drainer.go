@@ -180,6 +180,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			next := s
 			next.Attempt++
 			next.Parent = recordID
+			next.Due = o.Now.Add(step.Delay)
 			res.State, res.Outcome, res.Delay = next, OutcomeRequeued, step.Delay
 			id, err := d.requeue(ctx, next, step.Delay)
 			if err != nil {
@@ -188,7 +189,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			// The mark is written after the send: a hop that stops in
 			// between leaves the mark on this record, which the message
 			// just sent names as its parent, so the chain goes on.
-			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: o.Now.Add(step.Delay), MessageID: id, Token: s.Token, Hook: s.HookName}); merr != nil {
+			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: next.Due, MessageID: id, Token: s.Token, Hook: s.HookName}); merr != nil {
 				res.Notes = append(res.Notes, merr.Error())
 			}
 			return res, nil

@@ -267,17 +267,22 @@ func live(status string) bool {
 	return status == StatusActive || status == StatusDraining || status == StatusRegistering
 }
 
-// RequeueDelay is how long to wait before the next poll: the poll interval,
-// but no later than the deadline or the end of the stop grace (so a drain
-// that hits them ends on time), no more than half the heartbeat timeout (so
-// the hop before the timeout lapses always has time to send a heartbeat),
-// and within SQS's 900 s timer cap.
+// RequeueDelay is how long to wait before the next poll: the poll interval
+// from when this hop was due (a hop that ran late waits that much less, so
+// polls do not drift), but no later than the deadline or the end of the stop
+// grace (so a drain that hits them ends on time), no more than half the
+// heartbeat timeout (so the hop before the timeout lapses always has time to
+// send a heartbeat), within SQS's 900 s timer cap, and at least a second.
 func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 	until := s.Deadline
 	if !s.TasksStoppedAt.IsZero() {
 		until = s.TasksStoppedAt.Add(p.StopGrace)
 	}
-	d := min(p.PollInterval, s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
+	late := time.Duration(0)
+	if !s.Due.IsZero() {
+		late = min(max(now.Sub(s.Due), 0), p.PollInterval)
+	}
+	d := min(p.PollInterval-late, s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
 	return max(d.Round(time.Second), time.Second)
 }
 

@@ -153,6 +153,12 @@ func TestNextNeverReleasesEarly(t *testing.T) {
 	}
 }
 
+func due(at time.Time) State {
+	s := testState()
+	s.Due = at
+	return s
+}
+
 func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 	long := testState()
 	long.HeartbeatTimeoutSeconds = 7200
@@ -167,6 +173,9 @@ func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 		{"capped at SQS's 900 s timer", long, Policy{PollInterval: 15 * time.Minute}, 900 * time.Second},
 		{"capped at half the heartbeat timeout", testState(), Policy{PollInterval: 15 * time.Minute}, 150 * time.Second},
 		{"never below one second", func() State { s := testState(); s.Deadline = t0.Add(100 * time.Millisecond); return s }(), testPolicy, time.Second},
+		{"a hop that ran 4 s late polls 4 s sooner, so polls keep their interval", due(t0.Add(-4 * time.Second)), testPolicy, 26 * time.Second},
+		{"a hop that ran a whole interval late polls in a second", due(t0.Add(-time.Minute)), testPolicy, time.Second},
+		{"a hop that ran early waits the full interval", due(t0.Add(5 * time.Second)), testPolicy, 30 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,6 +45,10 @@ type Message struct {
 	OnTimeout string `json:"on_timeout,omitempty"`
 	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
 	TasksStoppedAt time.Time `json:"tasks_stopped_at,omitzero"`
+	// Due is when this message's hop was meant to run: a hop that ran late
+	// (a batching window, a busy queue) schedules the next one from it, so
+	// the polls keep their interval instead of drifting by every delay.
+	Due time.Time `json:"due,omitzero"`
 }
 
 // HeartbeatTimeout is the hook's heartbeat timeout as a duration.

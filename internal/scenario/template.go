@@ -27,7 +27,7 @@ type Deployment struct {
 	Timeout       time.Duration
 	MemoryMB      int
 	Environment   map[string]string // literal values only (DRAINER_QUEUE_URL is a reference)
-	// Events is the queue the rules target (the construct's EventQueue),
+	// Events is the queue the ECS rules target (the construct's EventQueue),
 	// Poll the one the function re-queues itself through, DRAINER_QUEUE_URL
 	// (the construct's Queue), each with its event source mapping.
 	Events, Poll EventSource

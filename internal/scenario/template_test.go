@@ -26,9 +26,15 @@ func TestTheDeploymentIsReadFromTheSynthesizedTemplate(t *testing.T) {
 	if len(deployment.Rules) != 3 {
 		t.Fatalf("%d rules with a pattern, want 3", len(deployment.Rules))
 	}
+	// The lifecycle rule feeds the poll queue (first hops share their
+	// reads 100 at a time), the ECS rules the event queue (no window).
 	for _, r := range deployment.Rules {
-		if r.Queue != EventQueue {
-			t.Errorf("rule %s targets queue %d, want the event queue", r.Pattern, r.Queue)
+		want := EventQueue
+		if strings.Contains(string(r.Pattern), "aws.autoscaling") {
+			want = PollQueue
+		}
+		if r.Queue != want {
+			t.Errorf("rule %s targets queue %d, want %d", r.Pattern, r.Queue, want)
 		}
 	}
 }

@@ -83,8 +83,11 @@ func (s *Server) putAttributes(now time.Time, body []byte) (any, *awswire.Error)
 		if a.Value != nil {
 			value = *a.Value
 		}
+		// No state change event, and so no new version: the triggers AWS
+		// lists for container instance events (ecs_container_instance_events)
+		// are task placement and stops, the agent and deregistration, not
+		// custom attributes. UNVERIFIED beyond that list.
 		i.attributes[a.Name] = value
-		s.instanceChanged(i, now)
 		out = append(out, wireAttribute{Name: a.Name, Value: value, TargetType: "container-instance", TargetID: s.instanceARN(c, i.id)})
 	}
 	return struct {

@@ -36,8 +36,13 @@ func TestPutAttributes(t *testing.T) {
 		}
 		return ""
 	}
+	before := len(f.events)
 	if err := put("ecs-drainer.chain", "87654321-4321-4321-4321-210987654321/m1@1700000000", arn); err != nil {
 		t.Fatalf("PutAttributes: %v", err)
+	}
+	f.srv.Settle()
+	if got := len(f.events) - before; got != 0 {
+		t.Errorf("PutAttributes emitted %d events, want none: custom attributes are not among the documented triggers", got)
 	}
 	if got := attribute("ecs-drainer.chain"); got != "87654321-4321-4321-4321-210987654321/m1@1700000000" {
 		t.Fatalf("attribute after put = %q", got)
