@@ -134,6 +134,7 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 			err = fmt.Errorf("creating service %s: already exists", spec.Name)
 		default:
 			c.services = append(c.services, &service{cluster: c, spec: spec, deploymentID: deploymentID(c.name + "/" + spec.Name)})
+			s.dirty = true
 		}
 	})
 	return err
@@ -250,6 +251,7 @@ func (s *Server) SetTaskProtection(clusterName, taskARN string, until time.Time)
 			err = fmt.Errorf("protecting %s: only service tasks can be protected", taskARN)
 		default:
 			k.protectedUntil = until
+			s.dirty, s.dueKnown = true, false
 		}
 	})
 	return err

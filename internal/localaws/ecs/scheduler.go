@@ -15,8 +15,13 @@ const (
 )
 
 // schedule lets every service react to the state at at and reports whether it
-// changed anything; settle calls it until nothing changes.
+// changed anything; settle calls it until nothing changes. It runs only when
+// something changed since it last ran (dirty).
 func (s *Server) schedule(at time.Time) bool {
+	if !s.dirty {
+		return false
+	}
+	s.dirty = false
 	changed := false
 	for _, name := range s.order {
 		for _, v := range s.clusters[name].services {

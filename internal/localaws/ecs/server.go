@@ -43,6 +43,16 @@ type Server struct {
 	seq      int
 	outbox   []awswire.Event // collected under mu, emitted after unlocking
 	calls    map[string]int
+	// dirty: something the scheduler reacts to has changed since it last
+	// ran. Every request settles twice; without it each would rescan every
+	// task of every service, and a thousand drains made the emulator, not
+	// the drainer, the bottleneck of make bench.
+	dirty bool
+	// earliest is the earliest time a task changes on its own, valid while
+	// no task has changed (dueKnown), so a request does not rescan every
+	// task to learn that nothing is due.
+	earliest time.Time
+	dueKnown bool
 }
 
 // New returns an empty ECS (no clusters) reading time from c.

@@ -253,16 +253,24 @@ func (s *Server) settle(now time.Time) {
 	}
 }
 
+// nextDue is the earliest time at or before now at which a task changes on
+// its own, if any.
 func (s *Server) nextDue(now time.Time) (time.Time, bool) {
-	var next time.Time
-	for _, name := range s.order {
-		for _, k := range s.clusters[name].tasks {
-			if t, ok := k.due(); ok && !t.After(now) && (next.IsZero() || t.Before(next)) {
-				next = t
+	if !s.dueKnown {
+		s.earliest = time.Time{}
+		for _, name := range s.order {
+			for _, k := range s.clusters[name].tasks {
+				if t, ok := k.due(); ok && (s.earliest.IsZero() || t.Before(s.earliest)) {
+					s.earliest = t
+				}
 			}
 		}
+		s.dueKnown = true
 	}
-	return next, !next.IsZero()
+	if s.earliest.IsZero() || s.earliest.After(now) {
+		return time.Time{}, false
+	}
+	return s.earliest, true
 }
 
 // fire applies the transitions due at or before at. at is the earliest due
@@ -276,6 +284,7 @@ func (s *Server) fire(at time.Time) {
 			}
 		}
 		c.tasks = keep(c.tasks, func(k *task) bool { return !k.expired(at) })
+		s.dueKnown = false // an expired task's due time was its expiry
 		for _, i := range c.instances {
 			i.tasks = keep(i.tasks, func(k *task) bool { return !k.expired(at) })
 		}
@@ -301,6 +310,7 @@ func keep[T any](xs []T, ok func(T) bool) []T {
 func (s *Server) advance(k *task, at time.Time) {
 	if !k.protectedUntil.IsZero() && !k.protectedUntil.After(at) {
 		k.protectedUntil = time.Time{}
+		s.dirty, s.dueKnown = true, false
 	}
 	switch {
 	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped && !k.stopDue.After(at):
@@ -352,11 +362,13 @@ func (s *Server) place(i *instance, at time.Time, k *task) *task {
 }
 
 func (s *Server) taskChanged(k *task, at time.Time) {
+	s.dirty, s.dueKnown = true, false
 	k.version++
 	s.outbox = append(s.outbox, s.taskEvent(k, at))
 }
 
 func (s *Server) instanceChanged(i *instance, at time.Time) {
+	s.dirty = true
 	i.version++
 	s.outbox = append(s.outbox, s.instanceEvent(i, at))
 }
