@@ -30,9 +30,10 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of the 1-drain scenario (larger ones run once: each drain is a sample)")
 	sleepPollMax := flag.Int("sleep-poll-max", 100, "largest scenario the sleep-poll baseline runs in (it needs an execution environment, here a process, per drain)")
 	out := flag.String("out", "bench", "directory for results.md and results.svg")
+	throttle := flag.Bool("ecs-throttle", true, "throttle ECS with token buckets per operation (off: what the designs do when ECS's budget is not the limit)")
 	only := flag.String("designs", "", "regular expression: run only the designs whose name matches (default: all), e.g. ^ecs-drainer")
 	flag.Parse()
-	if err := run(context.Background(), *scales, *only, *reps, *sleepPollMax, *out, os.Stdout); err != nil {
+	if err := run(context.Background(), options{scales: *scales, only: *only, reps: *reps, sleepPollMax: *sleepPollMax, throttle: *throttle}, *out, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -42,7 +43,15 @@ func main() {
 // design without heartbeats has ended, and the drainer's have completed.
 const limit = hookHeartbeat*time.Second + 30*time.Second
 
-func run(ctx context.Context, scales, only string, reps, sleepPollMax int, outDir string, out io.Writer) error {
+// options are the command's flags.
+type options struct {
+	scales, only       string
+	reps, sleepPollMax int
+	throttle           bool
+}
+
+func run(ctx context.Context, opt options, outDir string, out io.Writer) error {
+	scales, reps, sleepPollMax := opt.scales, opt.reps, opt.sleepPollMax
 	start := time.Now()
 	var sizes []int
 	for _, s := range strings.Split(scales, ",") {
@@ -62,7 +71,7 @@ func run(ctx context.Context, scales, only string, reps, sleepPollMax int, outDi
 	if err != nil {
 		return err
 	}
-	if ds, err = selectDesigns(ds, only); err != nil {
+	if ds, err = selectDesigns(ds, opt.only); err != nil {
 		return err
 	}
 	dep, err := scenario.Synthesize(ctx, cluster, []string{group})
@@ -84,7 +93,7 @@ func run(ctx context.Context, scales, only string, reps, sleepPollMax int, outDi
 			var rs []result
 			for i := range k {
 				t := time.Now()
-				r, err := runDesign(ctx, dep, d, n, limit)
+				r, err := runDesign(ctx, dep, d, n, limit, opt.throttle)
 				if err != nil {
 					return fmt.Errorf("%s, %d drains: %w", d.Name, n, err)
 				}
@@ -98,7 +107,11 @@ func run(ctx context.Context, scales, only string, reps, sleepPollMax int, outDi
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Scenarios of %s concurrent drains, time scaled 1:%d, on %d CPUs; the whole run took %s.\n\n", scales, timeScale, runtime.NumCPU(), time.Since(start).Round(time.Second))
+	ecsLimits := "ECS throttled per operation (see internal/bench/run.go)"
+	if !opt.throttle {
+		ecsLimits = "ECS not throttled"
+	}
+	fmt.Fprintf(&b, "Scenarios of %s concurrent drains, time scaled 1:%d, %s, on %d CPUs; the whole run took %s.\n\n", scales, timeScale, ecsLimits, runtime.NumCPU(), time.Since(start).Round(time.Second))
 	renderTable(&b, rows)
 	table := b.String()
 	fmt.Fprint(out, table)

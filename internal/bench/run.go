@@ -72,7 +72,7 @@ type result struct {
 // runDesign deploys the design into a fresh local AWS, puts the workload on it,
 // terminates drains instances at once and waits for every lifecycle action
 // to end.
-func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains int, limit time.Duration) (result, error) {
+func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains int, limit time.Duration, throttle bool) (result, error) {
 	m, err := startMeter()
 	if err != nil {
 		return result{}, err
@@ -87,8 +87,10 @@ func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains i
 	}
 	defer w.Close()
 	m.forward(w.AWS)
-	for op, b := range ecsBuckets {
-		w.AWS.ECS.Throttle().Set(op, b)
+	if throttle {
+		for op, b := range ecsBuckets {
+			w.AWS.ECS.Throttle().Set(op, b)
+		}
 	}
 	spares := drains/8 + 2
 	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: drains + spares,
