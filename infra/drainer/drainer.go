@@ -414,8 +414,10 @@ func (d *Drainer) grants(c config) {
 	}
 	allow([]*string{jsii.String("*")}, describe...)
 	// The re-queue, to the poll queue only: the event queue takes only the
-	// rules' events. Receiving and deleting are granted by the event
-	// sources, on both queues.
+	// ECS rules' events. sqs:SendMessage also grants SendMessageBatch, which
+	// the coalesced hops use (SQS has no separate batch permission).
+	// Receiving and deleting are granted by the event sources, on both
+	// queues.
 	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
 }
 

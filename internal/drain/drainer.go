@@ -81,14 +81,9 @@ type Result struct {
 	Notes []string
 }
 
-// Start begins draining for a lifecycle action with its hook's metadata.
+// StartWith begins draining for a lifecycle action with its hook's
+// metadata, from what the batch's shared calls observed (p may be nil).
 // recordID identifies the record carrying the action (see Observation).
-func (d *Drainer) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
-	return d.StartWith(ctx, a, meta, recordID, nil)
-}
-
-// StartWith begins draining from what the batch's shared calls observed (p
-// may be nil).
 func (d *Drainer) StartWith(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string, p *Prefetch) (Result, error) {
 	s := d.begin(a, meta)
 	o := Observation{RecordID: recordID}
@@ -111,15 +106,6 @@ func (d *Drainer) begin(a lifecycle.Action, meta lifecycle.HookMetadata) State {
 		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
 		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1,
 	}
-}
-
-// Continue runs the next hop of a drain carried by a re-queue message.
-func (d *Drainer) Continue(ctx context.Context, s State, recordID string) (Result, error) {
-	return d.run(ctx, s, recordID)
-}
-
-func (d *Drainer) run(ctx context.Context, s State, recordID string) (Result, error) {
-	return d.runFrom(ctx, s, Observation{RecordID: recordID})
 }
 
 // runFrom runs a hop from what is already observed: Next makes only the

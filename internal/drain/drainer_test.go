@@ -33,7 +33,7 @@ func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
 func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
 		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
 	if err != nil {
 		t.Fatalf("Start error: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}
 	s := testState()
 	s.Token, s.ContainerInstanceARN = testAction().Token, testCI
-	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1")
+	res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestCountsMoreThanAHundredTasks(t *testing.T) {
 	}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0).Continue(context.Background(), s, "r1")
+	res, err := newTestDrainer(f, t0).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -142,7 +142,7 @@ func TestNoActiveLifecycleActionEndsTheDrain(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testState()
 			s.ContainerInstanceARN = testCI
-			res, err := newTestDrainer(tt.f, tt.now).Continue(context.Background(), s, "r1")
+			res, err := newTestDrainer(tt.f, tt.now).ContinueWith(context.Background(), s, "r1", nil)
 			if err != nil {
 				t.Fatalf("Continue error: %v, want success", err)
 			}
@@ -163,7 +163,7 @@ func TestThrottledTaskListFailsTheHopWithoutCompleting(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", errs: map[string]error{"ListTasks:STOPPED": throttled}}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	_, err := newTestDrainer(f, t0).Continue(context.Background(), s, "r1")
+	_, err := newTestDrainer(f, t0).ContinueWith(context.Background(), s, "r1", nil)
 	if !errors.Is(err, throttled) || Classify(err) != Retryable {
 		t.Fatalf("Continue error = %v (class %s), want the throttling error, retryable", err, Classify(err))
 	}
@@ -206,7 +206,7 @@ func TestStopTasksPolicyStopsWhatIsLeft(t *testing.T) {
 		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED")}}
 	s := withPolicy(testState(), "stop-tasks")
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0.Add(time.Hour)).Continue(context.Background(), s, "r1")
+	res, err := newTestDrainer(f, t0.Add(time.Hour)).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -229,7 +229,7 @@ func TestDeadlineReportsProtectedTasks(t *testing.T) {
 		protected: map[string]time.Time{aws.ToString(protected.TaskArn): until}}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0.Add(time.Hour)).Continue(context.Background(), s, "r1")
+	res, err := newTestDrainer(f, t0.Add(time.Hour)).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -251,7 +251,7 @@ func TestRequeueMarksTheChainAfterSending(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
 	s := withToken(testState(), "tok")
 	s.ContainerInstanceARN = testCI
-	if _, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1"); err != nil {
+	if _, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil); err != nil {
 		t.Fatal(err)
 	}
 	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", Token: "tok", Hook: "hook"}.String()
@@ -261,7 +261,7 @@ func TestRequeueMarksTheChainAfterSending(t *testing.T) {
 
 	f = &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")},
 		errs: map[string]error{"PutAttributes": &smithy.GenericAPIError{Code: "ThrottlingException"}}}
-	res, err := newTestDrainer(f, t0.Add(time.Minute)).Continue(context.Background(), s, "r1")
+	res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil || res.Outcome != OutcomeRequeued || len(res.Notes) != 1 {
 		t.Fatalf("with the mark failing: outcome %s, notes %v, error %v; want re-queued with a note", res.Outcome, res.Notes, err)
 	}
