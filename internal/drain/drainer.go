@@ -134,7 +134,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 				o.Instance.Status = StatusDraining
 			}
 		case CountTasks:
-			o.Tasks, err = d.tasksLeft(ctx, s)
+			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
 		case CheckProtection:
 			if perr := d.protection(ctx, s, o.Tasks); perr != nil {
@@ -292,6 +292,7 @@ func described(ci ecstypes.ContainerInstance) (Instance, *Chain) {
 		Busy: ci.RunningTasksCount+ci.PendingTasksCount > 0 ||
 			lifecycle.Reserved(integerResources(ci.RegisteredResources), integerResources(ci.RemainingResources)),
 	}
+	in.Quiet = in.Status == StatusDraining && !in.Busy
 	if c, ok := chainOf(ci); ok {
 		return in, &c
 	}

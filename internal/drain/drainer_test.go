@@ -28,11 +28,13 @@ func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
 }
 
 // The first hop must mark the instance DRAINING through the cluster query
-// filter, look at tasks of both desired statuses, and wait by re-queueing
-// with the full state, never by completing while a task is left.
+// filter, look at tasks of both desired statuses (the instance was ACTIVE
+// when described: a task may have been placed since), and wait by
+// re-queueing with the full state, never by completing while a task is
+// left.
 func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
-		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
+		tasks: []ecstypes.Task{task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
 	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
 	if err != nil {
 		t.Fatalf("Start error: %v", err)
@@ -48,8 +50,8 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	if got := f.drain[0].Status; got != "DRAINING" {
 		t.Errorf("UpdateContainerInstancesState status = %q, want DRAINING", got)
 	}
-	if res.Outcome != OutcomeRequeued || len(res.Tasks) != 2 {
-		t.Errorf("result = %s with %d tasks, want requeued with 2 (the running and the stopping task)", res.Outcome, len(res.Tasks))
+	if res.Outcome != OutcomeRequeued || len(res.Tasks) != 1 {
+		t.Errorf("result = %s with %d tasks, want requeued with 1 (the stopping task)", res.Outcome, len(res.Tasks))
 	}
 	if got := f.sent[0].DelaySeconds; got != 30 {
 		t.Errorf("SendMessage DelaySeconds = %d, want 30 (the poll interval)", got)
@@ -70,7 +72,9 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 }
 
 // A continued drain with nothing left completes with CONTINUE, naming the
-// action by its token; it does not look the instance up again by filter.
+// action by its token; it does not look the instance up again by filter,
+// and lists only the tasks told to stop: the instance, DRAINING, shows none
+// desired RUNNING.
 func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}
 	s := testState()
@@ -79,7 +83,7 @@ func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
-	wantCalls := []string{"DescribeAutoScalingInstances", "DescribeContainerInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}
+	wantCalls := []string{"DescribeAutoScalingInstances", "DescribeContainerInstances", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}
 	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
 		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
 	}
@@ -98,7 +102,7 @@ func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 func TestCountsMoreThanAHundredTasks(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING"}
 	for i := range 150 {
-		f.tasks = append(f.tasks, task(i, "RUNNING", "RUNNING"))
+		f.tasks = append(f.tasks, task(i, "RUNNING", "STOPPED")) // all still stopping
 	}
 	s := testState()
 	s.ContainerInstanceARN = testCI

@@ -101,7 +101,7 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 			o.Action, s.GroupName, err = d.waitingGroup(ctx, s.InstanceID)
 			o.OtherGroup = len(groups) > 0 && !slices.Contains(groups, s.GroupName)
 		case CountTasks:
-			o.Tasks, err = d.tasksLeft(ctx, s)
+			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
 		case DescribeHook:
 			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster)

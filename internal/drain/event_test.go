@@ -82,12 +82,12 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 		{"busy (a task still desired RUNNING): one call", &fakeAWS{ciStatus: "DRAINING", chain: mark, ciRunning: 1, lifecycleState: "Terminating:Wait"}, nil, OutcomeTasksLeft,
 			[]string{"DescribeContainerInstances"}},
 		{"tasks left", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "RUNNING", "STOPPED")}}, []string{"asg"}, OutcomeTasksLeft,
-			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks"}},
+			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "DescribeTasks"}},
 		{"none left: completed", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}, []string{"asg"}, OutcomeDrained,
-			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}},
+			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}},
 		{"none left, completed meanwhile by the chain", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait",
 			errs: map[string]error{"CompleteLifecycleAction": &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with token tok"}}}, nil, OutcomeAlreadyCompleted,
-			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:RUNNING", "ListTasks:STOPPED", "CompleteLifecycleAction"}},
+			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "CompleteLifecycleAction"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,7 +105,14 @@ func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.Describe
 	if err := f.record("DescribeContainerInstances"); err != nil {
 		return nil, err
 	}
-	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: f.ciRunning}
+	// runningTasksCount as ECS keeps it: the tasks desired RUNNING.
+	running := f.ciRunning
+	for _, t := range f.tasks {
+		if aws.ToString(t.DesiredStatus) == "RUNNING" {
+			running++
+		}
+	}
+	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: running}
 	if f.chain != "" {
 		ci.Attributes = []ecstypes.Attribute{{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)}}
 	}

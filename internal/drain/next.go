@@ -73,6 +73,12 @@ type Instance struct {
 	// busy instance has tasks left, so a poll need not list them; an idle
 	// one is listed before anything is released.
 	Busy bool
+	// Quiet: described while DRAINING and not busy. No task is desired
+	// RUNNING, and ECS places none on a DRAINING instance, so only the tasks
+	// told to stop need listing. An instance set DRAINING by this very hop
+	// is not quiet: a task may have been placed between its describe and
+	// the DRAINING.
+	Quiet bool
 }
 
 // Task is a task on the instance that has not reached lastStatus STOPPED.

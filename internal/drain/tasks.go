@@ -15,14 +15,21 @@ import (
 const describeBatch = 100
 
 // tasksLeft returns the tasks on the instance whose lastStatus is not yet
-// STOPPED. Both desired statuses are listed: a task ECS has told to stop has
-// desiredStatus STOPPED at once, while its containers may still be draining
-// connections for up to their stop timeout; runningTasksCount and ListTasks'
-// default view (desired RUNNING) no longer show it, and drainers that trusted
-// them released instances early (aws-cdk#13506, ecs-cid-sample#27).
-func (d *Drainer) tasksLeft(ctx context.Context, s State) ([]Task, error) {
+// STOPPED. The tasks told to stop are always listed: a task ECS has told to
+// stop has desiredStatus STOPPED at once, while its containers may still be
+// draining connections for up to their stop timeout; runningTasksCount and
+// ListTasks' default view (desired RUNNING) no longer show it, and drainers
+// that trusted them released instances early (aws-cdk#13506,
+// ecs-cid-sample#27). The tasks desired RUNNING are listed too unless the
+// instance is quiet (see Instance.Quiet): described while DRAINING with none,
+// it can have none since, ECS placing nothing on a DRAINING instance.
+func (d *Drainer) tasksLeft(ctx context.Context, s State, in *Instance) ([]Task, error) {
+	desired := []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped}
+	if in != nil && in.Quiet {
+		desired = desired[1:]
+	}
 	var arns []string
-	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+	for _, desired := range desired {
 		p := ecs.NewListTasksPaginator(d.ecs, &ecs.ListTasksInput{
 			Cluster:           &s.Cluster,
 			ContainerInstance: &s.ContainerInstanceARN,
