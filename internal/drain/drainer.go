@@ -229,21 +229,11 @@ func (d *Drainer) describeHook(ctx context.Context, s *State, o *Observation) er
 var terminateWaitStates = map[string]bool{"Terminating:Wait": true, "Warmed:Pending:Wait": true}
 
 func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{
-		InstanceIds: []string{s.InstanceID},
-	})
+	found, err := d.describeWaiting(ctx, []string{s.InstanceID})
 	if err != nil {
-		return ActionUnknown, fmt.Errorf("describing auto scaling instance %s: %w", s.InstanceID, err)
+		return ActionUnknown, err
 	}
-	for _, in := range out.AutoScalingInstances {
-		if aws.ToString(in.InstanceId) == s.InstanceID && aws.ToString(in.AutoScalingGroupName) == s.GroupName &&
-			terminateWaitStates[aws.ToString(in.LifecycleState)] {
-			return ActionPending, nil
-		}
-	}
-	return ActionGone, nil
+	return found[s.InstanceID].in(s.GroupName), nil
 }
 
 func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain, error) {

@@ -86,6 +86,9 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 	if in, chain, ok := p.described(e.ContainerInstanceARN); ok && !o.TasksShown {
 		o.Instance, o.Chain = in, chain
 		settleFrom(&s, in, chain)
+		if w, ok := p.eventActions[s.InstanceID]; ok {
+			checked(&s, &o, w, groups)
+		}
 	}
 	for {
 		step := NextOnEvent(s, o)
@@ -98,8 +101,10 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 				settleFrom(&s, o.Instance, o.Chain)
 			}
 		case CheckAction:
-			o.Action, s.GroupName, err = d.waitingGroup(ctx, s.InstanceID)
-			o.OtherGroup = len(groups) > 0 && !slices.Contains(groups, s.GroupName)
+			var found map[string]asgView
+			if found, err = d.describeWaiting(ctx, []string{s.InstanceID}); err == nil {
+				checked(&s, &o, found[s.InstanceID], groups)
+			}
 		case CountTasks:
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
@@ -153,21 +158,12 @@ func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*I
 	return &Instance{}, nil, nil
 }
 
-// waitingGroup asks Auto Scaling whether the instance waits in a terminate
-// wait state, and in which group.
-func (d *Drainer) waitingGroup(ctx context.Context, instanceID string) (ActionStatus, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{instanceID}})
-	if err != nil {
-		return ActionUnknown, "", fmt.Errorf("describing auto scaling instance %s: %w", instanceID, err)
-	}
-	for _, in := range out.AutoScalingInstances {
-		if aws.ToString(in.InstanceId) == instanceID && terminateWaitStates[aws.ToString(in.LifecycleState)] {
-			return ActionPending, aws.ToString(in.AutoScalingGroupName), nil
-		}
-	}
-	return ActionGone, "", nil
+// checked records what Auto Scaling said of the event's instance: whether
+// its action is pending, and in which group (outside DRAINER_ASGS, groups,
+// it is not ours).
+func checked(s *State, o *EventObservation, w asgView, groups []string) {
+	o.Action, s.GroupName = w.status(), w.group
+	o.OtherGroup = len(groups) > 0 && !slices.Contains(groups, s.GroupName)
 }
 
 // drainerHook finds the group's drainer hook for the cluster: the terminate

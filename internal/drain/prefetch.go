@@ -2,6 +2,8 @@ package drain
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +41,9 @@ type Prefetch struct {
 	// kept apart so that a forked drain's hop, left out above, never reads
 	// a mark described for an event.
 	byEvent map[string]seen
+	// eventActions are what Auto Scaling says of the EC2 instances of
+	// byEvent whose drain may be over, by instance id.
+	eventActions map[string]asgView
 }
 
 type seen struct {
@@ -107,6 +112,15 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
 		}
 	}
 	d.describeAll(ctx, named, p.byEvent)
+	// The instances whose drain an event may end (DRAINING under a mark,
+	// nothing left on them as described): is their action still pending?
+	var ready []string
+	for _, v := range p.byEvent {
+		if in := v.instance; in.Status == StatusDraining && v.chain != nil && !in.Busy && lifecycle.ValidInstanceID(in.EC2InstanceID) {
+			ready = append(ready, in.EC2InstanceID)
+		}
+	}
+	p.eventActions = d.waitingGroups(ctx, ready)
 	return p
 }
 
@@ -215,31 +229,73 @@ func sharedStates(states []State) []State {
 // prefetchActions asks Auto Scaling, 50 instances a call, whether each hop's
 // action is pending.
 func (d *Drainer) prefetchActions(ctx context.Context, p *Prefetch, states []State) {
-	var ids []string
-	for _, s := range states {
-		ids = append(ids, s.InstanceID)
+	ids := make([]string, len(states))
+	for i, s := range states {
+		ids[i] = s.InstanceID
 	}
-	want := map[string]string{} // instance id -> group, to answer only for the drain's own group
+	found := d.waitingGroups(ctx, ids)
 	for _, s := range states {
-		want[s.InstanceID] = s.GroupName
+		if w, ok := found[s.InstanceID]; ok {
+			p.actions[s.GroupName+"/"+s.InstanceID] = w.in(s.GroupName)
+		}
 	}
+}
+
+// asgView is what Auto Scaling says of an instance: its group, and whether a
+// terminate action is pending on it.
+type asgView struct {
+	group   string
+	pending bool
+}
+
+func (w asgView) status() ActionStatus {
+	if w.pending {
+		return ActionPending
+	}
+	return ActionGone
+}
+
+// in is the status of the action for a drain of group: an action of another
+// group is not this drain's.
+func (w asgView) in(group string) ActionStatus {
+	if w.group != group {
+		return ActionGone
+	}
+	return w.status()
+}
+
+// waitingGroups asks Auto Scaling about the instances, 50 a call. An
+// instance it was asked about but does not know is answered with no group;
+// one whose call failed is left out.
+func (d *Drainer) waitingGroups(ctx context.Context, ids []string) map[string]asgView {
+	found := map[string]asgView{}
 	for batch := range slices.Chunk(ids, maxASGInstancesPerCall) {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.asg.DescribeAutoScalingInstances(cctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: batch})
-		cancel()
-		if err != nil {
-			continue
-		}
-		for _, id := range batch {
-			p.actions[want[id]+"/"+id] = ActionGone
-		}
-		for _, in := range out.AutoScalingInstances {
-			id, group := aws.ToString(in.InstanceId), aws.ToString(in.AutoScalingGroupName)
-			if want[id] == group && terminateWaitStates[aws.ToString(in.LifecycleState)] {
-				p.actions[group+"/"+id] = ActionPending
-			}
+		if w, err := d.describeWaiting(ctx, batch); err == nil {
+			maps.Copy(found, w)
 		}
 	}
+	return found
+}
+
+// describeWaiting asks Auto Scaling about up to 50 instances at once.
+func (d *Drainer) describeWaiting(ctx context.Context, ids []string) (map[string]asgView, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("describing auto scaling instances %v: %w", ids, err)
+	}
+	found := make(map[string]asgView, len(ids))
+	for _, id := range ids {
+		found[id] = asgView{}
+	}
+	for _, in := range out.AutoScalingInstances {
+		id := aws.ToString(in.InstanceId)
+		if _, asked := found[id]; asked {
+			found[id] = asgView{group: aws.ToString(in.AutoScalingGroupName), pending: terminateWaitStates[aws.ToString(in.LifecycleState)]}
+		}
+	}
+	return found, nil
 }
 
 // describeAll describes the container instances, 100 a call per cluster,

@@ -32,7 +32,11 @@ func (f *batchFake) DescribeContainerInstances(_ context.Context, in *ecs.Descri
 	for _, arn := range in.ContainerInstances {
 		var n int
 		fmt.Sscanf(arn[len(arn)-8:], "%08x", &n)
-		out.ContainerInstances = append(out.ContainerInstances, ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(arn), Ec2InstanceId: aws.String(batchInstance(n)), Status: aws.String("DRAINING")})
+		ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(arn), Ec2InstanceId: aws.String(batchInstance(n)), Status: aws.String("DRAINING")}
+		if f.chain != "" {
+			ci.Attributes = []ecstypes.Attribute{{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)}}
+		}
+		out.ContainerInstances = append(out.ContainerInstances, ci)
 	}
 	return out, nil
 }
@@ -196,5 +200,30 @@ func TestPrefetchSharesTheFirstHopsReads(t *testing.T) {
 	}
 	if want := []string{"ListTasks:STOPPED", "CompleteLifecycleAction"}; !slices.Equal(f.calls, want) {
 		t.Errorf("first hop calls %v, want %v", f.calls, want)
+	}
+}
+
+// ECS events about marked, quiet DRAINING instances (their drain may be
+// over) must share their DescribeAutoScalingInstances too, 50 a call, and
+// Settle then goes straight to the one listing it needs.
+func TestPrefetchAsksAutoScalingOnceForTheEventsThatMayEndADrain(t *testing.T) {
+	f := &batchFake{fakeAWS: fakeAWS{chain: Chain{Start: t0, Due: t0, MessageID: "m1", Token: "tok", Hook: "hook"}.String()}}
+	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
+	var evs []lifecycle.ECSEvent
+	for i, s := range batchStates(60) {
+		evs = append(evs, lifecycle.ECSEvent{EventID: fmt.Sprint(i), ClusterARN: "arn:aws:ecs:us-east-1:123456789012:cluster/c1", ContainerInstanceARN: s.ContainerInstanceARN, TasksReported: -1})
+	}
+	p := d.Prefetch(context.Background(), Batch{Events: evs})
+	slices.Sort(f.asgCalls)
+	if want := []int{10, 50}; !slices.Equal(f.asgCalls, want) {
+		t.Errorf("DescribeAutoScalingInstances sizes %v, want %v", f.asgCalls, want)
+	}
+	f.calls = nil
+	res, err := d.Settle(context.Background(), evs[7], []string{"asg"}, p)
+	if err != nil || res.Outcome != OutcomeDrained {
+		t.Fatalf("Settle: %+v, %v; want drained", res, err)
+	}
+	if want := []string{"ListTasks:STOPPED", "CompleteLifecycleAction"}; !slices.Equal(f.calls, want) {
+		t.Errorf("Settle's calls %v, want %v", f.calls, want)
 	}
 }
