@@ -300,3 +300,18 @@ func TestChainMarkRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// A task placed between the first hop's describe (ACTIVE, empty) and its
+// DRAINING must still be found: only an instance described while DRAINING
+// may skip listing the tasks desired RUNNING. Releasing here would kill it.
+func TestATaskPlacedJustBeforeDrainingIsWaitedFor(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
+		placedBeforeDrain: []ecstypes.Task{task(1, "PENDING", "RUNNING")}}
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeRequeued || len(f.done) != 0 {
+		t.Errorf("outcome %s, completions %d; want requeued with the new task left, no completion", res.Outcome, len(f.done))
+	}
+}

@@ -29,11 +29,14 @@ type fakeAWS struct {
 	hookTimeout    int32  // 0 = no such hook
 	ciStatus       string // "" = not registered
 	ciRunning      int32  // the instance's runningTasksCount
-	tasks          []ecstypes.Task
-	protected      map[string]time.Time // task ARN -> protection expiry
-	chain          string               // the instance's chain mark attribute
-	errs           map[string]error     // operation -> error to return
-	sentIDs        int
+	// placedBeforeDrain are tasks ECS places on the instance between its
+	// describe and UpdateContainerInstancesState.
+	placedBeforeDrain []ecstypes.Task
+	tasks             []ecstypes.Task
+	protected         map[string]time.Time // task ARN -> protection expiry
+	chain             string               // the instance's chain mark attribute
+	errs              map[string]error     // operation -> error to return
+	sentIDs           int
 }
 
 const (
@@ -125,6 +128,7 @@ func (f *fakeAWS) UpdateContainerInstancesState(_ context.Context, in *ecs.Updat
 	}
 	f.drain = append(f.drain, in)
 	f.ciStatus = string(in.Status)
+	f.tasks = append(f.tasks, f.placedBeforeDrain...)
 	return &ecs.UpdateContainerInstancesStateOutput{}, nil
 }
 
