@@ -90,7 +90,9 @@ func (c *coalescer[In, Out]) do(ctx context.Context, key string, in In, joinable
 }
 
 // flush makes g's call, once: the window's timer and the write that fills
-// it may both ask.
+// it may both ask. The call is the gathering's, not its first caller's: it
+// is bounded by its own timeout, so a caller that gives up does not cancel
+// it for the others.
 func (c *coalescer[In, Out]) flush(ctx context.Context, key string, g *gathering[In, Out]) {
 	c.mu.Lock()
 	if c.open[key] != g {
@@ -99,6 +101,8 @@ func (c *coalescer[In, Out]) flush(ctx context.Context, key string, g *gathering
 	}
 	delete(c.open, key)
 	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
 	g.outs, g.errs = c.call(ctx, key, g.ins)
 	close(g.done)
 }

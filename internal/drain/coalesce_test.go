@@ -69,7 +69,7 @@ func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 	}
 
 	sizes = nil
-	c.window = 100 * time.Millisecond
+	c.window = time.Second
 	first := make(chan struct{})
 	go func() { _, _ = c.do(context.Background(), "k", 1, always); close(first) }()
 	for c.pending("k") == 0 {
@@ -78,8 +78,11 @@ func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 	if _, err := c.do(context.Background(), "k", 1, func([]int) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
-	if len(sizes) != 1 || sizes[0] != 1 {
-		t.Errorf("call sizes %v, want the write that may not join made alone at once", sizes)
+	mu.Lock()
+	alone := slices.Clone(sizes)
+	mu.Unlock()
+	if len(alone) != 1 || alone[0] != 1 {
+		t.Errorf("call sizes %v before the window closed, want the write that may not join made alone at once", alone)
 	}
 	<-first
 }
