@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"strings"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -81,22 +81,17 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
 	shared := sharedStates(states)
 	d.prefetchHooks(ctx, p, shared)
 	d.prefetchActions(ctx, p, shared)
-	var hops, named byCluster
-	unknown := map[string][]string{} // cluster -> EC2 instance ids of first hops
-	var clusters []string
+	var hops, named, firsts byCluster // firsts: the EC2 instance ids of first hops
 	for _, s := range shared {
 		switch {
 		case s.ContainerInstanceARN != "":
 			hops.add(s.Cluster, s.ContainerInstanceARN)
 		case s.Attempt == 1:
-			if _, ok := unknown[s.Cluster]; !ok {
-				clusters = append(clusters, s.Cluster)
-			}
-			unknown[s.Cluster] = append(unknown[s.Cluster], s.InstanceID)
+			firsts.add(s.Cluster, s.InstanceID)
 		}
 	}
-	for _, c := range clusters {
-		for _, arn := range d.listByEC2(ctx, c, unknown[c]) {
+	for _, c := range firsts.clusters {
+		for _, arn := range d.listByEC2(ctx, c, firsts.ids[c]) {
 			hops.add(c, arn)
 		}
 	}
@@ -127,7 +122,7 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
 // clusterOfARN is the cluster b gathered arn under.
 func clusterOfARN(b byCluster, arn string) string {
 	for _, c := range b.clusters {
-		if slices.Contains(b.arns[c], arn) {
+		if slices.Contains(b.ids[c], arn) {
 			return c
 		}
 	}
@@ -192,21 +187,22 @@ func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State
 	}
 }
 
-// byCluster gathers container instance ARNs by cluster, each once.
+// byCluster gathers ids (container instance ARNs, EC2 instance ids) by
+// cluster, each once, clusters in the order first seen.
 type byCluster struct {
 	clusters []string
-	arns     map[string][]string
+	ids      map[string][]string
 }
 
-func (b *byCluster) add(cluster, arn string) {
-	if b.arns == nil {
-		b.arns = map[string][]string{}
+func (b *byCluster) add(cluster, id string) {
+	if b.ids == nil {
+		b.ids = map[string][]string{}
 	}
-	if _, ok := b.arns[cluster]; !ok {
+	if _, ok := b.ids[cluster]; !ok {
 		b.clusters = append(b.clusters, cluster)
 	}
-	if !slices.Contains(b.arns[cluster], arn) {
-		b.arns[cluster] = append(b.arns[cluster], arn)
+	if !slices.Contains(b.ids[cluster], id) {
+		b.ids[cluster] = append(b.ids[cluster], id)
 	}
 }
 
@@ -302,7 +298,7 @@ func (d *Drainer) describeWaiting(ctx context.Context, ids []string) (map[string
 // into into.
 func (d *Drainer) describeAll(ctx context.Context, b byCluster, into map[string]seen) {
 	for _, cluster := range b.clusters {
-		for batch := range slices.Chunk(b.arns[cluster], maxInstancesPerDescribe) {
+		for batch := range slices.Chunk(b.ids[cluster], maxInstancesPerDescribe) {
 			cctx, cancel := context.WithTimeout(ctx, callTimeout)
 			out, err := d.ecs.DescribeContainerInstances(cctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: batch})
 			cancel()
