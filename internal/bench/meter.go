@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
 )
 
 // meter stands between the function under test and the local AWS: the
@@ -25,9 +28,18 @@ type meter struct {
 	mu        sync.Mutex
 	calls     map[string]int // "ECS.ListTasks"
 	throttled map[string]int
-	// describes are the times of the DescribeContainerInstances calls, to
-	// count them per poll round.
-	describes []time.Time
+	// describes are the DescribeContainerInstances calls in the order
+	// served, to count them per poll round.
+	describes []describeCall
+	// polls are the trace Parents of the invocations the poll queue made.
+	polls map[string]bool
+}
+
+// describeCall is one DescribeContainerInstances: the invocation it came
+// from (its trace header's Parent) and the instances it described.
+type describeCall struct {
+	parent    string
+	instances []string
 }
 
 // readHeaderTimeout bounds a stuck client; the SDK sends headers at once.
@@ -38,7 +50,7 @@ func startMeter() (*meter, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &meter{URL: "http://" + ln.Addr().String(), calls: map[string]int{}, throttled: map[string]int{}}
+	m := &meter{URL: "http://" + ln.Addr().String(), calls: map[string]int{}, throttled: map[string]int{}, polls: map[string]bool{}}
 	m.srv = &http.Server{Handler: m, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = m.srv.Serve(ln) }()
 	return m, nil
@@ -61,13 +73,17 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := operation(r)
+	var described []string
+	if op == "ECS.DescribeContainerInstances" {
+		described = describedInstances(r)
+	}
 	rec := &recorder{ResponseWriter: w}
 	(*h).ServeHTTP(rec, r)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls[op]++
-	if op == "ECS.DescribeContainerInstances" {
-		m.describes = append(m.describes, time.Now())
+	if described != nil && rec.status == http.StatusOK {
+		m.describes = append(m.describes, describeCall{parent: traceParent(r.Header.Get("X-Amzn-Trace-Id")), instances: described})
 	}
 	if isThrottle(rec.status, rec.head.Bytes()) {
 		m.throttled[op]++
@@ -88,25 +104,84 @@ func (m *meter) counts() (calls, throttled map[string]int) {
 	return calls, throttled
 }
 
-// mostPerWindow is the most DescribeContainerInstances calls made within any
-// window-long span: with window the poll interval, the calls of the busiest
-// poll round.
-func (m *meter) mostPerWindow(window time.Duration) int {
+// invoked records an invocation an event source made (scenario's
+// FunctionOptions.Invoked), so that its calls are known by their queue.
+func (m *meter) invoked(q scenario.Queue, traceHeader string) {
+	if q != scenario.PollQueue {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return mostWithin(m.describes, window)
+	m.polls[traceParent(traceHeader)] = true
 }
 
-// mostWithin is the most of the sorted times within any window-long span.
-func mostWithin(times []time.Time, window time.Duration) int {
-	most, first := 0, 0
-	for last := range times {
-		for times[last].Sub(times[first]) >= window {
-			first++
+// describesPerPollRound is the most DescribeContainerInstances calls that
+// poll-queue invocations made in one poll round: the calls of the busiest
+// round, where the calls event-driven invocations made are not polls.
+func (m *meter) describesPerPollRound() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var polls [][]string
+	for _, c := range m.describes {
+		if c.parent != "" && m.polls[c.parent] {
+			polls = append(polls, c.instances)
 		}
-		most = max(most, last-first+1)
+	}
+	return mostPerRound(polls)
+}
+
+// mostPerRound counts calls by poll round, given the instances each call
+// described, in order: an instance's k-th look is in round k, and a call is
+// in the round most of its instances are in (the earliest of a tie), so each
+// call counts once. It returns the count of the busiest round. Rounds, not
+// spans of time: a round that takes most of an interval to serve would
+// otherwise be counted with part of the next.
+func mostPerRound(calls [][]string) int {
+	looks := map[string]int{}
+	perRound := map[int]int{}
+	most := 0
+	for _, instances := range calls {
+		in := map[int]int{}
+		round := -1
+		for _, id := range instances {
+			r := looks[id]
+			looks[id]++
+			in[r]++
+			if round < 0 || in[r] > in[round] || (in[r] == in[round] && r < round) {
+				round = r
+			}
+		}
+		if round < 0 {
+			continue
+		}
+		perRound[round]++
+		most = max(most, perRound[round])
 	}
 	return most
+}
+
+// describedInstances reads the container instances a
+// DescribeContainerInstances request names, and puts the body back for the
+// handler.
+func describedInstances(r *http.Request) []string {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in struct {
+		ContainerInstances []string `json:"containerInstances"`
+	}
+	_ = json.Unmarshal(body, &in)
+	return in.ContainerInstances
+}
+
+// traceParent is the Parent of an X-Ray trace header, which Lambda makes
+// anew for each invocation.
+func traceParent(header string) string {
+	for _, f := range strings.Split(header, ";") {
+		if v, ok := strings.CutPrefix(f, "Parent="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // operation names a request as "Service.Operation": JSON services by their

@@ -64,8 +64,8 @@ type result struct {
 	FailedRecords int
 	Wall          time.Duration   // first termination to last action ended
 	Inits         []time.Duration // Init Duration of each cold start
-	// DescribesPerRound is the most DescribeContainerInstances calls in any
-	// span of one drainer poll interval.
+	// DescribesPerRound is the most DescribeContainerInstances calls the
+	// poll queue's invocations made in one poll round (mostPerRound).
 	DescribesPerRound int
 }
 
@@ -81,6 +81,7 @@ func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains i
 	o := scenario.FunctionOptions{Binary: ds.binary}
 	ds.deploy(&dep, &o)
 	o.Env = append(o.Env, m.env()...)
+	o.Invoked = m.invoked
 	w, err := scenario.Start(ctx, dep, o)
 	if err != nil {
 		return result{}, err
@@ -203,7 +204,7 @@ func collect(w *scenario.World, m *meter, ds design, drained []string, t0, last 
 	st := w.Function.Stats()
 	r.BilledSeconds = st.BilledDuration.Seconds()
 	r.Invocations, r.FunctionErrs, r.Inits = st.Invocations, st.Errors, st.Inits
-	r.DescribesPerRound = m.mostPerWindow(drainerPoll)
+	r.DescribesPerRound = m.describesPerPollRound()
 	ms := w.Mapping.Stats()
 	r.SQSRecords, r.FailedRecords = ms.Records, ms.Failed
 	r.Calls, r.Throttled = m.counts()

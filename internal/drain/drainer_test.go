@@ -53,8 +53,8 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	if res.Outcome != OutcomeRequeued || len(res.Tasks) != 1 {
 		t.Errorf("result = %s with %d tasks, want requeued with 1 (the stopping task)", res.Outcome, len(res.Tasks))
 	}
-	if got := f.sent[0].DelaySeconds; got != 30 {
-		t.Errorf("SendMessage DelaySeconds = %d, want 30 (the poll interval)", got)
+	if got := f.sent[0].DelaySeconds; got != 25 {
+		t.Errorf("SendMessage DelaySeconds = %d, want 25 (to the next multiple of the poll interval)", got)
 	}
 	in, err := lifecycle.Parse([]byte(aws.ToString(f.sent[0].MessageBody)))
 	if err != nil {
@@ -62,7 +62,7 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	}
 	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
 		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
-		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, Parent: "r1", Due: t0.Add(35 * time.Second)} // the hop ran at 5 s, +30 s
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, Parent: "r1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
 	if diff := cmp.Diff(want, *in.Message); diff != "" {
 		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
 	}

@@ -273,22 +273,31 @@ func live(status string) bool {
 	return status == StatusActive || status == StatusDraining || status == StatusRegistering
 }
 
-// RequeueDelay is how long to wait before the next poll: the poll interval
-// from when this hop was due (a hop that ran late waits that much less, so
-// polls do not drift), but no later than the deadline or the end of the stop
-// grace (so a drain that hits them ends on time), no more than half the
-// heartbeat timeout (so the hop before the timeout lapses always has time to
-// send a heartbeat), within SQS's 900 s timer cap, and at least a second.
+// RequeueDelay is how long to wait before the next poll. Polls fall on one
+// grid shared by every drain, the multiples of the poll interval: drains
+// that started seconds apart (a scale-in, an instance refresh) come due at
+// the same moment, so the poll queue hands them to the function in full
+// batches that share their reads (one DescribeContainerInstances for 100),
+// where drains each on a phase of their own would trickle in a few per
+// batching window. A hop polls again at the grid point after the one it was
+// due at, so one that ran late (a backlog, the batching window) or early
+// (SQS timers are whole seconds) stays in its round; a first hop, or one
+// more than an interval late, at the grid point nearest to one interval
+// from now. It is no later than the deadline or the end of the stop grace
+// (so a drain that hits them ends on time), no more than half the heartbeat
+// timeout (so the hop before the timeout lapses always has time to send a
+// heartbeat), within SQS's 900 s timer cap, and at least a second.
 func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 	until := s.Deadline
 	if !s.TasksStoppedAt.IsZero() {
 		until = s.TasksStoppedAt.Add(p.StopGrace)
 	}
-	late := time.Duration(0)
-	if !s.Due.IsZero() {
-		late = min(max(now.Sub(s.Due), 0), p.PollInterval)
+	from := now
+	if late := now.Sub(s.Due); !s.Due.IsZero() && late > -p.PollInterval && late < p.PollInterval {
+		from = s.Due
 	}
-	d := min(p.PollInterval-late, s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
+	next := from.Add(p.PollInterval).Round(p.PollInterval)
+	d := min(next.Sub(now), s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
 	return max(d.Round(time.Second), time.Second)
 }
 

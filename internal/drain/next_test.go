@@ -153,12 +153,6 @@ func TestNextNeverReleasesEarly(t *testing.T) {
 	}
 }
 
-func due(at time.Time) State {
-	s := testState()
-	s.Due = at
-	return s
-}
-
 func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 	long := testState()
 	long.HeartbeatTimeoutSeconds = 7200
@@ -173,14 +167,43 @@ func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 		{"capped at SQS's 900 s timer", long, Policy{PollInterval: 15 * time.Minute}, 900 * time.Second},
 		{"capped at half the heartbeat timeout", testState(), Policy{PollInterval: 15 * time.Minute}, 150 * time.Second},
 		{"never below one second", func() State { s := testState(); s.Deadline = t0.Add(100 * time.Millisecond); return s }(), testPolicy, time.Second},
-		{"a hop that ran 4 s late polls 4 s sooner, so polls keep their interval", due(t0.Add(-4 * time.Second)), testPolicy, 26 * time.Second},
-		{"a hop that ran a whole interval late polls in a second", due(t0.Add(-time.Minute)), testPolicy, time.Second},
-		{"a hop that ran early waits the full interval", due(t0.Add(5 * time.Second)), testPolicy, 30 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := RequeueDelay(tt.s, t0, tt.p); got != tt.want {
 				t.Fatalf("RequeueDelay = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Polls fall on the grid, the multiples of the interval (t0 is one):
+	// drains started apart come due together, and a hop stays in the round
+	// it was due in however late or early it ran.
+	const firstHop = time.Duration(-1 << 63)
+	grid := []struct {
+		name string
+		due  time.Duration // from t0; firstHop for none
+		now  time.Duration // from t0
+		want time.Duration // the next poll, from t0, within SQS's whole seconds
+	}{
+		{"a first hop 4 s past a grid point", firstHop, 4 * time.Second, 30 * time.Second},
+		{"a first hop 16 s past a grid point: the nearest to an interval on", firstHop, 16 * time.Second, time.Minute},
+		{"a first hop just before a grid point", firstHop, -400 * time.Millisecond, 30 * time.Second},
+		{"on time", 0, 0, 30 * time.Second},
+		{"early by SQS's rounding", -400 * time.Millisecond, -200 * time.Millisecond, 30 * time.Second},
+		{"2.5 s late: the same round", 0, 2500 * time.Millisecond, 30 * time.Second},
+		{"25 s late: still the round after its own", 0, 25 * time.Second, 30 * time.Second},
+		{"29.6 s late: a second, the shortest timer", 0, 29600 * time.Millisecond, 30600 * time.Millisecond},
+		{"over an interval late: back on the grid from now", 0, 45 * time.Second, 90 * time.Second},
+	}
+	for _, g := range grid {
+		t.Run("grid/"+g.name, func(t *testing.T) {
+			s := testState()
+			if g.due != firstHop {
+				s.Due = t0.Add(g.due)
+			}
+			d := RequeueDelay(s, t0.Add(g.now), testPolicy)
+			if got := g.now + d; (got - g.want).Abs() > 500*time.Millisecond {
+				t.Fatalf("RequeueDelay = %v: next poll at t0%+v, want t0%+v", d, got, g.want)
 			}
 		})
 	}

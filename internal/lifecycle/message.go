@@ -45,9 +45,10 @@ type Message struct {
 	OnTimeout string `json:"on_timeout,omitempty"`
 	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
 	TasksStoppedAt time.Time `json:"tasks_stopped_at,omitzero"`
-	// Due is when this message's hop was meant to run: a hop that ran late
-	// (a batching window, a busy queue) schedules the next one from it, so
-	// the polls keep their interval instead of drifting by every delay.
+	// Due is when this message's hop was meant to run, a point of the poll
+	// grid: a hop that ran late (a batching window, a busy queue) schedules
+	// the next one from it, so the polls stay on the grid instead of
+	// drifting by every delay.
 	Due time.Time `json:"due,omitzero"`
 }
 

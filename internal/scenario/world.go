@@ -60,6 +60,11 @@ type FunctionOptions struct {
 	// template's ECS rules: drains then complete at a poll, as if every
 	// ECS event were lost.
 	NoECSEvents bool
+	// Invoked, if set, is told of each invocation an event source made:
+	// its queue and the trace header it ran with. The function's SDK sends
+	// that header on every AWS call, so a call can be traced to the queue
+	// whose batch made it (the bench counts poll rounds by it).
+	Invoked func(q Queue, traceHeader string)
 }
 
 // World is a running local deployment of the drainer.
@@ -141,10 +146,10 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if o.Faults != nil {
 		o.Faults.SetKill(w.Function.KillInvocation)
 	}
-	if w.Mapping.Events, err = w.startMapping(w.EventQueueURL, events); err != nil {
+	if w.Mapping.Events, err = w.startMapping(w.EventQueueURL, events, w.invoker(EventQueue, o)); err != nil {
 		return w, err
 	}
-	if w.Mapping.Poll, err = w.startMapping(w.QueueURL, poll); err != nil {
+	if w.Mapping.Poll, err = w.startMapping(w.QueueURL, poll, w.invoker(PollQueue, o)); err != nil {
 		return w, err
 	}
 	cfg, err := w.AWS.Config(ctx)
@@ -167,12 +172,33 @@ func (s EventSource) with(d Deployment, o FunctionOptions) EventSource {
 	return s
 }
 
-func (w *World) startMapping(queueURL string, s EventSource) (*lambda.Mapping, error) {
+func (w *World) startMapping(queueURL string, s EventSource, f lambda.Invoker) (*lambda.Mapping, error) {
 	return lambda.StartMapping(lambda.MappingConfig{
-		Queue: w.AWS.SQS, QueueURL: queueURL, Function: w.Function,
+		Queue: w.AWS.SQS, QueueURL: queueURL, Function: f,
 		BatchSize: s.BatchSize, MaxBatchingWindow: s.MaxBatchingWindow, ReportBatchItemFailures: s.ReportFailures,
 		MaxConcurrency: s.MaxConcurrency, Region: localaws.Region,
 	})
+}
+
+// invoker is the function as queue q's event source invokes it: told to
+// o.Invoked after each invocation, if set.
+func (w *World) invoker(q Queue, o FunctionOptions) lambda.Invoker {
+	if o.Invoked == nil {
+		return w.Function
+	}
+	return observedInvoker{Invoker: w.Function, queue: q, invoked: o.Invoked}
+}
+
+type observedInvoker struct {
+	lambda.Invoker
+	queue   Queue
+	invoked func(Queue, string)
+}
+
+func (o observedInvoker) Invoke(ctx context.Context, payload []byte, opt lambda.InvokeOptions) (lambda.InvokeResult, error) {
+	res, err := o.Invoker.Invoke(ctx, payload, opt)
+	o.invoked(o.queue, res.TraceHeader)
+	return res, err
 }
 
 // rules puts each of the template's rules on the bus, targeting its queue:
