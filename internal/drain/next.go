@@ -282,8 +282,9 @@ func live(status string) bool {
 // batching window. A hop polls again at the grid point after the one it was
 // due at, so one that ran late (a backlog, the batching window) or early
 // (SQS timers are whole seconds) stays in its round; a first hop, or one
-// more than an interval late, at the grid point nearest to one interval
-// from now. It is no later than the deadline or the end of the stop grace
+// more than an interval late, at the next grid point, so that no look at a
+// drain comes more than an interval after the one before (a lost event
+// costs at most one interval). It is no later than the deadline or the end of the stop grace
 // (so a drain that hits them ends on time), no more than half the heartbeat
 // timeout (so the hop before the timeout lapses always has time to send a
 // heartbeat), within SQS's 900 s timer cap, and at least a second.
@@ -292,11 +293,10 @@ func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 	if !s.TasksStoppedAt.IsZero() {
 		until = s.TasksStoppedAt.Add(p.StopGrace)
 	}
-	from := now
+	next := now.Truncate(p.PollInterval).Add(p.PollInterval)
 	if late := now.Sub(s.Due); !s.Due.IsZero() && late > -p.PollInterval && late < p.PollInterval {
-		from = s.Due
+		next = s.Due.Add(p.PollInterval).Round(p.PollInterval)
 	}
-	next := from.Add(p.PollInterval).Round(p.PollInterval)
 	d := min(next.Sub(now), s.HeartbeatTimeout()/2, until.Sub(now), maxDelay)
 	return max(d.Round(time.Second), time.Second)
 }

@@ -176,8 +176,9 @@ func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 		})
 	}
 	// Polls fall on the grid, the multiples of the interval (t0 is one):
-	// drains started apart come due together, and a hop stays in the round
-	// it was due in however late or early it ran.
+	// drains started apart come due together, a hop stays in the round it
+	// was due in however late or early it ran, and no look comes more than
+	// an interval after the one before.
 	const firstHop = time.Duration(-1 << 63)
 	grid := []struct {
 		name string
@@ -186,14 +187,14 @@ func TestRequeueDelayStaysWithinSQSAndHeartbeatLimits(t *testing.T) {
 		want time.Duration // the next poll, from t0, within SQS's whole seconds
 	}{
 		{"a first hop 4 s past a grid point", firstHop, 4 * time.Second, 30 * time.Second},
-		{"a first hop 16 s past a grid point: the nearest to an interval on", firstHop, 16 * time.Second, time.Minute},
-		{"a first hop just before a grid point", firstHop, -400 * time.Millisecond, 30 * time.Second},
+		{"a first hop 16 s past a grid point: the next, within an interval", firstHop, 16 * time.Second, 30 * time.Second},
+		{"a first hop just before a grid point: the shortest timer, in that round", firstHop, -400 * time.Millisecond, 600 * time.Millisecond},
 		{"on time", 0, 0, 30 * time.Second},
 		{"early by SQS's rounding", -400 * time.Millisecond, -200 * time.Millisecond, 30 * time.Second},
 		{"2.5 s late: the same round", 0, 2500 * time.Millisecond, 30 * time.Second},
 		{"25 s late: still the round after its own", 0, 25 * time.Second, 30 * time.Second},
 		{"29.6 s late: a second, the shortest timer", 0, 29600 * time.Millisecond, 30600 * time.Millisecond},
-		{"over an interval late: back on the grid from now", 0, 45 * time.Second, 90 * time.Second},
+		{"over an interval late: the next grid point", 0, 45 * time.Second, time.Minute},
 	}
 	for _, g := range grid {
 		t.Run("grid/"+g.name, func(t *testing.T) {
