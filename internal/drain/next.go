@@ -284,10 +284,11 @@ func live(status string) bool {
 // (SQS timers are whole seconds) stays in its round; a first hop, or one
 // more than an interval late, at the next grid point, so that no look at a
 // drain comes more than an interval after the one before (a lost event
-// costs at most one interval). It is no later than the deadline or the end of the stop grace
-// (so a drain that hits them ends on time), no more than half the heartbeat
-// timeout (so the hop before the timeout lapses always has time to send a
-// heartbeat), within SQS's 900 s timer cap, and at least a second.
+// costs at most one interval). It is no later than the deadline or the end
+// of the stop grace (so a drain that hits them ends on time), no more than
+// half the heartbeat timeout (so the hop before the timeout lapses always
+// has time to send a heartbeat), within SQS's 900 s timer cap, and at least
+// a second.
 func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 	until := s.Deadline
 	if !s.TasksStoppedAt.IsZero() {
