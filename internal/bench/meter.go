@@ -164,13 +164,19 @@ func mostPerRound(calls [][]string) int {
 // DescribeContainerInstances request names, and puts the body back for the
 // handler.
 func describedInstances(r *http.Request) []string {
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	body := peekBody(r)
 	var in struct {
 		ContainerInstances []string `json:"containerInstances"`
 	}
 	_ = json.Unmarshal(body, &in)
 	return in.ContainerInstances
+}
+
+// peekBody reads a request's body and puts it back for the handler.
+func peekBody(r *http.Request) []byte {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body
 }
 
 // traceParent is the Parent of an X-Ray trace header, which Lambda makes
@@ -198,9 +204,7 @@ func operation(r *http.Request) string {
 	if target != "" {
 		return "unknown." + target
 	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
+	form, _ := url.ParseQuery(string(peekBody(r)))
 	return "AutoScaling." + form.Get("Action")
 }
 
