@@ -171,11 +171,6 @@ func isClusterNotFound(err error) bool {
 	return errors.As(err, &e)
 }
 
-func isClientException(err error) bool {
-	var e *types.ClientException
-	return errors.As(err, &e)
-}
-
 func isServiceNotFound(err error) bool {
 	var e *types.ServiceNotFoundException
 	return errors.As(err, &e)

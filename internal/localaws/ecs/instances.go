@@ -75,6 +75,12 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 	return out, nil
 }
 
+// emptyInstancesMessage is what ECS answers, as InvalidParameterException,
+// to DescribeContainerInstances with an empty containerInstances list.
+// OBSERVED against AWS from three SDKs: boto3 (getmoto/moto#2473), the Java
+// SDK v2 (gchq/sleeper#3387) and the Ruby SDK (eagletmt/hako#34).
+const emptyInstancesMessage = "Container instance cannot be empty."
+
 type containerInstancesOutput struct {
 	ContainerInstances []wireContainerInstance `json:"containerInstances"`
 	Failures           []wireFailure           `json:"failures"`
@@ -91,8 +97,10 @@ func (s *Server) describeContainerInstances(_ time.Time, body []byte) (any, *aws
 		return nil, err
 	}
 	if len(in.ContainerInstances) == 0 {
-		// Moto's text; the SDK only refuses a nil list before sending.
-		return nil, awswire.ClientError("ClientException", "Container Instances cannot be empty.")
+		// The SDK refuses only a nil list before sending; an empty one
+		// reaches ECS. Code and text as AWS answers them (see
+		// emptyInstancesMessage).
+		return nil, invalidParameter(emptyInstancesMessage)
 	}
 	if len(in.ContainerInstances) > 100 {
 		// UNVERIFIED text, modelled on the observed UpdateContainerInstancesState one.
@@ -127,7 +135,10 @@ func (s *Server) updateContainerInstancesState(now time.Time, body []byte) (any,
 		return nil, invalidParameter("instanceIds can have at most 10 items.") // OBSERVED text
 	}
 	if len(in.ContainerInstances) == 0 {
-		return nil, awswire.ClientError("ClientException", "Container Instances cannot be empty.")
+		// UNVERIFIED: no answer to an empty list was found published for
+		// this operation; the code and text are DescribeContainerInstances'
+		// for the same member.
+		return nil, invalidParameter(emptyInstancesMessage)
 	}
 	if in.Status != statusActive && in.Status != statusDraining {
 		return nil, invalidParameter("Container instance status should be one of [ACTIVE, DRAINING]")

@@ -238,14 +238,6 @@ func TestDescribeContainerInstances(t *testing.T) {
 			t.Errorf("101 ids: got %v, want InvalidParameterException", err)
 		}
 	})
-	t.Run("an empty list is ClientException", func(t *testing.T) {
-		_, err := f.api.DescribeContainerInstances(f.ctx, &ecssdk.DescribeContainerInstancesInput{
-			Cluster: aws.String(clusterName), ContainerInstances: []string{},
-		})
-		if !isClientException(err) {
-			t.Errorf("empty list: got %v, want ClientException", err)
-		}
-	})
 }
 
 // UpdateContainerInstancesState is the drainer's one write to ECS; its limits

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
@@ -173,5 +174,54 @@ func TestMalformedBodyIsClientError(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	if rec.Code != 400 || !strings.Contains(string(body), `"__type":"SerializationException"`) {
 		t.Errorf("truncated JSON: got %d %s, want 400 SerializationException", rec.Code, body)
+	}
+}
+
+// An empty list in a required list member must fail as ECS fails, with
+// InvalidParameterException (not ClientException): the drainer classifies
+// errors by type, and the SDK refuses only a nil list before sending, so a
+// non-nil empty slice does reach ECS.
+//
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeContainerInstances.html
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateContainerInstancesState.html
+// (each list "Required: Yes"; the answers are OBSERVED, see emptyInstancesMessage
+// and describeTasks).
+func TestEmptyListsAreInvalidParameter(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.register("i-1", Resources{})
+	cluster := aws.String(clusterName)
+
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"DescribeContainerInstances", func() error {
+			_, err := f.api.DescribeContainerInstances(f.ctx, &ecssdk.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: []string{}})
+			return err
+		}, "InvalidParameterException: Container instance cannot be empty."},
+		{"DescribeTasks", func() error {
+			_, err := f.api.DescribeTasks(f.ctx, &ecssdk.DescribeTasksInput{Cluster: cluster, Tasks: []string{}})
+			return err
+		}, "InvalidParameterException: Tasks cannot be empty."},
+		{"UpdateContainerInstancesState", func() error {
+			_, err := f.api.UpdateContainerInstancesState(f.ctx, &ecssdk.UpdateContainerInstancesStateInput{
+				Cluster: cluster, ContainerInstances: []string{}, Status: "DRAINING",
+			})
+			return err
+		}, "InvalidParameterException: Container instance cannot be empty."},
+		{"PutAttributes", func() error {
+			_, err := f.api.PutAttributes(f.ctx, &ecssdk.PutAttributesInput{Cluster: cluster, Attributes: []types.Attribute{}})
+			return err
+		}, "InvalidParameterException: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" with an empty list", func(t *testing.T) {
+			err := tt.call()
+			if !isInvalidParameter(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s with an empty list: got %v, want %s", tt.name, err, tt.want)
+			}
+		})
 	}
 }

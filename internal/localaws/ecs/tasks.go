@@ -97,8 +97,10 @@ func (s *Server) describeTasks(_ time.Time, body []byte) (any, *awswire.Error) {
 		return nil, err
 	}
 	if len(in.Tasks) == 0 {
-		// UNVERIFIED: by analogy with DescribeContainerInstances.
-		return nil, awswire.ClientError("ClientException", "Tasks cannot be empty.")
+		// OBSERVED against AWS: the CLI (sil-org/ecs-deploy#63), the
+		// JavaScript SDK with HTTP 400 (convox/rack#1908,
+		// awslabs/backstage-plugins-for-aws#140).
+		return nil, invalidParameter("Tasks cannot be empty.")
 	}
 	if len(in.Tasks) > 100 {
 		return nil, invalidParameter("tasks can have at most 100 items.") // UNVERIFIED text
