@@ -86,9 +86,13 @@ func fault(e *Error) string {
 // WriteQueryResult writes an awsQuery success response:
 // <ActionResponse xmlns=...><ActionResult>inner</ActionResult><ResponseMetadata>...
 // The Result element is always present, even when empty, because the SDK
-// fails with "<Action>Result node not found" without it.
+// fails with "<Action>Result node not found" without it. The request id is
+// also sent as x-amzn-RequestId, as AWS does: the SDK takes a successful
+// call's ResultMetadata request id from that header only.
 func WriteQueryResult(w http.ResponseWriter, xmlns, action string, inner []byte) {
+	id := NewRequestID()
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", id)
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, `<%sResponse xmlns="%s">`, action, xmlns)
 	if len(inner) == 0 {
@@ -96,15 +100,18 @@ func WriteQueryResult(w http.ResponseWriter, xmlns, action string, inner []byte)
 	} else {
 		fmt.Fprintf(w, "<%sResult>%s</%sResult>", action, inner, action)
 	}
-	fmt.Fprintf(w, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>", NewRequestID(), action)
+	fmt.Fprintf(w, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>", id, action)
 }
 
-// WriteQueryError writes an awsQuery error response.
+// WriteQueryError writes an awsQuery error response, its request id both in
+// the body and as x-amzn-RequestId.
 func WriteQueryError(w http.ResponseWriter, xmlns string, e *Error) {
+	id := NewRequestID()
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", id)
 	w.WriteHeader(e.Status)
 	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		xmlns, fault(e), escape(e.Code), escape(e.Message), NewRequestID())
+		xmlns, fault(e), escape(e.Code), escape(e.Message), id)
 }
 
 func escape(s string) string {
