@@ -101,7 +101,7 @@ func (s *Server) RegisterContainerInstance(clusterName, ec2InstanceID string, r 
 			return
 		}
 		i := &instance{
-			cluster: c, ec2ID: ec2InstanceID, status: statusActive, agentConnected: true,
+			cluster: c, ec2ID: ec2InstanceID, status: statusActive, agentConnected: true, connectedAt: now,
 			registeredAt: now, cpu: cmp.Or(r.CPU, 2048), memory: cmp.Or(r.Memory, 4096),
 		}
 		i.seq, i.id = s.newID("container-instance")
@@ -141,7 +141,8 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 }
 
 // RunTask starts a standalone task on a container instance, named by id, ARN
-// or EC2 instance id. The instance must be ACTIVE and have room.
+// or EC2 instance id. The instance must be ACTIVE, have its agent connected
+// and have room.
 func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (taskARN string, err error) {
 	s.do(func(now time.Time) {
 		c, ok := s.clusters[clusterName]
@@ -158,6 +159,10 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 			err = fmt.Errorf("running task %s: container instance %q not found in %s", spec.Family, containerInstance, clusterName)
 		case i.status != statusActive:
 			err = fmt.Errorf("running task %s: container instance %s is %s", spec.Family, i.ec2ID, i.status)
+		case !i.agentConnected:
+			// API_ContainerInstance.html: "Only instances connected to an
+			// agent can accept task placement requests."
+			err = fmt.Errorf("running task %s: the agent on %s is disconnected", spec.Family, i.ec2ID)
 		case !i.fits(spec.CPU, spec.Memory, spec.HostPort):
 			err = fmt.Errorf("running task %s: no room on %s", spec.Family, i.ec2ID)
 		default:
@@ -177,10 +182,21 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 // and the instance becomes INACTIVE: gone from ListContainerInstances, still
 // describable. An unknown or already INACTIVE instance is left alone, so
 // callers that cannot tell whether an instance ever joined ECS need not check.
+//
+// An instance whose agent is disconnected is not deregistered: "stopped
+// container instances or instances with disconnected agents aren't
+// automatically deregistered when terminated" (API_DeregisterContainerInstance).
+// It stays in the cluster, its status and tasks as the agent last reported
+// them, and its agent can never reconnect. UNVERIFIED: whether ECS cleans
+// such an instance up later on its own; here it stays until the end.
 func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 	s.do(func(now time.Time) {
 		i := s.instanceByEC2(ec2InstanceID)
 		if i == nil || i.status == statusInactive {
+			return
+		}
+		if !i.agentConnected {
+			i.hostGone = true
 			return
 		}
 		for _, k := range i.tasks {
@@ -200,16 +216,70 @@ func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 	})
 }
 
-// SetAgentConnected plays the ECS agent connecting or disconnecting; no task
-// is placed on an instance whose agent is disconnected. Unknown instances are
-// ignored.
-func (s *Server) SetAgentConnected(ec2InstanceID string, connected bool) {
+// DisconnectAgent plays the ECS agent on an EC2 instance losing its
+// connection to ECS, as it does several times an hour in normal operation
+// and for good when the agent or its host fails (ecs_container_instance_events.html).
+// agentConnected turns false with an "ECS Container Instance State Change"
+// event. Until ReconnectAgent, ECS places nothing on the instance
+// (API_ContainerInstance.html: "Only instances connected to an agent can
+// accept task placement requests") and learns nothing from it: its tasks keep
+// the last status the agent reported. ECS still decides: draining the
+// instance gives its service tasks desiredStatus STOPPED, but their lastStatus
+// stays RUNNING, since no agent is there to stop the containers and report
+// them STOPPED. Disconnecting a disconnected agent does nothing.
+func (s *Server) DisconnectAgent(ec2InstanceID string) (err error) {
 	s.do(func(now time.Time) {
-		if i := s.instanceByEC2(ec2InstanceID); i != nil && i.agentConnected != connected {
-			i.agentConnected = connected
+		i, e := s.agentHost(ec2InstanceID)
+		if err = e; err != nil || !i.agentConnected {
+			return
+		}
+		i.agentConnected = false
+		s.dueKnown = false
+		s.instanceChanged(i, now)
+	})
+	if err != nil {
+		return fmt.Errorf("disconnecting the agent: %w", err)
+	}
+	return nil
+}
+
+// ReconnectAgent plays the agent connecting again: agentConnected turns true
+// with a state change event, the agent receives the stops ECS decided while it
+// was away and begins them now (each task reaches STOPPED after its stop
+// delay), and what happened on the host meanwhile (a task that started, a
+// stop that completed, a container that exited) is reported now, stamped with
+// this time. The instance takes new tasks again if it is ACTIVE. An agent
+// whose EC2 instance was terminated cannot reconnect. Reconnecting a
+// connected agent does nothing.
+func (s *Server) ReconnectAgent(ec2InstanceID string) (err error) {
+	s.do(func(now time.Time) {
+		i, e := s.agentHost(ec2InstanceID)
+		switch {
+		case e != nil:
+			err = e
+		case i.hostGone:
+			err = fmt.Errorf("EC2 instance %s was terminated", ec2InstanceID)
+		case !i.agentConnected:
+			i.agentConnected, i.connectedAt = true, now
+			i.sendStops(now)
+			s.dueKnown = false
 			s.instanceChanged(i, now)
 		}
 	})
+	if err != nil {
+		return fmt.Errorf("reconnecting the agent: %w", err)
+	}
+	return nil
+}
+
+// agentHost finds the registered (not INACTIVE) container instance of an EC2
+// instance.
+func (s *Server) agentHost(ec2InstanceID string) (*instance, error) {
+	i := s.instanceByEC2(ec2InstanceID)
+	if i == nil || i.status == statusInactive {
+		return nil, fmt.Errorf("no registered container instance on %s", ec2InstanceID)
+	}
+	return i, nil
 }
 
 // SetInstanceStatus forces a container instance into a status, including the

@@ -13,6 +13,12 @@
 // within each service's minimumHealthyPercent and maximumPercent. Replies are
 // rendered from that state.
 //
+// Task transitions are the ECS agent's reports, so they need its connection:
+// while an instance's agent is disconnected (DisconnectAgent) ECS still
+// decides (a drain gives its service tasks desiredStatus STOPPED) but learns
+// nothing, and places nothing there; on ReconnectAgent the agent gets the
+// stops decided meanwhile and reports what came due, stamped with that moment.
+//
 // What it simplifies:
 //   - EC2 launch type only, one container per task, one task definition
 //     revision per family; no capacity providers, deployments or load balancers.
@@ -26,7 +32,8 @@
 //     agentConnected; other subjects are rejected as invalid instead of being
 //     silently ignored.
 //   - Deregistration (the EC2 instance is terminated) takes the instance
-//     straight to INACTIVE and its tasks straight to STOPPED.
+//     straight to INACTIVE and its tasks straight to STOPPED; with the agent
+//     disconnected nothing is deregistered, as AWS documents.
 //
 // Choices the AWS documentation does not settle are marked UNVERIFIED where
 // they are made.

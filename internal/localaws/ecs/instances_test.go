@@ -23,7 +23,9 @@ func TestListContainerInstancesFilter(t *testing.T) {
 		ec2ByARN[f.register(id, Resources{})] = id
 	}
 	f.runTask("i-2", TaskSpec{Family: "batch"})
-	f.srv.SetAgentConnected("i-3", false)
+	if err := f.srv.DisconnectAgent("i-3"); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name   string

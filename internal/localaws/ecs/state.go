@@ -46,11 +46,13 @@ type instance struct {
 	status         string
 	statusReason   string
 	agentConnected bool
+	connectedAt    time.Time // when the agent last connected: registration or reconnection
+	hostGone       bool      // its EC2 instance was terminated while the agent was disconnected
 	registeredAt   time.Time
 	cpu, memory    int
 	version        int64
 	tasks          []*task           // tasks placed here, until forgotten
-	attributes     map[string]string // custom attributes (PutAttributes)
+	attributes     map[string]string // custom attributes (PutAttributes, SetAttributes)
 }
 
 type service struct {
@@ -82,6 +84,7 @@ type task struct {
 	stopDelay      time.Duration
 	runFor         time.Duration // standalone only; 0 runs until stopped
 	stopDue        time.Time     // when lastStatus reaches STOPPED, once told to stop
+	stopUnsent     bool          // told to stop while the agent was disconnected: stopDue waits for it
 	protectedUntil time.Time     // task scale-in protection; zero when off
 }
 
@@ -212,6 +215,12 @@ func (i *instance) fits(cpu, memory, hostPort int) bool {
 }
 
 // due is the next moment the task changes on its own, if any.
+//
+// Everything but protection expiry and forgetting a stopped task is the
+// agent's doing: it starts and stops the containers and reports each change
+// (SubmitTaskStateChange, ecs_container_instance_events.html). While it is
+// disconnected nothing it would report happens in ECS; what came due
+// meanwhile is reported the moment it reconnects.
 func (k *task) due() (time.Time, bool) {
 	var next time.Time
 	consider := func(t time.Time) {
@@ -222,17 +231,30 @@ func (k *task) due() (time.Time, bool) {
 	if !k.protectedUntil.IsZero() {
 		consider(k.protectedUntil)
 	}
+	var agent time.Time
 	switch {
-	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped:
-		consider(k.stopDue)
 	case k.lastStatus == taskStopped:
 		consider(k.stoppedAt.Add(stoppedTaskRetention))
+	case k.desiredStatus == taskStopped:
+		if !k.stopUnsent {
+			agent = k.stopDue
+		}
 	case k.lastStatus == taskPending:
-		consider(k.createdAt.Add(k.startDelay))
+		agent = k.createdAt.Add(k.startDelay)
 	case k.runFor > 0:
-		consider(k.startedAt.Add(k.runFor))
+		agent = k.startedAt.Add(k.runFor)
+	}
+	if !agent.IsZero() && k.inst.agentConnected {
+		consider(later(agent, k.inst.connectedAt))
 	}
 	return next, !next.IsZero()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // settle applies every transition due up to now, in time order, letting the
@@ -312,8 +334,11 @@ func (s *Server) advance(k *task, at time.Time) {
 		k.protectedUntil = time.Time{}
 		s.dirty, s.dueKnown = true, false
 	}
+	if !k.inst.agentConnected {
+		return // nothing is reported without the agent (due)
+	}
 	switch {
-	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped && !k.stopDue.After(at):
+	case k.desiredStatus == taskStopped && k.lastStatus != taskStopped && !k.stopUnsent && !k.stopDue.After(at):
 		k.lastStatus = taskStopped
 		k.stoppedAt = at
 		s.taskChanged(k, at)
@@ -332,7 +357,8 @@ func (s *Server) advance(k *task, at time.Time) {
 
 // stop gives k desiredStatus STOPPED now; lastStatus follows after its stop
 // delay (StopTask: SIGTERM, then SIGKILL after the stop timeout). A task that
-// never reached RUNNING has no process to signal and stops at once.
+// never reached RUNNING has no process to signal and stops at once. An agent
+// that is disconnected hears of the stop only when it reconnects (sendStops).
 func (s *Server) stop(k *task, at time.Time, code, reason string) {
 	if k.desiredStatus == taskStopped {
 		return
@@ -341,11 +367,28 @@ func (s *Server) stop(k *task, at time.Time, code, reason string) {
 	k.stoppingAt = at
 	k.stopCode = code
 	k.stoppedReason = reason
-	k.stopDue = at.Add(k.stopDelay)
-	if k.lastStatus == taskPending {
-		k.stopDue = at
-	}
+	k.stopUnsent = !k.inst.agentConnected
+	k.stopDue = k.stopDueFrom(at)
 	s.taskChanged(k, at)
+}
+
+// stopDueFrom is when k reaches STOPPED if its agent is told to stop it at at.
+func (k *task) stopDueFrom(at time.Time) time.Time {
+	if k.lastStatus == taskPending {
+		return at
+	}
+	return at.Add(k.stopDelay)
+}
+
+// sendStops hands a reconnected agent the stops ECS decided while it was
+// away: only now does it signal those containers.
+func (i *instance) sendStops(at time.Time) {
+	for _, k := range i.tasks {
+		if k.stopUnsent {
+			k.stopUnsent = false
+			k.stopDue = k.stopDueFrom(at)
+		}
+	}
 }
 
 // place creates a task on i at at.
