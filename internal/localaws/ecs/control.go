@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -280,6 +281,49 @@ func (s *Server) agentHost(ec2InstanceID string) (*instance, error) {
 		return nil, fmt.Errorf("no registered container instance on %s", ec2InstanceID)
 	}
 	return i, nil
+}
+
+// SetAttributes gives a container instance custom attributes, as
+// ECS_INSTANCE_ATTRIBUTES in the agent's configuration does at registration
+// (ecs-agent-config.html) or PutAttributes does later: a name already set
+// takes the new value; an empty value is an attribute with no value. Names and
+// values are checked as PutAttributes checks them, and the instance may hold
+// at most 10 custom attributes (service-quotas.html). Built-in attributes
+// (ecs.*, com.amazonaws.ecs.*) are not custom and cannot be set here. No event
+// is sent, as for PutAttributes.
+func (s *Server) SetAttributes(ec2InstanceID string, attrs map[string]string) (err error) {
+	s.do(func(time.Time) {
+		i, e := s.agentHost(ec2InstanceID)
+		if err = e; err != nil {
+			return
+		}
+		names := slices.Sorted(maps.Keys(attrs))
+		for _, name := range names {
+			if reserved(name) {
+				err = fmt.Errorf("%s is a built-in attribute name, not a custom one", name)
+				return
+			}
+			var value *string
+			if v := attrs[name]; v != "" {
+				value = &v
+			}
+			if e := validAttribute(name, value); e != nil {
+				err = errors.New(e.Message)
+				return
+			}
+		}
+		if n := i.customAfter(names); n > maxCustomAttributes {
+			err = fmt.Errorf("%d custom attributes, more than the %d allowed per resource", n, maxCustomAttributes)
+			return
+		}
+		for _, name := range names {
+			i.setAttribute(name, attrs[name])
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("setting attributes on %s: %w", ec2InstanceID, err)
+	}
+	return nil
 }
 
 // SetInstanceStatus forces a container instance into a status, including the
