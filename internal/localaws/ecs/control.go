@@ -249,7 +249,9 @@ func (s *Server) DisconnectAgent(ec2InstanceID string) (err error) {
 // was away and begins them now (each task reaches STOPPED after its stop
 // delay), and what happened on the host meanwhile (a task that started, a
 // stop that completed, a container that exited) is reported now, stamped with
-// this time. The instance takes new tasks again if it is ACTIVE. An agent
+// this time (UNVERIFIED: AWS does not say whether stoppedAt then carries the
+// host's time or the report's). The instance takes new tasks again if it is
+// ACTIVE. An agent
 // whose EC2 instance was terminated cannot reconnect. Reconnecting a
 // connected agent does nothing.
 func (s *Server) ReconnectAgent(ec2InstanceID string) (err error) {
