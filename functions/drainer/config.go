@@ -33,6 +33,9 @@ const (
 	defaultStaleAfter = 15 * time.Minute
 	minStaleAfter     = time.Minute
 	maxStaleAfter     = 24 * time.Hour
+	// An ECS agent reconnects several times an hour in normal operation;
+	// five minutes disconnected in the middle of a drain is a dead host.
+	defaultDisconnectedAfter = 5 * time.Minute
 )
 
 type config struct {
@@ -53,11 +56,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if u, err := url.Parse(c.queueURL); err != nil || u.Host == "" || strings.Count(strings.Trim(u.Path, "/"), "/") != 1 {
 		return config{}, fmt.Errorf("DRAINER_QUEUE_URL %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", c.queueURL)
 	}
-	for _, name := range strings.Split(getenv("DRAINER_ASGS"), ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			c.handler.ASGs = append(c.handler.ASGs, name)
-		}
-	}
+	c.handler.ASGs = names(getenv("DRAINER_ASGS"))
+	c.handler.Hooks = names(getenv("DRAINER_HOOKS"))
 	var err error
 	if c.policy.PollInterval, err = duration(getenv, "DRAINER_POLL_INTERVAL", defaultPollInterval, minPollInterval, maxPollInterval); err != nil {
 		return config{}, err
@@ -71,6 +71,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.policy.StaleAfter, err = duration(getenv, "DRAINER_STALE_AFTER", defaultStaleAfter, minStaleAfter, maxStaleAfter); err != nil {
 		return config{}, err
 	}
+	if c.policy.DisconnectedAfter, err = duration(getenv, "DRAINER_DISCONNECTED_AFTER", defaultDisconnectedAfter, 0, maxMaxDrain); err != nil {
+		return config{}, err
+	}
 	c.policy.OnTimeout = strings.TrimSpace(getenv("DRAINER_ON_TIMEOUT"))
 	if c.policy.OnTimeout == "" {
 		c.policy.OnTimeout = lifecycle.OnTimeoutContinue
@@ -80,6 +83,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.policy.OnTimeout, lifecycle.OnTimeoutContinue, lifecycle.OnTimeoutStopTasks, lifecycle.OnTimeoutAbandon)
 	}
 	return c, nil
+}
+
+// names reads a comma-separated list, blanks dropped.
+func names(v string) []string {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func duration(getenv func(string) string, name string, def, lo, hi time.Duration) (time.Duration, error) {

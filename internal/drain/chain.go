@@ -1,7 +1,10 @@
 package drain
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,11 +18,13 @@ import (
 // Forks are unavoidable with at-least-once delivery: EventBridge may deliver
 // an event twice, SQS may deliver a message twice, and a hop that crashes
 // after sending its next message is redelivered and sends another. Each hop
-// sends its next message first and then writes that message's id into the
-// mark (last writer wins). A hop runs only if the mark names its own message
-// or its parent (the sender stopped between sending and marking); any other
-// message of the action belongs to a fork and ends. So after any fork, the
-// next round of hops leaves exactly one chain.
+// sends its next message, with a fresh id, first and then writes that id
+// into the mark (last writer wins). A hop runs only if the mark names its own
+// message or one of its few latest ancestors (the sender stopped between
+// sending and marking, or its mark write failed); any other message of the
+// action belongs to a fork and ends. So after any fork, the next round of
+// hops whose marks are written leaves exactly one chain. The id travels in
+// the message body, so a body sent back to the queue unchanged keeps it.
 const ChainAttribute = "ecs-drainer.chain"
 
 // Chain is the parsed mark: "<start>:<due>:<message id>:<token>[:<hook>]",
@@ -71,8 +76,8 @@ func ParseChain(v string) (c Chain, ok bool) {
 func Owns(s State, o Observation, p Policy) bool {
 	c := o.Chain
 	if c == nil {
-		// No mark yet (or the instance lost it): nothing to defer to. A
-		// fork this lets through is resolved at the next hop.
+		// No mark yet (or the instance lost it, or cannot carry one): nothing
+		// to defer to. A fork this lets through is resolved at the next hop.
 		return true
 	}
 	if s.Token != "" && c.Token != "" && s.Token != c.Token {
@@ -82,11 +87,47 @@ func Owns(s State, o Observation, p Policy) bool {
 		return s.Attempt == 1
 	}
 	if s.Attempt > 1 {
-		return c.MessageID == o.RecordID || c.MessageID == s.Parent
+		return c.MessageID == self(s, o.RecordID) || c.MessageID == s.Parent || slices.Contains(s.Ancestors, c.MessageID)
 	}
 	// A first hop (a duplicate event, or the reconciler) joins no live
 	// chain; it takes over one whose message is overdue.
 	return o.Now.After(c.Due.Add(StaleAfter(p, s.HeartbeatTimeout())))
+}
+
+// self is the id that names the message of drain s in the mark: its own, or
+// for a message of an earlier build (or a first hop), its record's.
+func self(s State, recordID string) string {
+	if s.ID != "" {
+		return s.ID
+	}
+	return recordID
+}
+
+// maxAncestors bounds the ancestors a message carries: a chain survives that
+// many mark writes failing in a row, and beyond that the reconciler takes it
+// over once it is overdue.
+const maxAncestors = 4
+
+// successor is the state the hop of drain s, processing record recordID,
+// sends on as message id.
+func successor(s State, recordID, id string) State {
+	next := s
+	next.Attempt++
+	next.ID, next.Parent, next.Ancestors = id, self(s, recordID), nil
+	if s.Parent != "" {
+		next.Ancestors = append([]string{s.Parent}, s.Ancestors...)
+		next.Ancestors = next.Ancestors[:min(len(next.Ancestors), maxAncestors)]
+	}
+	return next
+}
+
+// newChainID draws a message id for the mark: 36 characters, the length of
+// an SQS message id, which the mark's 128-character budget counts on.
+func newChainID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // StaleAfter is how long past its due time a chain's message may be before

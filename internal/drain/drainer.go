@@ -3,10 +3,12 @@ package drain
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,6 +34,7 @@ type AutoScalingAPI interface {
 	DescribeLifecycleHooks(context.Context, *autoscaling.DescribeLifecycleHooksInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error)
 	DescribeAutoScalingInstances(context.Context, *autoscaling.DescribeAutoScalingInstancesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingInstancesOutput, error)
 	DescribeAutoScalingGroups(context.Context, *autoscaling.DescribeAutoScalingGroupsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribeWarmPool(context.Context, *autoscaling.DescribeWarmPoolInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeWarmPoolOutput, error)
 	CompleteLifecycleAction(context.Context, *autoscaling.CompleteLifecycleActionInput, ...func(*autoscaling.Options)) (*autoscaling.CompleteLifecycleActionOutput, error)
 	RecordLifecycleActionHeartbeat(context.Context, *autoscaling.RecordLifecycleActionHeartbeatInput, ...func(*autoscaling.Options)) (*autoscaling.RecordLifecycleActionHeartbeatOutput, error)
 }
@@ -54,6 +57,7 @@ type Drainer struct {
 	queueURL string
 	policy   Policy
 	now      func() time.Time
+	newID    func() string // a chain message's id
 }
 
 // New builds a Drainer with real AWS clients from cfg, whose writes the
@@ -64,7 +68,7 @@ func New(cfg aws.Config, queueURL string, p Policy) *Drainer {
 
 // NewWithClients builds a Drainer on the given clients and clock.
 func NewWithClients(e ECSAPI, a AutoScalingAPI, q QueueAPI, queueURL string, p Policy, now func() time.Time) *Drainer {
-	return &Drainer{ecs: e, asg: a, sqs: q, queueURL: queueURL, policy: p, now: now}
+	return &Drainer{ecs: e, asg: a, sqs: q, queueURL: queueURL, policy: p, now: now, newID: newChainID}
 }
 
 // Result is how one invocation of a drain ended.
@@ -79,6 +83,11 @@ type Result struct {
 	// Notes are failures that did not stop the hop (the chain mark could
 	// not be written, task protection could not be read).
 	Notes []string
+	// ActionResult is the result this hop completed the action with.
+	ActionResult string
+	// Unmarkable is set by the hop that found the instance cannot carry a
+	// chain mark: from it on, the drain goes on by polling alone.
+	Unmarkable bool
 }
 
 // StartWith begins draining for a lifecycle action with its hook's
@@ -115,6 +124,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 	var notes []string
 	for {
 		o.Now = d.now()
+		track(&s, o)
 		step := Next(s, o, d.policy)
 		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes}
 		var err error
@@ -157,25 +167,29 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			}
 		case Complete:
 			err = d.complete(ctx, s, step.Result)
+			res.ActionResult = step.Result
 			if Classify(err) == AlreadyDone {
-				res.Outcome = OutcomeAlreadyCompleted
+				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
 				return res, nil
 			}
 			return res, err
 		case Requeue:
-			next := s
-			next.Attempt++
-			next.Parent = recordID
+			next := successor(s, recordID, d.newID())
 			next.Due = o.Now.Add(step.Delay)
+			if o.Instance.Full && !s.Unmarked {
+				next.Unmarked, res.Unmarkable = true, true
+			}
 			res.State, res.Outcome, res.Delay = next, OutcomeRequeued, step.Delay
-			id, err := d.requeue(ctx, next, step.Delay)
-			if err != nil {
+			if err := d.requeue(ctx, next, step.Delay); err != nil {
 				return res, err
 			}
+			if next.Unmarked {
+				return res, nil
+			}
 			// The mark is written after the send: a hop that stops in
-			// between leaves the mark on this record, which the message
+			// between leaves the mark on this message, which the message
 			// just sent names as its parent, so the chain goes on.
-			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: next.Due, MessageID: id, Token: s.Token, Hook: s.HookName}); merr != nil {
+			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: next.Due, MessageID: next.ID, Token: s.Token, Hook: s.HookName}); merr != nil {
 				res.Notes = append(res.Notes, merr.Error())
 			}
 			return res, nil
@@ -185,6 +199,18 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", step.Kind, err)
 		}
+	}
+}
+
+// track keeps when the drain's agent was first seen disconnected, from the
+// instance as last described.
+func track(s *State, o Observation) {
+	switch {
+	case o.Instance == nil || !o.Instance.Found:
+	case !o.Instance.Disconnected:
+		s.DisconnectedSince = time.Time{}
+	case s.DisconnectedSince.IsZero():
+		s.DisconnectedSince = o.Now
 	}
 }
 
@@ -205,28 +231,66 @@ func (d *Drainer) adopt(s *State, o Observation) {
 func (d *Drainer) describeHook(ctx context.Context, s *State, o *Observation) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{
-		AutoScalingGroupName: &s.GroupName,
-		LifecycleHookNames:   []string{s.HookName},
-	})
+	// All the group's hooks, in the same one call: the others are worth a
+	// warning.
+	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &s.GroupName})
 	if err != nil {
 		return fmt.Errorf("describing lifecycle hook %s of %s: %w", s.HookName, s.GroupName, err)
 	}
-	if len(out.LifecycleHooks) == 0 || out.LifecycleHooks[0].HeartbeatTimeout == nil {
-		o.HookMissing = true
-		return nil
-	}
-	// GlobalTimeout is min(48 h, 100 x HeartbeatTimeout) by definition;
-	// Deadline derives it from the heartbeat timeout the state carries.
-	s.HeartbeatTimeoutSeconds = int(*out.LifecycleHooks[0].HeartbeatTimeout)
-	s.Deadline = Deadline(*s, d.policy)
+	h := hooksOf(out.LifecycleHooks)[s.HookName]
+	h.apply(s, o, d.policy)
 	return nil
 }
 
+// hookView is what a drain needs of its hook: its heartbeat timeout (0: the
+// hook does not exist) and the group's other terminate hooks.
+type hookView struct {
+	heartbeatTimeout int
+	others           []string
+}
+
+// apply sets drain s's heartbeat timeout and deadline from its hook.
+func (h hookView) apply(s *State, o *Observation, p Policy) {
+	if h.heartbeatTimeout == 0 {
+		o.HookMissing = true
+		return
+	}
+	// GlobalTimeout is min(48 h, 100 x HeartbeatTimeout) by definition;
+	// Deadline derives it from the heartbeat timeout the state carries.
+	s.HeartbeatTimeoutSeconds = h.heartbeatTimeout
+	s.Deadline = Deadline(*s, p)
+	s.OtherHooks = h.others
+}
+
+// hooksOf reads one group's hooks by name: each hook's heartbeat timeout,
+// with the names of the group's other terminate hooks.
+func hooksOf(hooks []astypes.LifecycleHook) map[string]hookView {
+	var terminate []string
+	for _, h := range hooks {
+		if aws.ToString(h.LifecycleTransition) == lifecycle.TransitionTerminate {
+			terminate = append(terminate, aws.ToString(h.LifecycleHookName))
+		}
+	}
+	views := make(map[string]hookView, len(hooks))
+	for _, h := range hooks {
+		name := aws.ToString(h.LifecycleHookName)
+		v := hookView{heartbeatTimeout: int(aws.ToInt32(h.HeartbeatTimeout))}
+		for _, other := range terminate {
+			if other != name {
+				v.others = append(v.others, other)
+			}
+		}
+		views[name] = v
+	}
+	return views
+}
+
 // terminateWaitStates are the lifecycle states in which a terminate action
-// is pending: the instance is about to terminate, or (with a warm pool's
-// instance reuse policy) about to return to the pool.
-var terminateWaitStates = map[string]bool{"Terminating:Wait": true, "Warmed:Pending:Wait": true}
+// is pending: the instance is about to terminate, from the group or from its
+// warm pool, or (with a warm pool's instance reuse policy) about to return to
+// the pool.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+var terminateWaitStates = map[string]bool{"Terminating:Wait": true, "Warmed:Terminating:Wait": true, "Warmed:Pending:Wait": true}
 
 func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, error) {
 	found, err := d.describeWaiting(ctx, []string{s.InstanceID})
@@ -281,12 +345,31 @@ func described(ci ecstypes.ContainerInstance) (Instance, *Chain) {
 		Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status), EC2InstanceID: aws.ToString(ci.Ec2InstanceId),
 		Busy: ci.RunningTasksCount+ci.PendingTasksCount > 0 ||
 			lifecycle.Reserved(integerResources(ci.RegisteredResources), integerResources(ci.RemainingResources)),
+		Disconnected: !ci.AgentConnected,
 	}
 	in.Quiet = in.Status == StatusDraining && !in.Busy
-	if c, ok := chainOf(ci); ok {
+	c, marked := chainOf(ci)
+	in.Full = !marked && customAttributes(ci.Attributes) >= maxCustomAttributes
+	if marked {
 		return in, &c
 	}
 	return in, nil
+}
+
+// maxCustomAttributes is ECS's limit of custom attributes per resource;
+// PutAttributes past it answers AttributeLimitExceededException.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutAttributes.html
+const maxCustomAttributes = 10
+
+// customAttributes counts the attributes that are not ECS's own ("ecs.").
+func customAttributes(as []ecstypes.Attribute) int {
+	n := 0
+	for _, a := range as {
+		if !strings.HasPrefix(aws.ToString(a.Name), "ecs.") {
+			n++
+		}
+	}
+	return n
 }
 
 func integerResources(rs []ecstypes.Resource) map[string]int {
@@ -372,23 +455,22 @@ func setActionTarget(s State, token, instanceID **string) {
 	*instanceID = aws.String(s.InstanceID)
 }
 
-// requeue sends the drain's next message and returns its SQS message id.
-func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) (string, error) {
+// requeue sends the drain's next message.
+func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	body, err := s.Encode()
 	if err != nil {
-		return "", fmt.Errorf("encoding re-queue message: %w", err)
+		return fmt.Errorf("encoding re-queue message: %w", err)
 	}
-	out, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:     &d.queueURL,
 		MessageBody:  aws.String(string(body)),
 		DelaySeconds: int32(delay / time.Second), // #nosec G115 -- RequeueDelay keeps it within SQS's 0..900 s
-	})
-	if err != nil {
-		return "", fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)
+	}); err != nil {
+		return fmt.Errorf("re-queueing drain of %s: %w", s.InstanceID, err)
 	}
-	return aws.ToString(out.MessageId), nil
+	return nil
 }
 
 // Resend puts a record body back on the queue unchanged, for a record the

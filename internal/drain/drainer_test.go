@@ -23,8 +23,12 @@ func testAction() lifecycle.Action {
 	}
 }
 
+// newTestDrainer's chain message ids are m1, m2, ... in the order sent.
 func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
-	return NewWithClients(f, f, f, "https://sqs.us-east-1.amazonaws.com/123456789012/drain", testPolicy, func() time.Time { return now })
+	d := NewWithClients(f, f, f, "https://sqs.us-east-1.amazonaws.com/123456789012/drain", testPolicy, func() time.Time { return now })
+	n := 0
+	d.newID = func() string { n++; return fmt.Sprintf("m%d", n) }
+	return d
 }
 
 // The first hop must mark the instance DRAINING through the cluster query
@@ -62,7 +66,7 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	}
 	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
 		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
-		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, Parent: "r1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, ID: "m1", Parent: "r1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
 	if diff := cmp.Diff(want, *in.Message); diff != "" {
 		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
 	}

@@ -3,7 +3,6 @@ package drain
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -26,7 +25,7 @@ import (
 const (
 	OutcomeNotDraining Outcome = "not_draining" // not DRAINING under a chain mark: not ours to complete
 	OutcomeTasksLeft   Outcome = "tasks_left"   // draining, tasks left: the chain goes on
-	OutcomeOtherGroup  Outcome = "other_group"  // the instance's group is not in DRAINER_ASGS
+	OutcomeNotOurs     Outcome = "not_ours"     // the instance's group or the mark's hook is outside DRAINER_ASGS or DRAINER_HOOKS
 )
 
 // EventObservation is what handling one ECS event has learned so far.
@@ -38,7 +37,7 @@ type EventObservation struct {
 	Instance     *Instance // nil until described
 	Chain        *Chain
 	Action       ActionStatus
-	OtherGroup   bool
+	NotOurs      bool
 	Tasks        []Task
 	TasksCounted bool
 	HookMissing  bool
@@ -62,8 +61,8 @@ func NextOnEvent(s State, o EventObservation) Step {
 		return Step{Kind: CheckAction}
 	case o.Action == ActionGone:
 		return Step{Kind: End, Outcome: OutcomeActionGone}
-	case o.OtherGroup:
-		return Step{Kind: End, Outcome: OutcomeOtherGroup}
+	case o.NotOurs:
+		return Step{Kind: End, Outcome: OutcomeNotOurs}
 	case !o.TasksCounted:
 		return Step{Kind: CountTasks}
 	case len(o.Tasks) > 0:
@@ -77,17 +76,17 @@ func NextOnEvent(s State, o EventObservation) Step {
 }
 
 // Settle handles an ECS event: it completes the lifecycle action of the
-// drain of the event's container instance if that drain is over. groups is
-// DRAINER_ASGS (empty: all); p is what the batch's shared calls observed
-// (nil: nothing).
-func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string, p *Prefetch) (Result, error) {
+// drain of the event's container instance if that drain is over. scope is
+// what the drainer drains; p is what the batch's shared calls observed (nil:
+// nothing).
+func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope, p *Prefetch) (Result, error) {
 	s := State{Cluster: e.Cluster(), InstanceID: e.EC2InstanceID}
 	o := EventObservation{TasksShown: e.ShowsTasks()}
 	if in, chain, ok := p.described(e.ContainerInstanceARN); ok && !o.TasksShown {
 		o.Instance, o.Chain = in, chain
 		settleFrom(&s, in, chain)
 		if w, ok := p.eventActions[s.InstanceID]; ok {
-			checked(&s, &o, w, groups)
+			checked(&s, &o, w, scope)
 		}
 	}
 	for {
@@ -103,13 +102,13 @@ func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, groups []str
 		case CheckAction:
 			var found map[string]asgView
 			if found, err = d.describeWaiting(ctx, []string{s.InstanceID}); err == nil {
-				checked(&s, &o, found[s.InstanceID], groups)
+				checked(&s, &o, found[s.InstanceID], scope)
 			}
 		case CountTasks:
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
 		case DescribeHook:
-			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster)
+			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster, scope)
 			o.HookMissing = err == nil && s.HookName == ""
 		case Complete:
 			err = d.complete(ctx, s, step.Result)
@@ -159,17 +158,18 @@ func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*I
 }
 
 // checked records what Auto Scaling said of the event's instance: whether
-// its action is pending, and in which group (outside DRAINER_ASGS, groups,
-// it is not ours).
-func checked(s *State, o *EventObservation, w asgView, groups []string) {
+// its action is pending, and in which group (outside the scope's groups, or
+// marked for a hook outside its hooks, it is not ours).
+func checked(s *State, o *EventObservation, w asgView, scope Scope) {
 	o.Action, s.GroupName = w.status(), w.group
-	o.OtherGroup = len(groups) > 0 && !slices.Contains(groups, s.GroupName)
+	o.NotOurs = !scope.Group(s.GroupName) || s.HookName != "" && !scope.Hook(s.HookName)
 }
 
 // drainerHook finds the group's drainer hook for the cluster: the terminate
-// hook whose metadata names it, for a mark written without its hook (by an
-// earlier build, or with a hook name too long to fit). "" if there is none.
-func (d *Drainer) drainerHook(ctx context.Context, group, cluster string) (string, error) {
+// hook of the scope whose metadata names it, for a mark written without its
+// hook (by an earlier build, or with a hook name too long to fit). "" if
+// there is none.
+func (d *Drainer) drainerHook(ctx context.Context, group, cluster string, scope Scope) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &group})
@@ -177,9 +177,10 @@ func (d *Drainer) drainerHook(ctx context.Context, group, cluster string) (strin
 		return "", fmt.Errorf("describing lifecycle hooks of %s: %w", group, err)
 	}
 	for _, h := range out.LifecycleHooks {
-		meta, ok, err := lifecycle.ParseHookMetadata(aws.ToString(h.NotificationMetadata))
-		if aws.ToString(h.LifecycleTransition) == lifecycle.TransitionTerminate && ok && err == nil && meta.Cluster == cluster {
-			return aws.ToString(h.LifecycleHookName), nil
+		name := aws.ToString(h.LifecycleHookName)
+		meta, err := scope.Drains(group, name, aws.ToString(h.NotificationMetadata))
+		if aws.ToString(h.LifecycleTransition) == lifecycle.TransitionTerminate && err == nil && meta.Cluster == cluster {
+			return name, nil
 		}
 	}
 	return "", nil

@@ -34,7 +34,7 @@ func TestNextOnEvent(t *testing.T) {
 		{"a DRAINING instance with no chain mark is someone else's drain", State{}, EventObservation{Instance: draining()}, Step{Kind: End, Outcome: OutcomeNotDraining}},
 		{"a marked DRAINING instance: is its action still pending?", withHook, EventObservation{Instance: draining(), Chain: marked}, Step{Kind: CheckAction}},
 		{"an action already ended is not completed again", withHook, EventObservation{Instance: draining(), Chain: marked, Action: ActionGone}, Step{Kind: End, Outcome: OutcomeActionGone}},
-		{"a group outside DRAINER_ASGS is left alone", withHook, EventObservation{Instance: draining(), Chain: marked, Action: ActionPending, OtherGroup: true}, Step{Kind: End, Outcome: OutcomeOtherGroup}},
+		{"a group outside DRAINER_ASGS or a hook outside DRAINER_HOOKS is left alone", withHook, EventObservation{Instance: draining(), Chain: marked, Action: ActionPending, NotOurs: true}, Step{Kind: End, Outcome: OutcomeNotOurs}},
 		{"a pending action: count the tasks", withHook, EventObservation{Instance: draining(), Chain: marked, Action: ActionPending}, Step{Kind: CountTasks}},
 		{"tasks left (a stopping one counts): the chain goes on", withHook, EventObservation{Instance: draining(), Chain: marked, Action: ActionPending, TasksCounted: true,
 			Tasks: []Task{{ARN: "t1", LastStatus: "RUNNING", DesiredStatus: "STOPPED"}}}, Step{Kind: End, Outcome: OutcomeTasksLeft}},
@@ -67,31 +67,33 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	tests := []struct {
 		name      string
 		f         *fakeAWS
-		groups    []string
+		scope     Scope
 		want      Outcome
 		wantCalls []string
 	}{
-		{"not draining: one call", &fakeAWS{ciStatus: "ACTIVE", lifecycleState: "InService"}, nil, OutcomeNotDraining,
+		{"not draining: one call", &fakeAWS{ciStatus: "ACTIVE", lifecycleState: "InService"}, Scope{}, OutcomeNotDraining,
 			[]string{"DescribeContainerInstances"}},
-		{"draining with no mark: one call", &fakeAWS{ciStatus: "DRAINING", lifecycleState: "Terminating:Wait"}, nil, OutcomeNotDraining,
+		{"draining with no mark: one call", &fakeAWS{ciStatus: "DRAINING", lifecycleState: "Terminating:Wait"}, Scope{}, OutcomeNotDraining,
 			[]string{"DescribeContainerInstances"}},
-		{"action gone", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Proceed"}, nil, OutcomeActionGone,
+		{"action gone", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Proceed"}, Scope{}, OutcomeActionGone,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances"}},
-		{"another group", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}, []string{"other"}, OutcomeOtherGroup,
+		{"another group", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}, Scope{ASGs: []string{"other"}}, OutcomeNotOurs,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances"}},
-		{"busy (a task still desired RUNNING): one call", &fakeAWS{ciStatus: "DRAINING", chain: mark, ciRunning: 1, lifecycleState: "Terminating:Wait"}, nil, OutcomeTasksLeft,
+		{"a mark of another hook", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}, Scope{Hooks: []string{"ecs-drainer"}}, OutcomeNotOurs,
+			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances"}},
+		{"busy (a task still desired RUNNING): one call", &fakeAWS{ciStatus: "DRAINING", chain: mark, ciRunning: 1, lifecycleState: "Terminating:Wait"}, Scope{}, OutcomeTasksLeft,
 			[]string{"DescribeContainerInstances"}},
-		{"tasks left", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "RUNNING", "STOPPED")}}, []string{"asg"}, OutcomeTasksLeft,
+		{"tasks left", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "RUNNING", "STOPPED")}}, Scope{ASGs: []string{"asg"}}, OutcomeTasksLeft,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "DescribeTasks"}},
-		{"none left: completed", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}, []string{"asg"}, OutcomeDrained,
+		{"none left: completed", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}, Scope{ASGs: []string{"asg"}}, OutcomeDrained,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "DescribeTasks", "CompleteLifecycleAction"}},
 		{"none left, completed meanwhile by the chain", &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait",
-			errs: map[string]error{"CompleteLifecycleAction": &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with token tok"}}}, nil, OutcomeAlreadyCompleted,
+			errs: map[string]error{"CompleteLifecycleAction": &smithy.GenericAPIError{Code: "ValidationError", Message: "No active Lifecycle Action found with token tok"}}}, Scope{}, OutcomeAlreadyCompleted,
 			[]string{"DescribeContainerInstances", "DescribeAutoScalingInstances", "ListTasks:STOPPED", "CompleteLifecycleAction"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Settle(context.Background(), taskStopped(), tt.groups, nil)
+			res, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Settle(context.Background(), taskStopped(), tt.scope, nil)
 			if err != nil || res.Outcome != tt.want {
 				t.Fatalf("Settle: outcome %s, error %v; want %s", res.Outcome, err, tt.want)
 			}
@@ -102,7 +104,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	}
 	t.Run("the action is named by the mark's token and hook", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil, nil); err != nil {
+		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), Scope{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 {
@@ -117,7 +119,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	})
 	t.Run("a mark of an earlier build: the hook is the group's drainer hook, the action named by instance", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: Chain{Start: t0, Due: t0, MessageID: "m1"}.String(), lifecycleState: "Terminating:Wait", hookTimeout: 300}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), nil, nil); err != nil {
+		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), Scope{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 || aws.ToString(f.done[0].LifecycleHookName) != "hook" || aws.ToString(f.done[0].InstanceId) != testInstance || f.done[0].LifecycleActionToken != nil {

@@ -35,6 +35,10 @@ type fakeAWS struct {
 	tasks             []ecstypes.Task
 	protected         map[string]time.Time // task ARN -> protection expiry
 	chain             string               // the instance's chain mark attribute
+	customAttrs       int                  // other custom attributes the instance carries
+	agentDisconnected bool
+	otherHooks        []string // the group's other terminate hooks
+	warm              []astypes.Instance // the group's warm pool; nil: it has none
 	errs              map[string]error     // operation -> error to return
 	sentIDs           int
 }
@@ -61,6 +65,12 @@ func (f *fakeAWS) DescribeLifecycleHooks(_ context.Context, in *autoscaling.Desc
 	if f.hookTimeout > 0 {
 		out.LifecycleHooks = []astypes.LifecycleHook{{LifecycleHookName: aws.String(name), HeartbeatTimeout: aws.Int32(f.hookTimeout), GlobalTimeout: aws.Int32(100 * f.hookTimeout),
 			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), NotificationMetadata: aws.String(`{"cluster":"c1"}`)}}
+	}
+	if len(in.LifecycleHookNames) == 0 {
+		for _, h := range f.otherHooks {
+			out.LifecycleHooks = append(out.LifecycleHooks, astypes.LifecycleHook{LifecycleHookName: aws.String(h), HeartbeatTimeout: aws.Int32(600),
+				LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), NotificationMetadata: aws.String("additional-info")})
+		}
 	}
 	return out, nil
 }
@@ -115,9 +125,13 @@ func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.Describe
 			running++
 		}
 	}
-	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: running}
+	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: running,
+		AgentConnected: !f.agentDisconnected, Attributes: []ecstypes.Attribute{{Name: aws.String("ecs.os-type"), Value: aws.String("linux")}}}
 	if f.chain != "" {
-		ci.Attributes = []ecstypes.Attribute{{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)}}
+		ci.Attributes = append(ci.Attributes, ecstypes.Attribute{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)})
+	}
+	for i := range f.customAttrs {
+		ci.Attributes = append(ci.Attributes, ecstypes.Attribute{Name: aws.String(fmt.Sprintf("team.attr%d", i)), Value: aws.String("x")})
 	}
 	return &ecs.DescribeContainerInstancesOutput{ContainerInstances: []ecstypes.ContainerInstance{ci}}, nil
 }
@@ -218,10 +232,32 @@ func (f *fakeAWS) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.D
 	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
 	for _, name := range in.AutoScalingGroupNames {
 		g := astypes.AutoScalingGroup{AutoScalingGroupName: aws.String(name)}
-		if f.lifecycleState != "" {
+		if f.lifecycleState != "" && f.warm == nil {
 			g.Instances = []astypes.Instance{{InstanceId: aws.String(testInstance), LifecycleState: astypes.LifecycleState(f.lifecycleState)}}
 		}
+		if f.warm != nil {
+			g.WarmPoolConfiguration = &astypes.WarmPoolConfiguration{PoolState: astypes.WarmPoolStateStopped}
+		}
 		out.AutoScalingGroups = append(out.AutoScalingGroups, g)
+	}
+	return out, nil
+}
+
+// DescribeWarmPool pages the warm pool one instance at a time.
+func (f *fakeAWS) DescribeWarmPool(_ context.Context, in *autoscaling.DescribeWarmPoolInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeWarmPoolOutput, error) {
+	if err := f.record("DescribeWarmPool"); err != nil {
+		return nil, err
+	}
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	out := &autoscaling.DescribeWarmPoolOutput{WarmPoolConfiguration: &astypes.WarmPoolConfiguration{PoolState: astypes.WarmPoolStateStopped}}
+	if start < len(f.warm) {
+		out.Instances = f.warm[start : start+1]
+		if start+1 < len(f.warm) {
+			out.NextToken = aws.String(fmt.Sprint(start + 1))
+		}
 	}
 	return out, nil
 }

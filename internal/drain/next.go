@@ -40,6 +40,10 @@ type Policy struct {
 	// StaleAfter is how long past its due time a chain's message may be
 	// before a first hop (the reconciler) takes the drain over.
 	StaleAfter time.Duration
+	// DisconnectedAfter is how long the instance's ECS agent may stay
+	// disconnected during a drain before the timeout policy applies early:
+	// its tasks cannot stop while it is. 0 disables.
+	DisconnectedAfter time.Duration
 }
 
 // ECS container instance statuses the decision depends on.
@@ -79,6 +83,12 @@ type Instance struct {
 	// is not quiet: a task may have been placed between its describe and
 	// the DRAINING.
 	Quiet bool
+	// Disconnected: ECS reported its agent disconnected (agentConnected
+	// false), so nothing on it can stop until the agent is back.
+	Disconnected bool
+	// Full: it has the custom attributes ECS allows and no chain mark among
+	// them, so no mark can be written.
+	Full bool
 }
 
 // Task is a task on the instance that has not reached lastStatus STOPPED.
@@ -160,6 +170,9 @@ const (
 	OutcomeHookMissing      Outcome = "hook_missing"       // the hook no longer exists
 	OutcomeSuperseded       Outcome = "superseded"         // another chain carries this drain: this one ends
 	OutcomeRequeued         Outcome = "requeued"           // tasks left: polled again later
+	// The agent stayed disconnected for DisconnectedAfter with tasks left:
+	// the timeout policy applied early.
+	OutcomeAgentDisconnected Outcome = "agent_disconnected"
 )
 
 // Lifecycle action results.
@@ -203,14 +216,14 @@ func Next(s State, o Observation, p Policy) Step {
 		return Step{Kind: End, Outcome: OutcomeSuperseded}
 	case o.Instance.Status == StatusActive:
 		return Step{Kind: MarkDraining}
-	case !o.TasksCounted && !(o.Instance.Busy && waiting(s, o.Now)):
+	case !o.TasksCounted && !(o.Instance.Busy && waiting(s, o.Now, p)):
 		return Step{Kind: CountTasks}
 	case o.TasksCounted && len(o.Tasks) == 0:
 		return Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}
-	case !o.Now.Before(s.Deadline) && s.TasksStoppedAt.IsZero():
+	case s.TasksStoppedAt.IsZero() && (!o.Now.Before(s.Deadline) || disconnectedTooLong(s, o.Now, p)):
 		return atDeadline(s, o, p)
 	case !s.TasksStoppedAt.IsZero() && !o.Now.Before(s.TasksStoppedAt.Add(p.StopGrace)):
-		return Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}
+		return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeDeadline), Result: ResultContinue}
 	}
 	delay := RequeueDelay(s, o.Now, p)
 	if !o.HeartbeatSent && heartbeatDue(s, o.Now, delay) {
@@ -219,12 +232,29 @@ func Next(s State, o Observation, p Policy) Step {
 	return Step{Kind: Requeue, Delay: delay}
 }
 
-// waiting reports whether drain s is before its deadline with no tasks
-// stopped by its timeout policy: then a hop only needs to know that tasks are
-// left, not which, and a busy instance says so without listing them. Past
-// it, the hop lists the tasks to say why each is still there.
-func waiting(s State, now time.Time) bool {
-	return now.Before(s.Deadline) && s.TasksStoppedAt.IsZero()
+// waiting reports whether drain s is before its deadline (and its agent not
+// disconnected too long) with no tasks stopped by its timeout policy: then a
+// hop only needs to know that tasks are left, not which, and a busy instance
+// says so without listing them. Past it, the hop lists the tasks to say why
+// each is still there.
+func waiting(s State, now time.Time, p Policy) bool {
+	return now.Before(s.Deadline) && s.TasksStoppedAt.IsZero() && !disconnectedTooLong(s, now, p)
+}
+
+// disconnectedTooLong reports whether drain s's agent has been disconnected
+// for the policy's DisconnectedAfter. Agents reconnect several times an hour
+// in normal operation, so a brief disconnect does not count.
+func disconnectedTooLong(s State, now time.Time, p Policy) bool {
+	return p.DisconnectedAfter > 0 && !s.DisconnectedSince.IsZero() && !now.Before(s.DisconnectedSince.Add(p.DisconnectedAfter))
+}
+
+// expired is the outcome of a drain whose timeout policy applies: why is
+// the deadline's own outcome, unless the agent's disconnect brought it early.
+func expired(s State, now time.Time, p Policy, why Outcome) Outcome {
+	if now.Before(s.Deadline) && disconnectedTooLong(s, now, p) {
+		return OutcomeAgentDisconnected
+	}
+	return why
 }
 
 // heartbeatDue reports whether a hop must record a heartbeat: when the next
@@ -246,11 +276,11 @@ func atDeadline(s State, o Observation, p Policy) Step {
 	}
 	switch OnTimeout(s, p) {
 	case lifecycle.OnTimeoutAbandon:
-		return Step{Kind: Complete, Outcome: OutcomeAbandoned, Result: ResultAbandon}
+		return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeAbandoned), Result: ResultAbandon}
 	case lifecycle.OnTimeoutStopTasks:
 		return Step{Kind: StopTasks}
 	}
-	return Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}
+	return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeDeadline), Result: ResultContinue}
 }
 
 // OnTimeout is the drain's timeout policy: its hook's choice, else the
@@ -293,6 +323,8 @@ func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 	until := s.Deadline
 	if !s.TasksStoppedAt.IsZero() {
 		until = s.TasksStoppedAt.Add(p.StopGrace)
+	} else if t := s.DisconnectedSince.Add(p.DisconnectedAfter); p.DisconnectedAfter > 0 && !s.DisconnectedSince.IsZero() && t.Before(until) {
+		until = t
 	}
 	next := now.Truncate(p.PollInterval).Add(p.PollInterval)
 	if late := now.Sub(s.Due); !s.Due.IsZero() && late > -p.PollInterval && late < p.PollInterval {

@@ -34,9 +34,9 @@ type Prefetch struct {
 	// byEC2 finds a first hop's container instance in instances: the ARN
 	// by "cluster/EC2 instance id".
 	byEC2 map[string]string
-	// hooks are the heartbeat timeouts of the first hops' hooks, by
-	// "group/hook"; 0 for a hook that does not exist.
-	hooks map[string]int
+	// hooks are the first hops' hooks, by "group/hook"; a heartbeat
+	// timeout of 0 for a hook that does not exist.
+	hooks map[string]hookView
 	// byEvent holds the instances the batch's ECS events name. They are
 	// kept apart so that a forked drain's hop, left out above, never reads
 	// a mark described for an event.
@@ -73,7 +73,7 @@ type Batch struct {
 // drains and events out: they make their own calls and report their own
 // errors.
 func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
-	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEC2: map[string]string{}, hooks: map[string]int{}, byEvent: map[string]seen{}}
+	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEC2: map[string]string{}, hooks: map[string]hookView{}, byEvent: map[string]seen{}}
 	states := slices.Clone(b.Hops)
 	for _, st := range b.Starts {
 		states = append(states, d.begin(st.Action, st.Meta))
@@ -153,8 +153,8 @@ func (d *Drainer) listByEC2(ctx context.Context, cluster string, ids []string) [
 	return arns
 }
 
-// prefetchHooks reads the heartbeat timeouts of the first hops' hooks, one
-// DescribeLifecycleHooks per group.
+// prefetchHooks reads the first hops' hooks, one DescribeLifecycleHooks per
+// group (all its hooks: the others are worth a warning).
 func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State) {
 	names := map[string][]string{} // group -> hook names
 	var groups []string
@@ -171,18 +171,14 @@ func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State
 	}
 	for _, g := range groups {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g), LifecycleHookNames: names[g]})
+		out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g)})
 		cancel()
 		if err != nil {
 			continue
 		}
+		found := hooksOf(out.LifecycleHooks)
 		for _, h := range names[g] {
-			p.hooks[g+"/"+h] = 0
-		}
-		for _, h := range out.LifecycleHooks {
-			if h.HeartbeatTimeout != nil {
-				p.hooks[g+"/"+aws.ToString(h.LifecycleHookName)] = int(*h.HeartbeatTimeout)
-			}
+			p.hooks[g+"/"+h] = found[h]
 		}
 	}
 }
@@ -350,13 +346,8 @@ func (p *Prefetch) observeStart(s *State, o *Observation, policy Policy) {
 	if p == nil {
 		return
 	}
-	if t, ok := p.hooks[s.GroupName+"/"+s.HookName]; ok {
-		if t == 0 {
-			o.HookMissing = true
-		} else {
-			s.HeartbeatTimeoutSeconds = t
-			s.Deadline = Deadline(*s, policy)
-		}
+	if h, ok := p.hooks[s.GroupName+"/"+s.HookName]; ok {
+		h.apply(s, o, policy)
 	}
 	if a, ok := p.actions[s.GroupName+"/"+s.InstanceID]; ok {
 		o.Action = a

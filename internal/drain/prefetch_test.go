@@ -150,7 +150,7 @@ func TestPrefetchSharesTheEventsDescribeCalls(t *testing.T) {
 		t.Errorf("DescribeContainerInstances sizes %v, want %v (c2's 50 and c1's 100)", f.ciCalls, want)
 	}
 	f.calls = nil
-	res, err := d.Settle(context.Background(), evs[2], nil, p)
+	res, err := d.Settle(context.Background(), evs[2], Scope{}, p)
 	if err != nil || res.Outcome != OutcomeNotDraining || len(f.calls) != 0 {
 		t.Errorf("Settle after the prefetch: outcome %s, error %v, calls %v; want not_draining (the fake's instances carry no mark) with no call", res.Outcome, err, f.calls)
 	}
@@ -219,7 +219,7 @@ func TestPrefetchAsksAutoScalingOnceForTheEventsThatMayEndADrain(t *testing.T) {
 		t.Errorf("DescribeAutoScalingInstances sizes %v, want %v", f.asgCalls, want)
 	}
 	f.calls = nil
-	res, err := d.Settle(context.Background(), evs[7], []string{"asg"}, p)
+	res, err := d.Settle(context.Background(), evs[7], Scope{ASGs: []string{"asg"}}, p)
 	if err != nil || res.Outcome != OutcomeDrained {
 		t.Fatalf("Settle: %+v, %v; want drained", res, err)
 	}

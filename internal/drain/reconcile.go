@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,34 +28,39 @@ type Pending struct {
 	HeartbeatTimeout time.Duration
 }
 
-// Lost finds the instances of groups that wait on one of the drainer's
-// terminate hooks (the hooks whose NotificationMetadata names a cluster, as
-// the construct writes it; others' hooks, such as ECS managed draining's,
-// are left alone) and that no live chain drains: their container instance
-// carries no chain mark, or one overdue by more than StaleAfter. The calls
-// grow with the number of groups and of draining container instances, a
-// hundred to a call, not with the number of instances.
-func (d *Drainer) Lost(ctx context.Context, groups []string) ([]Pending, error) {
+// Lost finds the instances of the scope's groups, in the group or its warm
+// pool, that wait on one of the scope's terminate hooks and that no live
+// chain drains: their container instance carries no chain mark, or one
+// overdue by more than StaleAfter. An instance whose action for the hook has
+// already ended (another hook still holds it) is not lost. The calls grow
+// with the number of groups and of draining container instances, a hundred
+// to a call, not with the number of instances. A group or cluster that
+// cannot be read is left out, and its error returned with the rest.
+func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 	var waiting []Pending
-	for batch := range slices.Chunk(groups, maxGroupsPerCall) {
-		p := autoscaling.NewDescribeAutoScalingGroupsPaginator(d.asg, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: batch})
+	var errs []error
+	for batch := range slices.Chunk(scope.ASGs, maxGroupsPerCall) {
+		p := autoscaling.NewDescribeAutoScalingGroupsPaginator(d.asg, &autoscaling.DescribeAutoScalingGroupsInput{
+			AutoScalingGroupNames: batch, MaxRecords: aws.Int32(maxGroupsPerCall),
+		})
 		for p.HasMorePages() {
 			cctx, cancel := context.WithTimeout(ctx, callTimeout)
 			page, err := p.NextPage(cctx)
 			cancel()
 			if err != nil {
-				return nil, fmt.Errorf("describing auto scaling groups %v: %w", batch, err)
+				errs = append(errs, fmt.Errorf("describing auto scaling groups %v: %w", batch, err))
+				break
 			}
 			for _, g := range page.AutoScalingGroups {
-				found, err := d.waitingIn(ctx, g)
+				found, err := d.waitingIn(ctx, g, scope)
 				if err != nil {
-					return nil, err
+					errs = append(errs, err)
 				}
 				waiting = append(waiting, found...)
 			}
 		}
 	}
-	marks := map[string]map[string]Chain{} // cluster -> EC2 instance -> mark
+	marks := map[string]map[string]markView{} // cluster -> EC2 instance -> mark
 	var lost []Pending
 	now := d.now()
 	for _, p := range waiting {
@@ -62,56 +68,130 @@ func (d *Drainer) Lost(ctx context.Context, groups []string) ([]Pending, error) 
 		if !ok {
 			var err error
 			if m, err = d.chainMarks(ctx, p.Meta.Cluster); err != nil {
-				return nil, err
+				errs = append(errs, err)
 			}
 			marks[p.Meta.Cluster] = m
 		}
-		c, marked := m[p.Action.InstanceID]
-		if !marked || now.After(c.Due.Add(StaleAfter(d.policy, p.HeartbeatTimeout))) {
+		if m == nil {
+			continue
+		}
+		v, draining := m[p.Action.InstanceID]
+		switch {
+		case draining && v.chain != nil && !now.After(v.chain.Due.Add(StaleAfter(d.policy, p.HeartbeatTimeout))):
+			continue // a live chain
+		case draining && v.chain == nil && v.full:
+			// No mark can be written, so no chain can be told live: its
+			// first hop warned, and its drain completes by polling.
+			continue
+		}
+		ended, err := d.ended(ctx, p.Action)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ended {
 			lost = append(lost, p)
 		}
 	}
-	return lost, nil
+	return lost, errors.Join(errs...)
 }
 
-// maxGroupsPerCall is DescribeAutoScalingGroups' limit on names per call.
+// ended reports whether the hook's action on the instance is over, though the
+// instance still waits (on another hook). Auto Scaling shows no action by
+// hook, so the question is a heartbeat by instance id, which only extends a
+// pending action that the restart goes on to drain anyway.
+func (d *Drainer) ended(ctx context.Context, a lifecycle.Action) (bool, error) {
+	err := d.heartbeat(ctx, State{GroupName: a.GroupName, HookName: a.HookName, InstanceID: a.InstanceID})
+	if Classify(err) == AlreadyDone {
+		return true, nil
+	}
+	return false, err
+}
+
+// maxGroupsPerCall is the most names DescribeAutoScalingGroups takes, with
+// MaxRecords raised to match: 50 by default, 100 at most.
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html
 const maxGroupsPerCall = 100
 
-func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup) ([]Pending, error) {
+// waitingIn lists group g's instances that wait on a terminate action of
+// one of the scope's hooks, in the group and in its warm pool.
+func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, scope Scope) ([]Pending, error) {
+	group := aws.ToString(g.AutoScalingGroupName)
 	var waiting []string
 	for _, in := range g.Instances {
-		if terminateWaitStates[string(in.LifecycleState)] {
+		if terminateWaitStates[string(in.LifecycleState)] && in.LifecycleState != astypes.LifecycleStateWarmedPendingWait {
 			waiting = append(waiting, aws.ToString(in.InstanceId))
 		}
 	}
+	var errs []error
+	if w := g.WarmPoolConfiguration; w != nil {
+		warm, err := d.warmWaiting(ctx, group, w.InstanceReusePolicy != nil && aws.ToBool(w.InstanceReusePolicy.ReuseOnScaleIn))
+		errs = append(errs, err)
+		waiting = append(waiting, warm...)
+	}
 	if len(waiting) == 0 {
-		return nil, nil
+		return nil, errors.Join(errs...)
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: g.AutoScalingGroupName})
 	if err != nil {
-		return nil, fmt.Errorf("describing lifecycle hooks of %s: %w", aws.ToString(g.AutoScalingGroupName), err)
+		return nil, errors.Join(append(errs, fmt.Errorf("describing lifecycle hooks of %s: %w", group, err))...)
 	}
 	var pending []Pending
 	for _, h := range out.LifecycleHooks {
-		meta, ok, err := lifecycle.ParseHookMetadata(aws.ToString(h.NotificationMetadata))
-		if aws.ToString(h.LifecycleTransition) != lifecycle.TransitionTerminate || !ok || err != nil {
+		name := aws.ToString(h.LifecycleHookName)
+		meta, err := scope.Drains(group, name, aws.ToString(h.NotificationMetadata))
+		if aws.ToString(h.LifecycleTransition) != lifecycle.TransitionTerminate || err != nil {
 			continue
 		}
 		for _, id := range waiting {
 			pending = append(pending, Pending{Meta: meta, HeartbeatTimeout: time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second,
-				Action: lifecycle.Action{GroupName: aws.ToString(g.AutoScalingGroupName), HookName: aws.ToString(h.LifecycleHookName),
+				Action: lifecycle.Action{GroupName: group, HookName: name,
 					InstanceID: id, Transition: lifecycle.TransitionTerminate, NotificationMetadata: aws.ToString(h.NotificationMetadata)}})
 		}
 	}
-	return pending, nil
+	return pending, errors.Join(errs...)
+}
+
+// warmWaiting lists the group's warm pool instances that wait on a terminate
+// action: terminated out of the pool, or (with ReuseOnScaleIn) returning to
+// it, whose wait state is the one a launch into the pool waits in too.
+// DescribeAutoScalingGroups lists no warm pool instance.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+func (d *Drainer) warmWaiting(ctx context.Context, group string, reuse bool) ([]string, error) {
+	var waiting []string
+	in := &autoscaling.DescribeWarmPoolInput{AutoScalingGroupName: &group}
+	for {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		out, err := d.asg.DescribeWarmPool(cctx, in)
+		cancel()
+		if err != nil {
+			return waiting, fmt.Errorf("describing the warm pool of %s: %w", group, err)
+		}
+		for _, i := range out.Instances {
+			if s := i.LifecycleState; s == astypes.LifecycleStateWarmedTerminatingWait || reuse && s == astypes.LifecycleStateWarmedPendingWait {
+				waiting = append(waiting, aws.ToString(i.InstanceId))
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return waiting, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// markView is a DRAINING container instance's chain mark (nil: none), and
+// whether it is full: at ECS's custom attribute limit without one.
+type markView struct {
+	chain *Chain
+	full  bool
 }
 
 // chainMarks reads the chain marks of the cluster's DRAINING container
 // instances: only a drain marks an instance, and it sets it DRAINING first.
-func (d *Drainer) chainMarks(ctx context.Context, cluster string) (map[string]Chain, error) {
-	marks := map[string]Chain{}
+func (d *Drainer) chainMarks(ctx context.Context, cluster string) (map[string]markView, error) {
+	marks := map[string]markView{}
 	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &cluster, Status: ecstypes.ContainerInstanceStatusDraining})
 	for p.HasMorePages() {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -130,9 +210,8 @@ func (d *Drainer) chainMarks(ctx context.Context, cluster string) (map[string]Ch
 			return nil, fmt.Errorf("describing draining container instances of %s: %w", cluster, err)
 		}
 		for _, ci := range out.ContainerInstances {
-			if c, ok := chainOf(ci); ok {
-				marks[aws.ToString(ci.Ec2InstanceId)] = c
-			}
+			in, chain := described(ci)
+			marks[in.EC2InstanceID] = markView{chain: chain, full: in.Full}
 		}
 	}
 	return marks, nil
@@ -147,6 +226,12 @@ func chainOf(ci ecstypes.ContainerInstance) (Chain, bool) {
 	}
 	return Chain{}, false
 }
+
+// RestartGrace is how long a restart waits on the queue before its first hop
+// runs: an action the sweep met before its own first hop ran (an event a
+// few seconds old, a busy queue) gets that long for its chain to show, and
+// the restart then finds the chain's mark and ends.
+const RestartGrace = 45 * time.Second
 
 // Restart puts a lost drain back on the queue as its lifecycle event would
 // have arrived, without the token Auto Scaling does not show (the action is
@@ -167,7 +252,9 @@ func (d *Drainer) Restart(ctx context.Context, p Pending, eventID string) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &d.queueURL, MessageBody: aws.String(string(body))}); err != nil {
+	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: &d.queueURL, MessageBody: aws.String(string(body)), DelaySeconds: int32(RestartGrace / time.Second),
+	}); err != nil {
 		return fmt.Errorf("restarting the drain of %s: %w", p.Action.InstanceID, err)
 	}
 	return nil

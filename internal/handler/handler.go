@@ -8,10 +8,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -28,20 +25,15 @@ type Drainer interface {
 	Prefetch(ctx context.Context, b drain.Batch) *drain.Prefetch
 	ContinueWith(ctx context.Context, s drain.State, recordID string, p *drain.Prefetch) (drain.Result, error)
 	Resend(ctx context.Context, body string) error
-	Lost(ctx context.Context, groups []string) ([]drain.Pending, error)
+	Lost(ctx context.Context, scope drain.Scope) ([]drain.Pending, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
-	Settle(ctx context.Context, e lifecycle.ECSEvent, groups []string, p *drain.Prefetch) (drain.Result, error)
+	Settle(ctx context.Context, e lifecycle.ECSEvent, scope drain.Scope, p *drain.Prefetch) (drain.Result, error)
 }
 
-// Config selects what the handler drains.
-type Config struct {
-	// Cluster is used when a hook has no {"cluster":...} metadata.
-	Cluster string
-	// ASGs, when not empty, limits drains to these Auto Scaling groups;
-	// events from others are logged and ignored. The reconciler sweeps
-	// exactly these groups.
-	ASGs []string
-}
+// Config selects what the handler drains: records of other groups and
+// hooks are logged and ignored, and the reconciler sweeps exactly the
+// scope's groups and hooks.
+type Config = drain.Scope
 
 // Handler is the Lambda handler.
 type Handler struct {
@@ -90,11 +82,13 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 		switch {
 		case err != nil:
 		case in.Action != nil:
-			if meta, err := h.metadata(*in.Action); err == nil && h.drains(in.Action.GroupName) {
+			if meta, err := h.cfg.Drains(in.Action.GroupName, in.Action.HookName, in.Action.NotificationMetadata); err == nil {
 				b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: meta})
 			}
 		case in.Message != nil:
-			b.Hops = append(b.Hops, *in.Message)
+			if h.scoped(*in.Message) == nil {
+				b.Hops = append(b.Hops, *in.Message)
+			}
 		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
 			repeats[r.MessageId] = true
 		case in.ECS != nil:
@@ -108,9 +102,16 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 	return h.d.Prefetch(ctx, b), repeats
 }
 
-// drains reports whether the handler drains the group's instances.
-func (h *Handler) drains(group string) bool {
-	return len(h.cfg.ASGs) == 0 || slices.Contains(h.cfg.ASGs, group)
+// scoped says why a re-queue message's drain is outside the scope (the
+// configuration changed since it started), nil if it is inside.
+func (h *Handler) scoped(m drain.State) error {
+	switch {
+	case !h.cfg.Group(m.GroupName):
+		return &drain.Skip{Reason: "auto scaling group is not in DRAINER_ASGS"}
+	case !h.cfg.Hook(m.HookName):
+		return &drain.Skip{Reason: "lifecycle hook is not in DRAINER_HOOKS"}
+	}
+	return nil
 }
 
 // parallelRecords is how many of a batch's records run at once. Each hop
@@ -157,13 +158,29 @@ func (h *Handler) batchRecord(ctx context.Context, r events.SQSMessage, pre *dra
 	// Invocation deadlines are wall-clock times, whatever clock the
 	// drains read.
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minBudget {
-		err := h.d.Resend(ctx, r.Body)
+		err := h.d.Resend(ctx, resendable(r))
 		if err == nil {
 			h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", time.Until(deadline)))
 		}
 		return err
 	}
 	return h.record(ctx, []byte(r.Body), r.MessageId, pre, rid, mid)
+}
+
+// resendable is the body to send back for record r: unchanged, but for a
+// re-queue message of an earlier build, which has no id of its own and is
+// named in the chain mark by its SQS message id, which the copy would lose.
+func resendable(r events.SQSMessage) string {
+	in, err := lifecycle.Parse([]byte(r.Body))
+	if err != nil || in.Message == nil || in.Message.ID != "" {
+		return r.Body
+	}
+	m := *in.Message
+	m.ID = r.MessageId
+	if b, err := m.Encode(); err == nil {
+		return string(b)
+	}
+	return r.Body
 }
 
 // record handles one body and logs its outcome. recordID is the SQS message
@@ -181,8 +198,13 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 		h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), append(attrs, slog.String(keyReason, in.Ignored))...)
 		return nil
 	case in.Message != nil:
-		res, err := h.d.ContinueWith(ctx, *in.Message, recordID, pre)
-		return h.outcome(ctx, *in.Message, res, err, attrs)
+		m := *in.Message
+		if err := h.scoped(m); err != nil {
+			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs(m.Cluster, m.GroupName, m.HookName, m.InstanceID), append(attrs, slog.String(keyReason, err.Error()))...)
+			return nil
+		}
+		res, err := h.d.ContinueWith(ctx, m, recordID, pre)
+		return h.outcome(ctx, m, res, err, attrs)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
@@ -194,11 +216,11 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 	}
 	attrs = append(attrs, slog.String(keyEventID, a.EventID))
 	where := drainAttrs("", a.GroupName, a.HookName, a.InstanceID)
-	if !h.drains(a.GroupName) {
-		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, "auto scaling group is not in DRAINER_ASGS"))...)
+	meta, err := h.cfg.Drains(a.GroupName, a.HookName, a.NotificationMetadata)
+	if drain.IsSkip(err) {
+		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, err.Error()))...)
 		return nil
 	}
-	meta, err := h.metadata(a)
 	if err != nil {
 		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, err.Error()))...)
 		return err
@@ -207,38 +229,24 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 	return h.outcome(ctx, res.State, res, err, attrs)
 }
 
-// metadata reads the hook's metadata, with DRAINER_CLUSTER standing in for
-// a hook that names no cluster.
-func (h *Handler) metadata(a lifecycle.Action) (lifecycle.HookMetadata, error) {
-	meta, ok, err := lifecycle.ParseHookMetadata(a.NotificationMetadata)
-	switch {
-	case err != nil:
-		return meta, fmt.Errorf("hook %s: %w", a.HookName, err)
-	case ok:
-		return meta, nil
-	case h.cfg.Cluster != "":
-		meta.Cluster = h.cfg.Cluster
-		return meta, nil
-	}
-	return meta, errors.New("no cluster: the hook's NotificationMetadata has no {\"cluster\":...} and DRAINER_CLUSTER is not set")
-}
-
 // reconcile restarts the drains that no live chain carries: instances that
 // wait on one of the drainer's hooks in DRAINER_ASGS with no chain mark, or
 // an overdue one (the chain's message dead-lettered or lost, a deploy in the
 // middle of a drain). Each restart goes to the queue as a lifecycle event,
-// so the event source runs them in parallel and this sweep stays short.
+// so the event source runs them in parallel and this sweep stays short. A
+// group or cluster that could not be read does not stop the others' restarts;
+// the sweep then fails, after them.
 func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 	where := drainAttrs("", "", "", "")
 	if len(h.cfg.ASGs) == 0 {
 		h.logLine(ctx, slog.LevelError, "reconcile skipped: DRAINER_ASGS names no group to sweep", where, attrs...)
 		return nil
 	}
-	lost, err := h.d.Lost(ctx, h.cfg.ASGs)
-	if err != nil {
-		class := drain.Classify(err)
-		h.logLine(ctx, slog.LevelWarn, "reconcile failed", where, append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, err.Error()))...)
-		return err
+	lost, sweepErr := h.d.Lost(ctx, h.cfg)
+	if sweepErr != nil {
+		class := drain.Classify(sweepErr)
+		h.logLine(ctx, slog.LevelWarn, "reconcile could not read every group: the others are swept", where,
+			append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, sweepErr.Error()))...)
 	}
 	h.logLine(ctx, slog.LevelInfo, "reconcile", where, append(attrs, slog.Int(keyLost, len(lost)))...)
 	for _, p := range lost {
@@ -250,16 +258,16 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 			return err
 		}
 		h.logLine(ctx, slog.LevelWarn, "lost drain restarted", drainAttrs(p.Meta.Cluster, a.GroupName, a.HookName, a.InstanceID),
-			append(attrs, slog.String(keyEventID, eventID))...)
+			append(attrs, slog.String(keyEventID, eventID), slog.Int(keyDelay, int(drain.RestartGrace/time.Second)))...)
 	}
-	return nil
+	return sweepErr
 }
 
 // settle handles an ECS event: the drain of its container instance may be
 // over, and is then completed without waiting for its chain's next poll.
 func (h *Handler) settle(ctx context.Context, e lifecycle.ECSEvent, pre *drain.Prefetch, attrs []slog.Attr) error {
 	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
-	res, err := h.d.Settle(ctx, e, h.cfg.ASGs, pre)
+	res, err := h.d.Settle(ctx, e, h.cfg, pre)
 	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
 		// How long after the task stopped its instance was released: the
 		// lag event-driven completion exists to cut.
@@ -300,9 +308,13 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 			append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, err.Error()))...)
 		return err
 	}
+	h.warnings(ctx, where, res, attrs)
 	attrs = append(attrs, slog.String(keyOutcome, string(res.Outcome)))
 	if !s.Start.IsZero() {
 		attrs = append(attrs, slog.Float64(keyDrainSeconds, h.now().Sub(s.Start).Seconds()))
+	}
+	if res.ActionResult != "" {
+		attrs = append(attrs, slog.String(keyResult, res.ActionResult))
 	}
 	switch res.Outcome {
 	case drain.OutcomeRequeued:
@@ -318,10 +330,27 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 	case drain.OutcomeAbandoned:
 		h.logLine(ctx, slog.LevelWarn, "drain deadline reached with tasks still on the instance: lifecycle action completed with ABANDON", where,
 			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
+	case drain.OutcomeAgentDisconnected:
+		h.logLine(ctx, slog.LevelWarn, "ECS agent disconnected for DRAINER_DISCONNECTED_AFTER with tasks still on the instance: the timeout policy applied early", where,
+			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
 	default:
 		h.logLine(ctx, slog.LevelInfo, "drain finished", where, attrs...)
 	}
 	return nil
+}
+
+// warnings logs, once per drain, what the drainer cannot fix but an
+// operator should know: the first hop's other terminate hooks on the group
+// (two drainers of one instance are the most common migration mistake), and
+// an instance that cannot carry the chain mark.
+func (h *Handler) warnings(ctx context.Context, where []slog.Attr, res drain.Result, attrs []slog.Attr) {
+	if others := res.State.OtherHooks; res.Attempt == 1 && len(others) > 0 && res.Outcome != drain.OutcomeSuperseded && res.Outcome != drain.OutcomeActionGone {
+		h.logLine(ctx, slog.LevelWarn, "the group has other terminate lifecycle hooks: Auto Scaling terminates the instance only once their actions have ended too", where,
+			append(attrs, slog.Any(keyOtherHooks, others))...)
+	}
+	if res.Unmarkable {
+		h.logLine(ctx, slog.LevelWarn, "the container instance already has the 10 custom attributes ECS allows, so it cannot carry the drain's chain mark: ECS events cannot end this drain early and the reconciler cannot restart it; it completes by polling", where, attrs...)
+	}
 }
 
 func (h *Handler) logLine(ctx context.Context, level slog.Level, msg string, where []slog.Attr, attrs ...slog.Attr) {

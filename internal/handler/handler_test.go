@@ -36,6 +36,7 @@ type fakeDrainer struct {
 	startRes  drain.Result
 	startErr  error
 	waiting   []drain.Pending
+	lostErr   error // what Lost returns beside waiting
 	restarts  []string
 	// prefetched and prefetchedEvents are the number of drains and of ECS
 	// events of each batch's Prefetch; settled the ids of the events
@@ -71,10 +72,10 @@ func (f *fakeDrainer) ContinueWith(_ context.Context, s drain.State, _ string, _
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
 
-func (f *fakeDrainer) Lost(context.Context, []string) ([]drain.Pending, error) {
+func (f *fakeDrainer) Lost(context.Context, drain.Scope) ([]drain.Pending, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.waiting, nil
+	return f.waiting, f.lostErr
 }
 
 func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string) error {
@@ -84,7 +85,7 @@ func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string
 	return nil
 }
 
-func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ []string, _ *drain.Prefetch) (drain.Result, error) {
+func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ drain.Scope, _ *drain.Prefetch) (drain.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.settled = append(f.settled, e.EventID)
@@ -208,7 +209,15 @@ func TestClusterResolution(t *testing.T) {
 		{"metadata names the cluster", testdata(t, "terminate-action.json"), Config{Cluster: "fallback"}, "my-cluster", false},
 		{"DRAINER_CLUSTER when the hook has no metadata", noMetadata, Config{Cluster: "fallback"}, "fallback", false},
 		{"no cluster anywhere is an error for the DLQ", noMetadata, Config{}, "", true},
-		{"unreadable metadata is an error, not a guess", strings.Replace(testdata(t, "terminate-action.json"), `"{\"cluster\":\"my-cluster\"}"`, `"cluster=x"`, 1), Config{Cluster: "fallback"}, "", true},
+		{"a listed hook's unreadable metadata is an error, not a guess", strings.Replace(testdata(t, "terminate-action.json"), `"{\"cluster\":\"my-cluster\"}"`, `"cluster=x"`, 1),
+			Config{Cluster: "fallback", Hooks: []string{"my-lifecycle-hook"}}, "", true},
+		{"a listed hook's broken JSON metadata is an error, not a guess", strings.Replace(testdata(t, "terminate-action.json"), `"{\"cluster\":\"my-cluster\"}"`, `"{\"cluster\":"`, 1),
+			Config{Cluster: "fallback"}, "", true},
+		// AWS's own sample event carries plain-text metadata: another
+		// team's hook, which must not reach the DLQ on every scale-in.
+		{"another hook's plain-text metadata is ignored when DRAINER_HOOKS is unset", testdata(t, "terminate-action-other-hook.json"), Config{Cluster: "fallback"}, "", false},
+		{"a hook outside DRAINER_HOOKS is ignored, DRAINER_CLUSTER notwithstanding", noMetadata, Config{Cluster: "c", Hooks: []string{"ecs-drainer"}}, "", false},
+		{"DRAINER_CLUSTER stands in for a listed hook", noMetadata, Config{Cluster: "c", Hooks: []string{"ecs-drainer", "my-lifecycle-hook"}}, "c", false},
 		{"an ASG outside DRAINER_ASGS is ignored", noMetadata, Config{Cluster: "c", ASGs: []string{"other-asg"}}, "", false},
 		{"an ASG inside DRAINER_ASGS is drained", noMetadata, Config{Cluster: "c", ASGs: []string{"other-asg", "my-asg"}}, "c", false},
 	}

@@ -27,4 +27,6 @@ const (
 	keyLost              = "lost"
 	keyDetailType        = "detail_type"
 	keyLag               = "lag_s"
+	keyOtherHooks        = "other_hooks"
+	keyResult            = "result"
 )

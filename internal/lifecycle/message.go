@@ -37,10 +37,30 @@ type Message struct {
 	LastHeartbeat           time.Time `json:"last_heartbeat"`
 	Attempt                 int       `json:"attempt"`
 
-	// Parent is the id of the record whose hop sent this message: the
-	// chain's owner mark may still name it if that hop stopped between
-	// sending and marking (see drain.Owns).
+	// ID names this message in the chain mark (see drain.Owns). The hop
+	// that sends the message draws it, and a copy of the body sent back to
+	// the queue unchanged (too little invocation time left) keeps it, so
+	// the copy still carries the drain. Messages of earlier builds have
+	// none: their SQS message id stands in.
+	ID string `json:"id,omitempty"`
+	// Parent is the id of the message (for a first hop, the record) whose
+	// hop sent this one: the chain mark may still name it if that hop
+	// stopped between sending and marking.
 	Parent string `json:"parent,omitempty"`
+	// Ancestors are the ids before Parent, newest first, a few at most: the
+	// mark still names one of them after mark writes that failed.
+	Ancestors []string `json:"ancestors,omitempty"`
+	// OtherHooks are the group's other terminate hooks, seen when the drain
+	// started: Auto Scaling terminates the instance only once their
+	// actions have ended too.
+	OtherHooks []string `json:"other_hooks,omitempty"`
+	// Unmarked is set when the container instance already has the custom
+	// attributes ECS allows, so no chain mark can be written: the drain goes
+	// on by polling alone.
+	Unmarked bool `json:"unmarked,omitempty"`
+	// DisconnectedSince is when a hop first saw the instance's ECS agent
+	// disconnected, zero while it is connected.
+	DisconnectedSince time.Time `json:"disconnected_since,omitzero"`
 	// OnTimeout is the timeout policy, resolved when the drain started.
 	OnTimeout string `json:"on_timeout,omitempty"`
 	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
