@@ -37,9 +37,9 @@ type fakeAWS struct {
 	chain             string               // the instance's chain mark attribute
 	customAttrs       int                  // other custom attributes the instance carries
 	agentDisconnected bool
-	otherHooks        []string // the group's other terminate hooks
+	otherHooks        []string           // the group's other terminate hooks
 	warm              []astypes.Instance // the group's warm pool; nil: it has none
-	errs              map[string]error     // operation -> error to return
+	errs              map[string]error   // operation -> error to return
 	sentIDs           int
 }
 
