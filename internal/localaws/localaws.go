@@ -51,6 +51,10 @@ type Options struct {
 	// Faults.DuplicateEvent to Bus.SetDuplicate, and Faults.SetKill is set
 	// once the Lambda functions exist. nil injects nothing.
 	Faults *faults.Injector
+	// ShutdownTime is how long EC2 takes to shut down an instance Auto
+	// Scaling terminates (autoscaling.Options.ShutdownTime): zero keeps its
+	// realistic default, autoscaling.ShutdownAtOnce releases it at once.
+	ShutdownTime time.Duration
 }
 
 // AWS is a running local AWS.
@@ -100,7 +104,7 @@ func Start(o Options) (*AWS, error) {
 	}
 	a.SQS = sqs.New(o.Clock, sqsOptions)
 	a.AutoScaling = autoscaling.New(o.Clock, autoscaling.Options{
-		Region: Region, AccountID: AccountID, Emit: emit,
+		Region: Region, AccountID: AccountID, Emit: emit, ShutdownTime: o.ShutdownTime,
 		OnLaunch:    a.registerInstance,
 		OnTerminate: func(_, instanceID string) { a.ECS.DeregisterEC2Instance(instanceID) },
 	})

@@ -14,6 +14,7 @@ import (
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
@@ -53,6 +54,7 @@ func TestOneEndpointServesAndWiresTheServices(t *testing.T) {
 		InstanceId: aws.String(ids[0]), ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
 		t.Fatalf("Auto Scaling through the shared endpoint: %v", err)
 	}
+	a.Clock.(*clock.Fake).Advance(autoscaling.DefaultShutdownTime) // EC2 shuts the instance down
 	a.Settle()
 	if inst, ok := a.ECS.Instance(ids[0]); !ok || inst.Status != "INACTIVE" {
 		t.Fatalf("terminated instance's container instance = %+v, want INACTIVE", inst)

@@ -127,7 +127,10 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if o.Faults != nil {
 		w.Bus.SetDuplicate(o.Faults.DuplicateEvent)
 	}
-	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults}); err != nil {
+	// Instances are released as soon as their hooks let them go: the
+	// scenarios run on the wall clock, and an instance refresh would wait
+	// out EC2's shutdown minute per batch.
+	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults, ShutdownTime: autoscaling.ShutdownAtOnce}); err != nil {
 		return w, err
 	}
 	if err := w.queues(events, poll); err != nil {

@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"fmt"
 	"maps"
 	"time"
 )
@@ -62,16 +63,116 @@ func (s *Server) SetProtected(instanceID string, protected bool) error {
 	return err
 }
 
+// WarmPool is a warm pool configuration for PutWarmPool.
+type WarmPool struct {
+	// MinSize is the fewest instances the pool keeps.
+	MinSize int32
+	// MaxGroupPreparedCapacity caps the group and the pool together; nil
+	// leaves it unset, and the group's MaxSize applies.
+	MaxGroupPreparedCapacity *int32
+	// PoolState is PoolStateStopped (the default when empty),
+	// PoolStateRunning or PoolStateHibernated.
+	PoolState string
+	// ReuseOnScaleIn returns instances to the pool on scale in instead of
+	// terminating them.
+	ReuseOnScaleIn bool
+}
+
+// PutWarmPool creates or replaces the group's warm pool, which then fills
+// as the PutWarmPool operation's does.
+func (s *Server) PutWarmPool(group string, p WarmPool) error {
+	var err error
+	s.locked(func(time.Time) {
+		var c checks
+		if p.PoolState == "" {
+			p.PoolState = PoolStateStopped
+		}
+		c.enum("PoolState", p.PoolState, poolStates)
+		if p.MinSize < 0 {
+			c.fail("MinSize", fmt.Sprint(p.MinSize), "have value greater than or equal to 0")
+		}
+		maxPrepared := -1
+		if p.MaxGroupPreparedCapacity != nil {
+			maxPrepared = int(*p.MaxGroupPreparedCapacity)
+		}
+		if maxPrepared < -1 {
+			c.fail("MaxGroupPreparedCapacity", fmt.Sprint(maxPrepared), "have value greater than or equal to -1")
+		}
+		if aerr := c.err(); aerr != nil {
+			err = aerr
+			return
+		}
+		g, aerr := s.poolGroup(group)
+		if aerr != nil {
+			err = aerr
+			return
+		}
+		minSize := int(p.MinSize)
+		s.putPool(g, poolUpdate{minSize: &minSize, maxPrepared: &maxPrepared, state: p.PoolState, reuse: &p.ReuseOnScaleIn})
+	})
+	return err
+}
+
+// DeleteWarmPool deletes the group's warm pool as the DeleteWarmPool
+// operation does: without force the pool is PendingDelete until its
+// instances have passed their terminate hooks; with force it is gone at
+// once and its lifecycle actions end as EndDeleted.
+func (s *Server) DeleteWarmPool(group string, force bool) error {
+	var err error
+	s.locked(func(now time.Time) {
+		g, aerr := s.poolGroup(group)
+		if aerr == nil {
+			aerr = s.deletePool(g, force, now)
+		}
+		if aerr != nil {
+			err = aerr
+		}
+	})
+	return err
+}
+
+// WarmInstances returns the instances of the group's warm pool that are not
+// Terminated, those terminating out of it included, in launch order.
+func (s *Server) WarmInstances(group string) []InstanceView {
+	var out []InstanceView
+	s.locked(func(time.Time) {
+		if g, ok := s.groups[group]; ok {
+			for _, in := range poolInstances(g) {
+				out = append(out, in.view())
+			}
+		}
+	})
+	return out
+}
+
 // InstanceView is an instance as the emulator knows it, Terminated ones
 // included.
 type InstanceView struct {
-	ID                   string
-	Group                string
-	AvailabilityZone     string
-	LifecycleState       string
+	ID               string
+	Group            string
+	AvailabilityZone string
+	LifecycleState   string
+	// HealthStatus as the Instance shape of DescribeAutoScalingGroups
+	// writes it.
 	HealthStatus         string
 	ProtectedFromScaleIn bool
 	LaunchTime           time.Time
+	// WarmPool is true in a Warmed: state: on the way into the warm pool,
+	// resting there, or terminating out of it.
+	WarmPool bool
+}
+
+func (in *instance) view() InstanceView {
+	return InstanceView{
+		ID:                   in.id,
+		Group:                in.group.name,
+		AvailabilityZone:     in.az,
+		LifecycleState:       in.state,
+		HealthStatus:         healthyInstance,
+		ProtectedFromScaleIn: in.protected,
+		LaunchTime:           in.launched,
+		WarmPool:             in.warm(),
+	}
 }
 
 // Instance returns an instance by ID, including one already Terminated and
@@ -82,19 +183,9 @@ func (s *Server) Instance(id string) (InstanceView, bool) {
 		ok bool
 	)
 	s.locked(func(time.Time) {
-		in, found := s.instances[id]
-		if !found {
-			return
+		if in, found := s.instances[id]; found {
+			v, ok = in.view(), true
 		}
-		v, ok = InstanceView{
-			ID:                   in.id,
-			Group:                in.group.name,
-			AvailabilityZone:     in.az,
-			LifecycleState:       in.state,
-			HealthStatus:         healthy,
-			ProtectedFromScaleIn: in.protected,
-			LaunchTime:           in.launched,
-		}, true
 	})
 	return v, ok
 }
@@ -102,15 +193,20 @@ func (s *Server) Instance(id string) (InstanceView, bool) {
 // ActionView is a lifecycle action and, once it is no longer active, how it
 // ended.
 type ActionView struct {
-	Group          string
-	Hook           string
-	InstanceID     string
-	Token          string
-	Started        time.Time
-	Deadline       time.Time // when the heartbeat timeout lapses
-	GlobalDeadline time.Time // the cap heartbeats cannot extend past
-	Heartbeats     int
-	Active         bool
+	Group      string
+	Hook       string
+	InstanceID string
+	Token      string
+	// Transition is the hook's, TransitionLaunching or
+	// TransitionTerminating; Origin and Destination are the event's
+	// (OriginEC2, OriginAutoScalingGroup, OriginWarmPool).
+	Transition          string
+	Origin, Destination string
+	Started             time.Time
+	Deadline            time.Time // when the heartbeat timeout lapses
+	GlobalDeadline      time.Time // the cap heartbeats cannot extend past
+	Heartbeats          int
+	Active              bool
 	// Result is CONTINUE or ABANDON once the action ended by completion or
 	// timeout; it is empty while active and for a skipped action.
 	Result string
@@ -124,6 +220,9 @@ func (a *action) view() ActionView {
 		Hook:           a.hook.Name,
 		InstanceID:     a.inst.id,
 		Token:          a.token,
+		Transition:     a.hook.Transition,
+		Origin:         a.origin,
+		Destination:    a.dest,
 		Started:        a.started,
 		Deadline:       a.deadline,
 		GlobalDeadline: a.globalDeadline,

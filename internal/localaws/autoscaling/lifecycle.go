@@ -63,14 +63,28 @@ const (
 	// DefaultResult applied.
 	EndTimedOut End = "timed-out"
 	// EndSkipped: another hook of the same instance ended with ABANDON,
-	// which stops the remaining hooks; the action has no result of its own.
+	// which stops the remaining hooks, or the instance was terminated while
+	// it waited; the action has no result of its own.
 	EndSkipped End = "skipped"
+	// EndDeleted: DeleteWarmPool with ForceDelete "also deletes any
+	// outstanding lifecycle actions associated with the warm pool
+	// instances" (API_DeleteWarmPool); the action has no result.
+	EndDeleted End = "deleted"
+)
+
+// Where an instance comes from and goes to, as the Origin and Destination of
+// a lifecycle event spell them (warm-pools-eventbridge-events.html).
+const (
+	OriginEC2              = "EC2"
+	OriginAutoScalingGroup = "AutoScalingGroup"
+	OriginWarmPool         = "WarmPool"
 )
 
 type action struct {
 	token          string
 	inst           *instance
 	hook           Hook // as it was when the action started
+	origin, dest   string
 	started        time.Time
 	deadline       time.Time
 	globalDeadline time.Time
@@ -82,8 +96,9 @@ type action struct {
 
 func (a *action) active() bool { return a.end == "" }
 
-// LifecycleDetail is the detail of an "EC2 Instance-terminate Lifecycle
-// Action" event (aws-api.md §1.2).
+// LifecycleDetail is the detail of an "EC2 Instance-launch Lifecycle Action"
+// or "EC2 Instance-terminate Lifecycle Action" event (aws-api.md §1.2,
+// warm-pools-eventbridge-events.html).
 type LifecycleDetail struct {
 	LifecycleActionToken string `json:"LifecycleActionToken"`
 	AutoScalingGroupName string `json:"AutoScalingGroupName"`
@@ -96,25 +111,31 @@ type LifecycleDetail struct {
 	Destination          string `json:"Destination"`
 }
 
-// DetailTypeTerminate is the EventBridge detail-type of a terminate action.
-const DetailTypeTerminate = "EC2 Instance-terminate Lifecycle Action"
+// EventBridge detail-types of lifecycle actions.
+const (
+	DetailTypeLaunch    = "EC2 Instance-launch Lifecycle Action"
+	DetailTypeTerminate = "EC2 Instance-terminate Lifecycle Action"
+)
 
-// beginTermination takes an instance out of service. With terminate hooks
-// it waits in Terminating:Wait on one action per hook, all started at once
-// and each announced by its own event; without, it goes on to Terminated.
-func (s *Server) beginTermination(in *instance, at time.Time) {
-	in.state = StateTerminating
-	in.goneAt = at.Add(s.shutdownTime)
+// startActions starts one action per hook of the transition, all at once,
+// each announced by its own event, and reports whether any started.
+func (s *Server) startActions(in *instance, transition, origin, dest string, at time.Time) bool {
 	g := in.group
+	detailType := DetailTypeTerminate
+	if transition == TransitionLaunching {
+		detailType = DetailTypeLaunch
+	}
+	started := false
 	for _, h := range g.hooks {
-		if h.Transition != TransitionTerminating {
+		if h.Transition != transition {
 			continue
 		}
-		in.state = StateTerminatingWait
 		a := &action{
 			token:          awswire.NewRequestID(),
 			inst:           in,
 			hook:           *h,
+			origin:         origin,
+			dest:           dest,
 			started:        at,
 			deadline:       at.Add(seconds(h.HeartbeatTimeout)),
 			globalDeadline: at.Add(seconds(h.GlobalTimeout())),
@@ -123,22 +144,118 @@ func (s *Server) beginTermination(in *instance, at time.Time) {
 		s.actions = append(s.actions, a)
 		s.emit(awswire.Event{
 			Source:     "aws.autoscaling",
-			DetailType: DetailTypeTerminate,
+			DetailType: detailType,
 			Resources:  []string{g.arn},
 			Detail: LifecycleDetail{
 				LifecycleActionToken: a.token,
 				AutoScalingGroupName: g.name,
 				LifecycleHookName:    h.Name,
 				EC2InstanceID:        in.id,
-				LifecycleTransition:  TransitionTerminating,
+				LifecycleTransition:  transition,
 				NotificationMetadata: h.NotificationMetadata,
-				// [UNVERIFIED] inferred by symmetry with the launch example
-				// (aws-api.md §1.2); consumers must treat both as optional.
-				Origin:      "AutoScalingGroup",
-				Destination: "EC2",
+				Origin:               origin,
+				Destination:          dest,
 			},
 		})
+		started = true
 	}
+	return started
+}
+
+// endActive ends the instance's active actions without a result, when the
+// instance is taken away from what they wait on.
+func (s *Server) endActive(in *instance, end End, at time.Time) {
+	for _, a := range in.actions {
+		if a.active() {
+			a.end, a.ended = end, at
+		}
+	}
+}
+
+// terminate takes an instance out towards EC2: from the group through
+// Terminating, or from the warm pool through Warmed:Terminating. With
+// terminate hooks it waits in Terminating:Wait (Warmed:Terminating:Wait) on
+// one action per hook; without, it goes on to Terminated once EC2 has shut
+// it down.
+func (s *Server) terminate(in *instance, at time.Time) {
+	s.endActive(in, EndSkipped, at)
+	// Real notifications of ordinary terminates carry AutoScalingGroup → EC2
+	// (next-capabilities.md §1.1).
+	origin, state, wait := OriginAutoScalingGroup, StateTerminating, StateTerminatingWait
+	if in.warm() {
+		// [unverified] No published sample shows a warm-pool instance's
+		// terminate event. WarmPool → EC2 follows the documented pairs (the
+		// instance leaves the pool for EC2) and is the safer reading: a
+		// consumer that routes on Origin and Destination still sees an
+		// instance going to EC2, and one that ignores them loses nothing.
+		origin, state, wait = OriginWarmPool, StateWarmedTerminating, StateWarmedTerminatingWait
+	}
+	in.state, in.goneAt = state, at.Add(s.shutdownTime)
+	if s.startActions(in, TransitionTerminating, origin, OriginEC2, at) {
+		in.state = wait
+	}
+}
+
+// returnToPool scales an instance in into the warm pool, as a pool with
+// ReuseOnScaleIn does: terminate hooks hold it in Warmed:Pending:Wait, their
+// events reading AutoScalingGroup → WarmPool (warm-pools-eventbridge-events,
+// Example 4); then it stops into the pool state.
+func (s *Server) returnToPool(in *instance, at time.Time) {
+	s.endActive(in, EndSkipped, at)
+	in.state, in.stopping, in.readyAt = StateWarmedPending, true, at.Add(s.stopTime(in.group))
+	if s.startActions(in, TransitionTerminating, OriginAutoScalingGroup, OriginWarmPool, at) {
+		in.state = StateWarmedPendingWait
+	}
+}
+
+// booted moves an instance bound for the group on once EC2 has it running:
+// launch hooks hold it in Pending:Wait, their events naming where it came
+// from (EC2, or WarmPool for a warm start); without, it is InService. Either
+// way its ECS agent can register now: the agent's warm-pool check reads the
+// target lifecycle state, InService already during Pending:Wait
+// (next-capabilities.md §1.3).
+func (s *Server) booted(in *instance, at time.Time) {
+	in.state = StateInService
+	if s.startActions(in, TransitionLaunching, in.origin, OriginAutoScalingGroup, at) {
+		in.state = StatePendingWait
+	}
+	if s.onLaunch != nil {
+		name, id := in.group.name, in.id
+		s.later(func() { s.onLaunch(name, id) })
+	}
+}
+
+// bootedIntoPool moves a new warm-pool instance on once EC2 has it running:
+// launch hooks hold it in Warmed:Pending:Wait (EC2 → WarmPool, Example 1);
+// without, "as soon as an instance finishes launching into the warm pool,
+// Amazon EC2 Auto Scaling stops or hibernates the instance"
+// (warm-pool-instance-lifecycle.html).
+func (s *Server) bootedIntoPool(in *instance, at time.Time) {
+	in.stopping, in.readyAt = true, at.Add(s.stopTime(in.group))
+	if s.startActions(in, TransitionLaunching, OriginEC2, OriginWarmPool, at) {
+		in.state = StateWarmedPendingWait
+	}
+}
+
+// rest puts an instance that has finished entering the warm pool in the
+// pool's state.
+func (s *Server) rest(in *instance) {
+	state := poolStateOf(in.group.pool)
+	in.state, in.stopping = restStates[state], false
+	if state != PoolStateRunning && s.onStopped != nil {
+		name, id := in.group.name, in.id
+		s.later(func() { s.onStopped(name, id) })
+	}
+}
+
+// stopTime is how long an instance entering the warm pool takes to reach
+// the pool state: EC2 shuts a stopped or hibernated one down, a running one
+// is there at once.
+func (s *Server) stopTime(g *group) time.Duration {
+	if poolStateOf(g.pool) == PoolStateRunning {
+		return 0
+	}
+	return s.shutdownTime
 }
 
 func seconds(n int32) time.Duration { return time.Duration(n) * time.Second }
@@ -188,8 +305,10 @@ func (s *Server) timeOut(a *action, at time.Time) {
 }
 
 // finish ends one action and lets the instance proceed once no hook holds
-// it: for a terminating instance CONTINUE waits for the other hooks, while
-// ABANDON skips them; both end in termination (aws-api.md §2.5).
+// it: CONTINUE waits for the other hooks, while ABANDON skips them
+// (aws-api.md §2.5). Out of a terminate wait both results proceed, to
+// Terminated or, returning to the warm pool, to the pool state; out of a
+// launch wait ABANDON terminates the instance instead.
 func (s *Server) finish(a *action, result string, end End, at time.Time) {
 	a.result, a.end, a.ended = result, end, at
 	in := a.inst
@@ -202,8 +321,21 @@ func (s *Server) finish(a *action, result string, end End, at time.Time) {
 		}
 		other.end, other.ended = EndSkipped, at
 	}
-	in.state = StateTerminatingProceed
-	in.goneAt = at.Add(s.shutdownTime)
+	switch {
+	case a.hook.Transition == TransitionLaunching && result == ResultAbandon:
+		// [unverified] that the abandoned instance then passes the terminate
+		// hooks; the safer reading, since a terminate-hook consumer must
+		// cope with an instance that never got in service anyway.
+		s.terminate(in, at)
+	case in.state == StatePendingWait:
+		in.state, in.readyAt = StatePendingProceed, at
+	case in.state == StateWarmedPendingWait:
+		in.state, in.stopping, in.readyAt = StateWarmedPendingProceed, true, at.Add(s.stopTime(in.group))
+	case in.state == StateWarmedTerminatingWait:
+		in.state, in.goneAt = StateWarmedTerminatingProceed, at.Add(s.shutdownTime)
+	default:
+		in.state, in.goneAt = StateTerminatingProceed, at.Add(s.shutdownTime)
+	}
 }
 
 // validateHook applies the PutLifecycleHook model constraints (aws-api.md

@@ -78,7 +78,7 @@ func TestCompleteLifecycleAction(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t, Options{ShutdownTime: ShutdownAtOnce})
 			id := e.group("web", 1, Hook{Name: "drain"})[0]
 			e.setDesired("web", 0)
 			token := e.action(id, "drain").Token
@@ -174,7 +174,7 @@ func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
 func TestTimeoutAppliesDefaultResult(t *testing.T) {
 	for _, def := range []string{ResultContinue, ResultAbandon} {
 		t.Run("DefaultResult "+def, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t, Options{ShutdownTime: ShutdownAtOnce})
 			id := e.group("web", 1, Hook{Name: "drain", HeartbeatTimeout: 300, DefaultResult: def})[0]
 			e.setDesired("web", 0)
 
@@ -213,7 +213,7 @@ func TestResultOfOneHookAmongSeveral(t *testing.T) {
 		wantOtherLive bool
 	}{
 		{ResultContinue, StateTerminatingWait, "", true},
-		{ResultAbandon, StateTerminated, EndSkipped, false},
+		{ResultAbandon, StateTerminatingProceed, EndSkipped, false},
 	} {
 		t.Run(tc.result+" on the first hook", func(t *testing.T) {
 			e := newEnv(t, Options{})

@@ -140,13 +140,20 @@ func putLifecycleHook(s *Server, p params, _ time.Time) (any, *awswire.Error) {
 	return nil, s.putHook(h)
 }
 
-// maxInstanceRecords is the documented maximum (and default) MaxRecords of
-// DescribeAutoScalingInstances.
-const maxInstanceRecords = 50
+// DescribeAutoScalingInstances' documented limits: MaxRecords is 50 at most
+// (and by default), InstanceIds has "Maximum number of 50 items".
+const (
+	maxInstanceRecords = 50
+	maxInstanceIDs     = 50
+)
 
+// describeAutoScalingInstances lists members and warm-pool instances alike:
+// the LifecycleState of AutoScalingInstanceDetails takes the Warmed: values
+// (API_AutoScalingInstanceDetails).
 func describeAutoScalingInstances(s *Server, p params, _ time.Time) (any, *awswire.Error) {
 	var c checks
 	ids := p.list("InstanceIds")
+	c.count("InstanceIds", ids, maxInstanceIDs)
 	max := c.integer(p, "MaxRecords", maxInstanceRecords, 1, maxInstanceRecords)
 	token, _ := p.get("NextToken")
 	if err := c.err(); err != nil {
@@ -155,7 +162,7 @@ func describeAutoScalingInstances(s *Server, p params, _ time.Time) (any, *awswi
 	var keys []string
 	for id, in := range s.instances {
 		// Unknown or Terminated instances are simply absent.
-		if in.state != StateTerminated && (len(ids) == 0 || slices.Contains(ids, id)) {
+		if !in.gone() && (len(ids) == 0 || slices.Contains(ids, id)) {
 			keys = append(keys, id)
 		}
 	}
@@ -173,7 +180,7 @@ func describeAutoScalingInstances(s *Server, p params, _ time.Time) (any, *awswi
 			AutoScalingGroupName: in.group.name,
 			AvailabilityZone:     in.az,
 			LifecycleState:       in.state,
-			HealthStatus:         healthy,
+			HealthStatus:         healthyDetail,
 			ProtectedFromScaleIn: in.protected,
 		})
 	}
@@ -187,7 +194,12 @@ const (
 )
 
 // describeAutoScalingGroups ignores Filters: the drainer and its tests name
-// groups.
+// groups. "By default, you can only specify up to 50 names. You can
+// optionally increase this limit using the MaxRecords property"
+// (API_DescribeAutoScalingGroups): more names than max(50, MaxRecords) are
+// refused with the text AWS is seen to send for more than 50
+// (boto/botocore#1444, kubernetes/autoscaler#1228). [unverified] The text
+// with a raised limit is assumed to name that limit.
 func describeAutoScalingGroups(s *Server, p params, _ time.Time) (any, *awswire.Error) {
 	var c checks
 	names := p.list("AutoScalingGroupNames")
@@ -195,6 +207,13 @@ func describeAutoScalingGroups(s *Server, p params, _ time.Time) (any, *awswire.
 	token, _ := p.get("NextToken")
 	if err := c.err(); err != nil {
 		return nil, err
+	}
+	limit := defaultGroupRecords
+	if max > limit {
+		limit = max
+	}
+	if len(names) > limit {
+		return nil, awswire.ClientError("ValidationError", "The number of group names that may be passed in is limited to %d", limit)
 	}
 	var keys []string
 	for name := range s.groups {

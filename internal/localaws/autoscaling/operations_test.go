@@ -376,7 +376,7 @@ func TestTerminateInstanceInAutoScalingGroup(t *testing.T) {
 		{false, 2, 3},
 	} {
 		t.Run("ShouldDecrementDesiredCapacity "+map[bool]string{true: "true", false: "false"}[tc.decrement], func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t, Options{ShutdownTime: ShutdownAtOnce})
 			ids := e.group("web", 2, Hook{Name: "drain"})
 			out, err := e.client.TerminateInstanceInAutoScalingGroup(e.ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 				InstanceId: aws.String(ids[1]), ShouldDecrementDesiredCapacity: aws.Bool(tc.decrement),
@@ -419,7 +419,7 @@ func TestTerminateInstanceInAutoScalingGroup(t *testing.T) {
 // oldest launch) and never an instance protected from scale in, so tests can
 // predict which instance the drainer is asked about.
 func TestScaleInPicksOldestUnprotectedInstance(t *testing.T) {
-	e := newEnv(t, Options{BootTime: time.Minute})
+	e := newEnv(t, Options{BootTime: time.Minute, ShutdownTime: ShutdownAtOnce})
 	first := e.group("web", 1)[0]
 	e.clk.Advance(time.Hour)
 	e.setDesired("web", 3)

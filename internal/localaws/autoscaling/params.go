@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -113,9 +114,17 @@ func (c *checks) boolean(p params, param string) bool {
 	return b
 }
 
+// count checks the number of members of a list parameter. AWS renders a
+// list value as Java does, [a, b, c].
 func (c *checks) count(param string, list []string, max int) {
 	if len(list) > max {
-		c.fail(param, quote(strings.Join(list, ",")), fmt.Sprintf("have length less than or equal to %d", max))
+		c.fail(param, quote("["+strings.Join(list, ", ")+"]"), fmt.Sprintf("have length less than or equal to %d", max))
+	}
+}
+
+func (c *checks) enum(param, v string, values []string) {
+	if !slices.Contains(values, v) {
+		c.fail(param, quote(v), "satisfy enum value set: ["+strings.Join(values, ", ")+"]")
 	}
 }
 

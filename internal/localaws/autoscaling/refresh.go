@@ -24,7 +24,11 @@ const defaultMinHealthy = 90
 // replacements are InService, which is AWS's launch-before-terminate mode
 // (MaxHealthyPercentage above 100) and keeps capacity from dipping. The batch
 // is the (100 − MinHealthyPercentage)% of the desired capacity, at least one
-// instance; the next batch starts when the previous one is Terminated.
+// instance; the next batch starts when the previous one is Terminated. Then
+// the warm pool's instances are replaced: "An instance refresh first
+// replaces InService instances. Then it replaces instances in the warm
+// pool" (ec2-auto-scaling-warm-pools.html); here all at once, the pool
+// refilling with new ones, and scale out meanwhile takes none of the old.
 // Warm-up, checkpoints, skip-matching and rollback are not modelled.
 type refresh struct {
 	id             string
@@ -32,6 +36,7 @@ type refresh struct {
 	started, ended time.Time
 	minHealthy     int
 	old            []*instance // the instances to replace
+	oldWarm        []*instance // the warm-pool instances to replace after them
 	batch          []*instance // being replaced now
 	retiring       bool        // the batch's replacements are up; it is terminating
 }
@@ -45,7 +50,7 @@ func (r *refresh) batchSize(desired int) int {
 // progress returns how many of the old instances are Terminated.
 func (r *refresh) progress() (done int) {
 	for _, in := range r.old {
-		if in.state == StateTerminated {
+		if in.gone() {
 			done++
 		}
 	}
@@ -64,6 +69,12 @@ func (s *Server) startRefresh(g *group, minHealthy int, at time.Time) (*refresh,
 		started:    at,
 		minHealthy: minHealthy,
 		old:        s.capacity(g),
+	}
+	for _, in := range g.instances {
+		if in.inPool() {
+			in.stale = true
+			r.oldWarm = append(r.oldWarm, in)
+		}
 	}
 	g.refreshes = append(g.refreshes, r)
 	return r, nil
@@ -84,20 +95,20 @@ func (s *Server) stepRefresh(g *group, at time.Time) {
 	r.status = refreshInProgress
 	if len(r.batch) > 0 && !r.retiring {
 		for _, in := range s.capacity(g) {
-			if in.state == StatePending {
+			if in.state != StateInService {
 				return
 			}
 		}
 		for _, in := range r.batch {
-			if in.state == StatePending || in.state == StateInService {
-				s.beginTermination(in, at)
+			if in.live() {
+				s.terminate(in, at)
 			}
 		}
 		r.retiring = true
 	}
 	if r.retiring {
 		for _, in := range r.batch {
-			if in.state != StateTerminated {
+			if !in.gone() {
 				return
 			}
 		}
@@ -111,11 +122,29 @@ func (s *Server) stepRefresh(g *group, at time.Time) {
 		}
 	}
 	if len(todo) == 0 {
-		r.status, r.ended = refreshSuccessful, at
+		if s.replaceWarm(r, at) {
+			r.status, r.ended = refreshSuccessful, at
+		}
 		return
 	}
 	r.batch = todo[:min(len(todo), r.batchSize(g.desired))]
 	for _, in := range r.batch {
 		in.replacing = true
 	}
+}
+
+// replaceWarm terminates the warm-pool instances the refresh found, once
+// lifecycle actions no longer hold them, and reports whether all are gone.
+func (s *Server) replaceWarm(r *refresh, at time.Time) bool {
+	done := true
+	for _, in := range r.oldWarm {
+		if in.gone() {
+			continue
+		}
+		done = false
+		if in.inPool() && !in.waiting() {
+			s.terminate(in, at)
+		}
+	}
+	return done
 }

@@ -10,15 +10,18 @@
 // timeout applying the hook's DefaultResult, a Terminating:Proceed instance
 // reaching Terminated), so tests move a Fake clock instead of sleeping.
 //
-// Simplified: there are no EC2, launch templates, health checks, cooldowns,
-// warm pools or standby. Launch lifecycle hooks can be created and described
-// but hold nothing: new instances go straight from Pending to InService.
-// Hooks send no notification to NotificationTargetARN (EventBridge is the
-// only channel). Instances that leave the group stop counting toward its
-// desired capacity at once, so a replacement launches while the old
-// instance is still in its hooks. Scale in uses a reduced default
-// termination policy (see scaleInVictims); instance refresh is described on
-// refresh.
+// Launch hooks hold new instances in Pending:Wait, terminate hooks hold
+// leaving ones in Terminating:Wait, one action per hook, each with its own
+// event; an instance proceeds once all its actions have ended, or at once
+// when one ends with ABANDON. Warm pools are described in warmpool.go.
+//
+// Simplified: there are no EC2, launch templates, health checks, cooldowns
+// or standby. Hooks send no notification to NotificationTargetARN
+// (EventBridge is the only channel). Instances that leave the group stop
+// counting toward its desired capacity at once, so a replacement launches
+// while the old instance is still in its hooks. Scale in uses a reduced
+// default termination policy (see scaleInVictims); instance refresh is
+// described on refresh.
 package autoscaling
 
 import (
@@ -38,22 +41,48 @@ type Options struct {
 	AccountID string // default 123456789012
 	// Emit receives the lifecycle events, for the EventBridge emulator.
 	Emit func(awswire.Event)
-	// OnLaunch is called when an instance enters InService, the moment the
-	// harness should register it with ECS as its agent would.
+	// OnLaunch is called when an instance bound for the group is up, as it
+	// enters Pending:Wait or, without launch hooks, InService: the moment
+	// the harness should register it with ECS as its agent would. It is
+	// called again for an instance that comes back out of the warm pool, and
+	// not for one booting into the pool, whose agent waits (the agent's
+	// ECS_WARM_POOLS_CHECK, next-capabilities.md §1.3).
 	OnLaunch func(asg, instanceID string)
-	// OnTerminate is called when an instance reaches Terminated, the moment
-	// the harness should deregister its container instance as EC2 would.
+	// OnStopped is called when an instance reaches Warmed:Stopped or
+	// Warmed:Hibernated, the moment its ECS agent disconnects.
+	OnStopped func(asg, instanceID string)
+	// OnTerminate is called when an instance reaches Terminated (or
+	// Warmed:Terminated), the moment the harness should deregister its
+	// container instance as EC2 would.
 	OnTerminate func(asg, instanceID string)
 	// Throttle, when set, answers a request whose bucket is empty with
 	// Throttling (aws-api.md §2.4).
 	Throttle *awswire.Throttle
-	// BootTime is how long a new instance stays Pending; zero means it is
-	// InService as soon as it launches.
+	// BootTime is how long a new instance stays Pending (Warmed:Pending),
+	// and a stopped warm one Pending when it leaves the pool; zero means it
+	// is up as soon as it launches.
 	BootTime time.Duration
-	// ShutdownTime is how long an instance stays in Terminating (no hooks)
-	// or Terminating:Proceed before it is Terminated; zero means at once.
+	// ShutdownTime is how long EC2 takes to shut an instance down: the time
+	// in Terminating (no hooks) or Terminating:Proceed before Terminated,
+	// and in Warmed:Pending(:Proceed) before Warmed:Stopped. Zero means
+	// DefaultShutdownTime; ShutdownAtOnce makes it instant, for harnesses
+	// on the wall clock that cannot wait.
 	ShutdownTime time.Duration
 }
+
+// DefaultShutdownTime is how long EC2 takes to shut an instance down unless
+// told otherwise. AWS's default terminate first attempts a graceful OS
+// shutdown (instance-terminate-methods.html), and EC2 calls an instance
+// still shutting down after "longer than a few minutes" delayed
+// (TroubleshootingInstancesShuttingDown.html); a minute sits inside that,
+// and is long enough that whoever watches a drain sees the instance linger
+// in Terminating:Proceed after its hooks, as on AWS, with its ECS container
+// instance still registered.
+const DefaultShutdownTime = time.Minute
+
+// ShutdownAtOnce as Options.ShutdownTime makes instances Terminated as soon
+// as their hooks let them go.
+const ShutdownAtOnce time.Duration = -1
 
 // Server is the Auto Scaling emulator. It is an http.Handler.
 type Server struct {
@@ -62,6 +91,7 @@ type Server struct {
 	region, account string
 	emitFn          func(awswire.Event)
 	onLaunch        func(asg, instanceID string)
+	onStopped       func(asg, instanceID string)
 	onTerminate     func(asg, instanceID string)
 	throttle        *awswire.Throttle
 	bootTime        time.Duration
@@ -86,6 +116,7 @@ func New(c clock.Clock, o Options) *Server {
 		account:      o.AccountID,
 		emitFn:       o.Emit,
 		onLaunch:     o.OnLaunch,
+		onStopped:    o.OnStopped,
 		onTerminate:  o.OnTerminate,
 		throttle:     o.Throttle,
 		bootTime:     o.BootTime,
@@ -99,6 +130,12 @@ func New(c clock.Clock, o Options) *Server {
 	}
 	if s.account == "" {
 		s.account = "123456789012"
+	}
+	switch {
+	case s.shutdownTime == 0:
+		s.shutdownTime = DefaultShutdownTime
+	case s.shutdownTime < 0:
+		s.shutdownTime = 0
 	}
 	return s
 }
@@ -137,6 +174,9 @@ var operations = map[string]operation{
 	"TerminateInstanceInAutoScalingGroup": terminateInstanceInAutoScalingGroup,
 	"StartInstanceRefresh":                startInstanceRefresh,
 	"DescribeInstanceRefreshes":           describeInstanceRefreshes,
+	"PutWarmPool":                         putWarmPool,
+	"DescribeWarmPool":                    describeWarmPool,
+	"DeleteWarmPool":                      deleteWarmPool,
 }
 
 // ServeHTTP answers one awsQuery request: the form field Action names the

@@ -5,26 +5,46 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 )
 
 // Instance lifecycle states, as the LifecycleState enum of the API model
-// spells them. Only the states of a group without warm pool, standby or
-// launch hooks are reachable here.
+// spells them. Standby, detaching, root volume replacement and the
+// *:Retained states are not reachable here.
 const (
 	StatePending            = "Pending"
+	StatePendingWait        = "Pending:Wait"
+	StatePendingProceed     = "Pending:Proceed"
 	StateInService          = "InService"
 	StateTerminating        = "Terminating"
 	StateTerminatingWait    = "Terminating:Wait"
 	StateTerminatingProceed = "Terminating:Proceed"
 	StateTerminated         = "Terminated"
+
+	StateWarmedPending            = "Warmed:Pending"
+	StateWarmedPendingWait        = "Warmed:Pending:Wait"
+	StateWarmedPendingProceed     = "Warmed:Pending:Proceed"
+	StateWarmedStopped            = "Warmed:Stopped"
+	StateWarmedRunning            = "Warmed:Running"
+	StateWarmedHibernated         = "Warmed:Hibernated"
+	StateWarmedTerminating        = "Warmed:Terminating"
+	StateWarmedTerminatingWait    = "Warmed:Terminating:Wait"
+	StateWarmedTerminatingProceed = "Warmed:Terminating:Proceed"
+	StateWarmedTerminated         = "Warmed:Terminated"
 )
 
-// healthy is the only HealthStatus the emulator reports: it has no health
-// checks, so no instance is ever replaced for being unhealthy.
-const healthy = "Healthy"
+// The emulator has no health checks, so every instance is healthy, written
+// as each shape writes it: AutoScalingInstanceDetails (DescribeAutoScalingInstances)
+// in capitals, the Instance shape (DescribeAutoScalingGroups,
+// DescribeWarmPool) capitalised, as the API reference's and the CLI
+// reference's examples show.
+const (
+	healthyDetail   = "HEALTHY"
+	healthyInstance = "Healthy"
+)
 
 // azSuffixes are the Availability Zones of every group, <region>a..c.
 var azSuffixes = []string{"a", "b", "c"}
@@ -34,9 +54,10 @@ type group struct {
 	min, max, desired int
 	created           time.Time
 	azs               []string
-	instances         []*instance // members in launch order; Terminated ones are removed
+	instances         []*instance // members and warm-pool instances in launch order; Terminated ones are removed
 	hooks             []*Hook     // in creation order, the order DescribeLifecycleHooks lists them
 	refreshes         []*refresh  // oldest first
+	pool              *warmPool   // nil without a warm pool
 }
 
 type instance struct {
@@ -45,21 +66,71 @@ type instance struct {
 	state     string
 	protected bool
 	launched  time.Time
-	seq       int       // launch order, which breaks ties between equal launch times
-	readyAt   time.Time // Pending → InService
-	goneAt    time.Time // Terminating or Terminating:Proceed → Terminated
+	seq       int // launch order, which breaks ties between equal launch times
+	// origin is where a launching instance comes from, OriginEC2 or
+	// OriginWarmPool, for its launch events.
+	origin string
+	// readyAt ends the timed step of a launch: the boot in Pending or
+	// Warmed:Pending, the stop into the pool state in Warmed:Pending or
+	// Warmed:Pending:Proceed (stopping set), the moment Pending:Proceed
+	// turns InService.
+	readyAt  time.Time
+	stopping bool
+	goneAt   time.Time // Terminating or Terminating:Proceed (and their Warmed: twins) → Terminated
 	// replacing marks an instance an instance refresh has picked: it no
 	// longer counts toward the desired capacity, so the group launches its
 	// replacement before the refresh terminates it.
 	replacing bool
-	actions   []*action
+	// stale marks a warm-pool instance an instance refresh will replace:
+	// scale out does not take it.
+	stale   bool
+	actions []*action
+}
+
+// warm reports whether the instance is in the warm pool (a Warmed: state),
+// on its way in, resting there, or terminating out of it.
+func (in *instance) warm() bool { return strings.HasPrefix(in.state, "Warmed:") }
+
+// live reports whether the instance is a member of its group on its way in
+// or in service.
+func (in *instance) live() bool {
+	switch in.state {
+	case StatePending, StatePendingWait, StatePendingProceed, StateInService:
+		return true
+	}
+	return false
 }
 
 // inCapacity reports whether the instance counts toward the group's desired
 // capacity: instances on their way out do not, which is what makes the group
 // launch a replacement for one terminated without decrementing.
-func (in *instance) inCapacity() bool {
-	return (in.state == StatePending || in.state == StateInService) && !in.replacing
+func (in *instance) inCapacity() bool { return in.live() && !in.replacing }
+
+// leaving reports whether the instance is on its way to EC2's terminated.
+func (in *instance) leaving() bool {
+	switch in.state {
+	case StateTerminating, StateTerminatingWait, StateTerminatingProceed, StateTerminated,
+		StateWarmedTerminating, StateWarmedTerminatingWait, StateWarmedTerminatingProceed, StateWarmedTerminated:
+		return true
+	}
+	return false
+}
+
+func (in *instance) gone() bool {
+	return in.state == StateTerminated || in.state == StateWarmedTerminated
+}
+
+// inPool reports whether the instance counts toward the warm pool's size:
+// it is warm and not terminating.
+func (in *instance) inPool() bool { return in.warm() && !in.leaving() }
+
+// waiting reports whether lifecycle actions hold the instance.
+func (in *instance) waiting() bool {
+	switch in.state {
+	case StatePendingWait, StateTerminatingWait, StateWarmedPendingWait, StateWarmedTerminatingWait:
+		return true
+	}
+	return false
 }
 
 func newInstanceID() string {
@@ -124,29 +195,68 @@ func (s *Server) capacity(g *group) []*instance {
 }
 
 // reconcile brings every group to its desired capacity at time at: it first
-// lets an instance refresh pick or retire instances, then launches or
-// terminates the difference.
+// lets an instance refresh pick or retire instances, then scales out (from
+// the warm pool first) or in (into the warm pool when its reuse policy says
+// so), and last brings the warm pool to its size.
 func (s *Server) reconcile(at time.Time) {
 	for _, name := range sortedKeys(s.groups) {
 		g := s.groups[name]
 		s.stepRefresh(g, at)
 		live := s.capacity(g)
 		for n := len(live); n < g.desired; n++ {
-			live = append(live, s.launch(g, live, at))
+			live = append(live, s.scaleOut(g, live, at))
 		}
 		for _, victim := range scaleInVictims(live, len(live)-g.desired) {
-			s.beginTermination(victim, at)
+			if p := g.pool; p != nil && p.reuse != nil && *p.reuse && !p.deleting {
+				s.returnToPool(victim, at)
+			} else {
+				s.terminate(victim, at)
+			}
 		}
+		s.sizePool(g, at)
 	}
 }
 
-// launch starts one instance in the Availability Zone with the fewest live
-// instances, as AWS balances launches across zones.
-func (s *Server) launch(g *group, live []*instance, at time.Time) *instance {
+// scaleOut adds one instance to the group: a warm-pool instance that is
+// ready if there is one, otherwise a new one. "If your warm pool is depleted
+// when there is a scale-out event, instances will launch directly into the
+// Auto Scaling group (a cold start)" (ec2-auto-scaling-warm-pools.html).
+func (s *Server) scaleOut(g *group, live []*instance, at time.Time) *instance {
+	var ready []*instance
+	if g.pool != nil && !g.pool.deleting {
+		for _, in := range g.instances {
+			if restingInPool(in.state) && !in.stale {
+				ready = append(ready, in)
+			}
+		}
+	}
+	if len(ready) == 0 {
+		return s.launch(g, live, false, at)
+	}
+	count := azCount(live)
+	pick := ready[0]
+	for _, in := range ready[1:] {
+		if count[in.az] < count[pick.az] {
+			pick = in
+		}
+	}
+	s.leavePool(pick, at)
+	return pick
+}
+
+func azCount(instances []*instance) map[string]int {
 	count := map[string]int{}
-	for _, i := range live {
+	for _, i := range instances {
 		count[i.az]++
 	}
+	return count
+}
+
+// launch starts one new instance, into the group or into its warm pool, in
+// the Availability Zone with the fewest of its peers, as AWS balances
+// launches across zones.
+func (s *Server) launch(g *group, peers []*instance, warm bool, at time.Time) *instance {
+	count := azCount(peers)
 	az := g.azs[0]
 	for _, z := range g.azs[1:] {
 		if count[z] < count[az] {
@@ -160,12 +270,26 @@ func (s *Server) launch(g *group, live []*instance, at time.Time) *instance {
 		state:    StatePending,
 		launched: at,
 		seq:      len(s.launched),
+		origin:   OriginEC2,
 		readyAt:  at.Add(s.bootTime),
+	}
+	if warm {
+		in.state = StateWarmedPending
 	}
 	g.instances = append(g.instances, in)
 	s.instances[in.id] = in
 	s.launched = append(s.launched, in)
 	return in
+}
+
+// leavePool starts a warm instance into the group: a stopped or hibernated
+// one boots again, a running one is up already.
+func (s *Server) leavePool(in *instance, at time.Time) {
+	boot := s.bootTime
+	if in.state == StateWarmedRunning {
+		boot = 0
+	}
+	in.state, in.origin, in.readyAt = StatePending, OriginWarmPool, at.Add(boot)
 }
 
 // scaleInVictims picks n instances to terminate. It simplifies the default
@@ -180,10 +304,7 @@ func scaleInVictims(live []*instance, n int) []*instance {
 	var victims []*instance
 	remaining := slices.Clone(live)
 	for ; n > 0; n-- {
-		count := map[string]int{}
-		for _, i := range remaining {
-			count[i.az]++
-		}
+		count := azCount(remaining)
 		var pick *instance
 		for _, i := range remaining {
 			if i.protected {
@@ -203,22 +324,27 @@ func scaleInVictims(live []*instance, n int) []*instance {
 	return victims
 }
 
-// instanceInGroup returns a live member of a group, the only instances the
-// group-scoped operations accept.
+// instanceInGroup returns an instance of a group or of its warm pool that is
+// not Terminated, the only instances the group-scoped operations accept.
 func (s *Server) instanceInGroup(id string) (*instance, *awswire.Error) {
 	in, ok := s.instances[id]
-	if !ok || in.state == StateTerminated {
+	if !ok || in.gone() {
 		return nil, awswire.ClientError("ValidationError", "Instance Id not found - No managed instance found for instance ID: %s", id)
 	}
 	return in, nil
 }
 
-// terminateInstance takes one instance out of service on request, optionally
-// shrinking the group; if it does not, reconcile launches the replacement.
+// terminateInstance takes one instance out on request, optionally shrinking
+// the group; if it does not, reconcile launches the replacement. A warm-pool
+// instance does not count toward the desired capacity, so it never shrinks
+// the group, and the pool launches its replacement: "you can terminate
+// existing instances in the warm pool. Amazon EC2 Auto Scaling immediately
+// starts launching new instances to replace the instances that you
+// terminated" (ec2-auto-scaling-warm-pools.html).
 func (s *Server) terminateInstance(in *instance, decrement bool, at time.Time) (before, after int, err *awswire.Error) {
 	g := in.group
 	before, after = g.desired, g.desired
-	if in.state != StatePending && in.state != StateInService {
+	if in.leaving() {
 		// AWS answers a repeated request for an instance already leaving with
 		// the same activity; taking it out twice would double-decrement.
 		return before, after, nil
@@ -231,14 +357,19 @@ func (s *Server) terminateInstance(in *instance, decrement bool, at time.Time) (
 		g.desired--
 		after = g.desired
 	}
-	s.beginTermination(in, at)
+	s.terminate(in, at)
 	return before, after, nil
 }
 
-// retire moves an instance to Terminated, removes it from its group and tells
-// the harness, which deregisters the ECS container instance as EC2 would.
+// retire moves an instance to Terminated (Warmed:Terminated out of the warm
+// pool), removes it from its group and tells the harness, which deregisters
+// the ECS container instance as EC2 would.
 func (s *Server) retire(in *instance) {
-	in.state = StateTerminated
+	if in.warm() {
+		in.state = StateWarmedTerminated
+	} else {
+		in.state = StateTerminated
+	}
 	g := in.group
 	g.instances = slices.DeleteFunc(g.instances, func(i *instance) bool { return i == in })
 	if s.onTerminate != nil {
@@ -249,19 +380,23 @@ func (s *Server) retire(in *instance) {
 
 // fire applies every timed transition due at or before t.
 func (s *Server) fire(t time.Time) {
+	due := func(at time.Time) bool { return !at.After(t) }
 	for _, in := range s.launched {
 		switch {
-		case in.state == StatePending && !in.readyAt.After(t):
+		case in.state == StatePending && due(in.readyAt):
+			s.booted(in, t)
+		case in.state == StatePendingProceed && due(in.readyAt):
 			in.state = StateInService
-			if s.onLaunch != nil {
-				name, id := in.group.name, in.id
-				s.later(func() { s.onLaunch(name, id) })
-			}
-		case (in.state == StateTerminating || in.state == StateTerminatingProceed) && !in.goneAt.After(t):
+		case in.state == StateWarmedPending && due(in.readyAt) && !in.stopping:
+			s.bootedIntoPool(in, t)
+		case (in.state == StateWarmedPending || in.state == StateWarmedPendingProceed) && due(in.readyAt):
+			s.rest(in)
+		case (in.state == StateTerminating || in.state == StateTerminatingProceed ||
+			in.state == StateWarmedTerminating || in.state == StateWarmedTerminatingProceed) && due(in.goneAt):
 			s.retire(in)
-		case in.state == StateTerminatingWait:
-			for _, a := range in.actions {
-				if a.active() && !a.deadline.After(t) {
+		case in.waiting():
+			for _, a := range slices.Clone(in.actions) {
+				if a.active() && due(a.deadline) {
 					s.timeOut(a, t)
 				}
 			}
@@ -279,12 +414,14 @@ func (s *Server) nextDue() (time.Time, bool) {
 		}
 	}
 	for _, in := range s.launched {
-		switch in.state {
-		case StatePending:
+		switch {
+		case in.state == StatePending || in.state == StatePendingProceed ||
+			in.state == StateWarmedPending || in.state == StateWarmedPendingProceed:
 			consider(in.readyAt)
-		case StateTerminating, StateTerminatingProceed:
+		case in.state == StateTerminating || in.state == StateTerminatingProceed ||
+			in.state == StateWarmedTerminating || in.state == StateWarmedTerminatingProceed:
 			consider(in.goneAt)
-		case StateTerminatingWait:
+		case in.waiting():
 			for _, a := range in.actions {
 				if a.active() {
 					consider(a.deadline)

@@ -111,6 +111,8 @@ type groupXML struct {
 	Instances              members[instanceXML]
 	CreatedTime            string
 	TerminationPolicies    members[string]
+	WarmPoolConfiguration  *warmPoolXML `xml:",omitempty"`
+	WarmPoolSize           *int         `xml:",omitempty"`
 }
 
 type instanceXML struct {
@@ -137,14 +139,66 @@ func groupToXML(g *group) groupXML {
 		CreatedTime:          timestamp(g.created),
 		TerminationPolicies:  list([]string{"Default"}),
 	}
+	// "To retrieve information about the instances in a warm pool, you must
+	// call the DescribeWarmPool API" (API_DescribeAutoScalingGroups): the
+	// group's Instances are its members only.
+	warm := 0
 	for _, in := range g.instances {
-		x.Instances.Member = append(x.Instances.Member, instanceXML{
-			InstanceID:           in.id,
-			AvailabilityZone:     in.az,
-			LifecycleState:       in.state,
-			HealthStatus:         healthy,
-			ProtectedFromScaleIn: in.protected,
-		})
+		if in.warm() {
+			warm++
+			continue
+		}
+		x.Instances.Member = append(x.Instances.Member, instanceToXML(in))
+	}
+	if g.pool != nil {
+		x.WarmPoolConfiguration, x.WarmPoolSize = poolToXML(g.pool), &warm
+	}
+	return x
+}
+
+func instanceToXML(in *instance) instanceXML {
+	return instanceXML{
+		InstanceID:           in.id,
+		AvailabilityZone:     in.az,
+		LifecycleState:       in.state,
+		HealthStatus:         healthyInstance,
+		ProtectedFromScaleIn: in.protected,
+	}
+}
+
+type describeWarmPoolResult struct {
+	XMLName               xml.Name     `xml:"r"`
+	WarmPoolConfiguration *warmPoolXML `xml:",omitempty"`
+	Instances             members[instanceXML]
+	NextToken             string `xml:",omitempty"`
+}
+
+// warmPoolXML is a WarmPoolConfiguration: MaxGroupPreparedCapacity and
+// InstanceReusePolicy only when set, as the CLI reference's describe-warm-pool
+// example shows a pool created with --min-size alone.
+type warmPoolXML struct {
+	MaxGroupPreparedCapacity *int `xml:",omitempty"`
+	MinSize                  int
+	PoolState                string
+	Status                   string          `xml:",omitempty"`
+	InstanceReusePolicy      *reusePolicyXML `xml:",omitempty"`
+}
+
+type reusePolicyXML struct {
+	ReuseOnScaleIn bool
+}
+
+func poolToXML(p *warmPool) *warmPoolXML {
+	x := &warmPoolXML{MinSize: p.minSize, PoolState: p.state}
+	if p.maxPrepared >= 0 {
+		n := p.maxPrepared
+		x.MaxGroupPreparedCapacity = &n
+	}
+	if p.deleting {
+		x.Status = warmPoolPendingDelete
+	}
+	if p.reuse != nil {
+		x.InstanceReusePolicy = &reusePolicyXML{ReuseOnScaleIn: *p.reuse}
 	}
 	return x
 }
