@@ -50,15 +50,6 @@ type cliCall struct {
 	wantCode, wantMessage string
 	// check asserts on a successful answer as the CLI parsed it.
 	check func(t *testing.T, out map[string]any)
-	// bug, when set, is a known emulator bug and the answer that shows it:
-	// that exact answer skips the row until the fix lands; any other answer
-	// is judged. Delete it once the fix is in, so the bug cannot return.
-	bug *knownBug
-}
-
-type knownBug struct {
-	name string
-	seen func(a cliAnswer) bool
 }
 
 // The AWS CLI (botocore) is a client we did not write: it validates every
@@ -123,6 +114,7 @@ type cliFixture struct {
 	ec2IDs, ciARNs       [3]string
 	hook                 autoscaling.Hook
 	completeToken        string // the action of instance 1, which the completion row ends
+	warmWaiting          string // an instance of group "warm"'s pool in Warmed:Terminating:Wait
 	readTask, stopTask   string // standalone tasks on instance 0
 	protectedTask        string // a service task on instance 0 with scale-in protection
 	sendURL, readURL     string
@@ -164,6 +156,7 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 		t.Fatalf("no lifecycle action for %s after its termination", f.ec2IDs[1])
 	}
 	f.completeToken = action.Token
+	f.warmWaiting = seedWarmPool(t, a, asg)
 	for i, id := range f.ec2IDs {
 		in, ok := a.ECS.Instance(id)
 		if !ok {
@@ -213,6 +206,37 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 	return f
 }
 
+// seedWarmPool gives group "warm" a warm pool and terminates one of its
+// instances, which then waits on the group's terminate hook, the state the
+// drainer's reconciler looks for. It returns that instance.
+func seedWarmPool(t *testing.T, a *AWS, asg *sdkautoscaling.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := a.AutoScaling.CreateGroup("warm", 0, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	hook := autoscaling.Hook{Group: "warm", Name: "drain", Transition: autoscaling.TransitionTerminating, HeartbeatTimeout: 300}
+	if err := a.AutoScaling.PutLifecycleHook(hook); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asg.PutWarmPool(ctx, &sdkautoscaling.PutWarmPoolInput{AutoScalingGroupName: aws.String("warm"), MinSize: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := asg.DescribeWarmPool(ctx, &sdkautoscaling.DescribeWarmPoolInput{AutoScalingGroupName: aws.String("warm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pool.Instances) == 0 {
+		t.Fatal("the warm pool of MinSize 1 has no instance")
+	}
+	id := aws.ToString(pool.Instances[0].InstanceId)
+	if _, err := asg.TerminateInstanceInAutoScalingGroup(ctx, &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // cliCalls are the calls the drainer makes (internal/drain: d.asg.*,
 // d.ecs.*, SendMessage and, coalesced, SendMessageBatch), with its
 // parameters, the queue calls its tests make, and the errors it meets.
@@ -225,7 +249,6 @@ func cliCalls(f cliFixture) []cliCall {
 		}
 		return out
 	}
-	accepted := func(a cliAnswer) bool { return a.code == "" }
 	return []cliCall{
 		{
 			name: "DescribeLifecycleHooks of the terminating hook", service: "autoscaling", operation: "DescribeLifecycleHooks",
@@ -251,16 +274,16 @@ func cliCalls(f cliFixture) []cliCall {
 				got := map[string]string{}
 				for _, in := range list(out, "AutoScalingInstances") {
 					got[fmt.Sprint(field(in, "InstanceId"))] = fmt.Sprint(field(in, "LifecycleState"))
+					// AWS writes HEALTHY here and Healthy in DescribeAutoScalingGroups
+					// (botocore's examples-1.json for both operations).
+					if h := field(in, "HealthStatus"); h != "HEALTHY" {
+						t.Errorf("instance %v: HealthStatus = %v, want HEALTHY", field(in, "InstanceId"), h)
+					}
 				}
 				if want := map[string]string{first: "InService", waiting: "Terminating:Wait"}; !maps.Equal(got, want) {
 					t.Errorf("lifecycle states = %v, want %v", got, want)
 				}
 			},
-			// AWS writes HEALTHY here and Healthy in DescribeAutoScalingGroups
-			// (botocore's examples-1.json for both operations).
-			bug: &knownBug{"HealthStatus HEALTHY in DescribeAutoScalingInstances (internal/localaws/autoscaling)", func(a cliAnswer) bool {
-				return slices.ContainsFunc(list(a.out, "AutoScalingInstances"), func(in any) bool { return field(in, "HealthStatus") == "Healthy" })
-			}},
 		},
 		{
 			name: "DescribeAutoScalingGroups of the group", service: "autoscaling", operation: "DescribeAutoScalingGroups",
@@ -287,9 +310,24 @@ func cliCalls(f cliFixture) []cliCall {
 				"--lifecycle-action-token", f.completeToken, "--lifecycle-action-result", "CONTINUE"},
 		},
 		{
+			name: "DescribeWarmPool of a pool with an instance terminating", service: "autoscaling", operation: "DescribeWarmPool",
+			args: []string{"--auto-scaling-group-name", "warm"},
+			check: func(t *testing.T, out map[string]any) {
+				if !slices.ContainsFunc(list(out, "Instances"), func(in any) bool {
+					return field(in, "InstanceId") == f.warmWaiting && field(in, "LifecycleState") == "Warmed:Terminating:Wait"
+				}) {
+					t.Errorf("Instances = %v, want %s in Warmed:Terminating:Wait", list(out, "Instances"), f.warmWaiting)
+				}
+			},
+		},
+		{
 			name: "DescribeWarmPool of a group without one", service: "autoscaling", operation: "DescribeWarmPool",
 			args: []string{"--auto-scaling-group-name", "asg"},
-			bug:  &knownBug{"DescribeWarmPool in internal/localaws/autoscaling", func(a cliAnswer) bool { return a.code == "InvalidAction" }},
+			check: func(t *testing.T, out map[string]any) {
+				if out["WarmPoolConfiguration"] != nil || len(list(out, "Instances")) != 0 {
+					t.Errorf("got %v, want no configuration and no instances", out)
+				}
+			},
 		},
 		{
 			name: "CompleteLifecycleAction with a token no action holds", service: "autoscaling", operation: "CompleteLifecycleAction",
@@ -309,7 +347,6 @@ func cliCalls(f cliFixture) []cliCall {
 			name: "DescribeAutoScalingGroups of 51 names without MaxRecords", service: "autoscaling", operation: "DescribeAutoScalingGroups",
 			args:     append([]string{"--auto-scaling-group-names"}, fifty1("group-")...),
 			wantCode: "ValidationError",
-			bug:      &knownBug{"the 50-name limit of DescribeAutoScalingGroups (internal/localaws/autoscaling)", accepted},
 		},
 		{
 			// "Array Members: Maximum number of 50 items." (the model's
@@ -317,7 +354,6 @@ func cliCalls(f cliFixture) []cliCall {
 			name: "DescribeAutoScalingInstances of 51 ids", service: "autoscaling", operation: "DescribeAutoScalingInstances",
 			args:     append([]string{"--instance-ids"}, fifty1("i-")...),
 			wantCode: "ValidationError",
-			bug:      &knownBug{"the 50-id limit of DescribeAutoScalingInstances (internal/localaws/autoscaling)", accepted},
 		},
 
 		{
@@ -524,9 +560,6 @@ func (l *awsCLI) check(t *testing.T, c cliCall) {
 		for _, p := range l.model(t, c.service).output(c.operation, a.out) {
 			t.Errorf("output: %s", p)
 		}
-	}
-	if c.bug != nil && c.bug.seen(a) {
-		t.Skipf("waiting for %s: got %s", c.bug.name, a)
 	}
 	switch {
 	case a.code != c.wantCode:
