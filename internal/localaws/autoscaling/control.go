@@ -108,7 +108,12 @@ func (s *Server) PutWarmPool(group string, p WarmPool) error {
 			return
 		}
 		minSize := int(p.MinSize)
-		s.putPool(g, poolUpdate{minSize: &minSize, maxPrepared: &maxPrepared, state: p.PoolState, reuse: &p.ReuseOnScaleIn})
+		s.putPool(g, poolUpdate{minSize: &minSize, maxPrepared: &maxPrepared, state: p.PoolState})
+		// A replaced pool shows a reuse policy only when it reuses.
+		g.pool.reuse = nil
+		if p.ReuseOnScaleIn {
+			g.pool.reuse = &p.ReuseOnScaleIn
+		}
 	})
 	return err
 }

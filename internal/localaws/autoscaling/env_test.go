@@ -35,6 +35,7 @@ type env struct {
 	mu         sync.Mutex
 	events     []awswire.Event
 	launched   []string
+	stopped    []string
 	terminated []string
 }
 
@@ -43,6 +44,7 @@ func newEnv(t *testing.T, o Options) *env {
 	e := &env{t: t, ctx: context.Background(), clk: clock.NewFake(start)}
 	o.Emit = func(ev awswire.Event) { e.mu.Lock(); e.events = append(e.events, ev); e.mu.Unlock() }
 	o.OnLaunch = func(_, id string) { e.mu.Lock(); e.launched = append(e.launched, id); e.mu.Unlock() }
+	o.OnStopped = func(_, id string) { e.mu.Lock(); e.stopped = append(e.stopped, id); e.mu.Unlock() }
 	o.OnTerminate = func(_, id string) { e.mu.Lock(); e.terminated = append(e.terminated, id); e.mu.Unlock() }
 	e.srv = New(e.clk, o)
 	ts := httptest.NewServer(e.srv)
@@ -163,7 +165,7 @@ func (e *env) recorded() (events []awswire.Event, launched, terminated []string)
 	return append([]awswire.Event(nil), e.events...), append([]string(nil), e.launched...), append([]string(nil), e.terminated...)
 }
 
-func (e *env) groupInstances(name string) []types.Instance {
+func (e *env) describeGroup(name string) types.AutoScalingGroup {
 	e.t.Helper()
 	out, err := e.client.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 	if err != nil {
@@ -172,7 +174,12 @@ func (e *env) groupInstances(name string) []types.Instance {
 	if len(out.AutoScalingGroups) != 1 {
 		e.t.Fatalf("DescribeAutoScalingGroups(%s): got %d groups, want 1", name, len(out.AutoScalingGroups))
 	}
-	return out.AutoScalingGroups[0].Instances
+	return out.AutoScalingGroups[0]
+}
+
+func (e *env) groupInstances(name string) []types.Instance {
+	e.t.Helper()
+	return e.describeGroup(name).Instances
 }
 
 // apiError returns the code and message of an SDK error, as the drainer
@@ -184,4 +191,72 @@ func apiError(t *testing.T, err error) (code, message string) {
 		t.Fatalf("got error %v, want a smithy.APIError", err)
 	}
 	return ae.ErrorCode(), ae.ErrorMessage()
+}
+
+// event is a lifecycle event as a consumer routes it: its detail-type and
+// detail.
+type event struct {
+	DetailType string
+	LifecycleDetail
+}
+
+// lifecycleEvents returns the lifecycle events emitted since the last call,
+// tokens blanked so that tests can compare them whole.
+func (e *env) lifecycleEvents() []event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []event
+	for _, ev := range e.events {
+		d := ev.Detail.(LifecycleDetail)
+		d.LifecycleActionToken = ""
+		out = append(out, event{ev.DetailType, d})
+	}
+	e.events = nil
+	return out
+}
+
+func (e *env) stoppedIDs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.stopped...)
+}
+
+// advance moves the clock and applies what is due, as a request would.
+func (e *env) advance(d time.Duration) {
+	e.clk.Advance(d)
+	e.srv.Settle()
+}
+
+func (e *env) putWarmPool(in *autoscaling.PutWarmPoolInput) {
+	e.t.Helper()
+	if _, err := e.client.PutWarmPool(e.ctx, in); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) describeWarmPool(group string) *autoscaling.DescribeWarmPoolOutput {
+	e.t.Helper()
+	out, err := e.client.DescribeWarmPool(e.ctx, &autoscaling.DescribeWarmPoolInput{AutoScalingGroupName: aws.String(group)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// warmIDs returns the IDs of the group's warm-pool instances, launch order.
+func (e *env) warmIDs(group string) []string {
+	var ids []string
+	for _, v := range e.srv.WarmInstances(group) {
+		ids = append(ids, v.ID)
+	}
+	return ids
+}
+
+func (e *env) completeAll(group, hook string, ids ...string) {
+	e.t.Helper()
+	for _, id := range ids {
+		if err := e.complete(group, hook, id, "", ResultContinue); err != nil {
+			e.t.Fatalf("completing %s of %s: %v", hook, id, err)
+		}
+	}
 }
