@@ -67,9 +67,9 @@ func allIn(state string, ids ...string) map[string]string {
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
 func TestWarmPoolFillsThroughTheLaunchHook(t *testing.T) {
 	for _, tc := range []struct {
-		poolState               types.WarmPoolState
+		poolState                types.WarmPoolState
 		wantProceeding, wantRest string
-		wantStopped             bool
+		wantStopped              bool
 	}{
 		{"", StateWarmedPendingProceed, StateWarmedStopped, true},
 		{types.WarmPoolStateHibernated, StateWarmedPendingProceed, StateWarmedHibernated, true},
