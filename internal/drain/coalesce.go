@@ -37,13 +37,42 @@ const (
 // coalescer gathers the calls made under one key within the window (or
 // until max are gathered) and makes them as one.
 type coalescer[In, Out any] struct {
-	max    int
-	window time.Duration
+	max int
+	// window is called as a gathering opens, with the flush that makes
+	// its call; it calls flush when the window closes (see Window).
+	window func(flush func())
 	// call makes the gathered calls as one; it returns one result and one
 	// error per input, in order.
 	call func(ctx context.Context, key string, ins []In) ([]Out, []error)
 	mu   sync.Mutex
 	open map[string]*gathering[In, Out]
+}
+
+// wallClockWindow closes each window coalesceWindow after it opens.
+func wallClockWindow(flush func()) { time.AfterFunc(coalesceWindow, flush) }
+
+// CoalesceOption changes how CoalescingECS and CoalescingQueue gather.
+type CoalesceOption func(*coalesceOptions)
+
+type coalesceOptions struct {
+	window func(flush func())
+}
+
+// Window replaces the wall-clock window: window is called as each gathering
+// opens and calls flush (at once or later, from any goroutine) when the
+// gathering must be made if it has not filled before; calls after the first
+// do nothing. Tests close the window themselves, so that which writes share
+// a call does not depend on how fast the machine runs their goroutines.
+func Window(window func(flush func())) CoalesceOption {
+	return func(o *coalesceOptions) { o.window = window }
+}
+
+func coalesceConfig(opts []CoalesceOption) coalesceOptions {
+	o := coalesceOptions{window: wallClockWindow}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 type gathering[In, Out any] struct {
@@ -53,8 +82,8 @@ type gathering[In, Out any] struct {
 	done chan struct{}
 }
 
-func newCoalescer[In, Out any](call func(context.Context, string, []In) ([]Out, []error)) *coalescer[In, Out] {
-	return &coalescer[In, Out]{max: maxWriteBatch, window: coalesceWindow, call: call, open: map[string]*gathering[In, Out]{}}
+func newCoalescer[In, Out any](o coalesceOptions, call func(context.Context, string, []In) ([]Out, []error)) *coalescer[In, Out] {
+	return &coalescer[In, Out]{max: maxWriteBatch, window: o.window, call: call, open: map[string]*gathering[In, Out]{}}
 }
 
 // do adds in to the gathering for key and returns its part of the result.
@@ -68,15 +97,18 @@ func (c *coalescer[In, Out]) do(ctx context.Context, key string, in In, joinable
 		outs, errs := c.call(ctx, key, []In{in})
 		return outs[0], errs[0]
 	}
-	if g == nil {
+	opened := g == nil
+	if opened {
 		g = &gathering[In, Out]{done: make(chan struct{})}
 		c.open[key] = g
-		time.AfterFunc(c.window, func() { c.flush(ctx, key, g) })
 	}
 	i := len(g.ins)
 	g.ins = append(g.ins, in)
 	full := len(g.ins) == c.max
 	c.mu.Unlock()
+	if opened {
+		c.window(func() { c.flush(ctx, key, g) })
+	}
 	if full {
 		c.flush(ctx, key, g)
 	}
@@ -89,8 +121,8 @@ func (c *coalescer[In, Out]) do(ctx context.Context, key string, in In, joinable
 	}
 }
 
-// flush makes g's call, once: the window's timer and the write that fills
-// it may both ask. The call is the gathering's, not its first caller's: it
+// flush makes g's call, once: the window and the write that fills it may
+// both ask. The call is the gathering's, not its first caller's: it
 // is bounded by its own timeout, so a caller that gives up does not cancel
 // it for the others.
 func (c *coalescer[In, Out]) flush(ctx context.Context, key string, g *gathering[In, Out]) {
@@ -117,10 +149,11 @@ type coalescingECS struct {
 
 // CoalescingECS wraps e so that concurrent hops share their
 // UpdateContainerInstancesState and PutAttributes calls.
-func CoalescingECS(e ECSAPI) ECSAPI {
+func CoalescingECS(e ECSAPI, opts ...CoalesceOption) ECSAPI {
+	o := coalesceConfig(opts)
 	c := &coalescingECS{ECSAPI: e}
-	c.states = newCoalescer(c.updateStates)
-	c.marks = newCoalescer(c.putAttributes)
+	c.states = newCoalescer(o, c.updateStates)
+	c.marks = newCoalescer(o, c.putAttributes)
 	return c
 }
 
@@ -206,9 +239,9 @@ type coalescingQueue struct {
 
 // CoalescingQueue wraps q so that concurrent hops' SendMessage calls to one
 // queue go out as SendMessageBatch calls.
-func CoalescingQueue(q BatchQueueAPI) QueueAPI {
+func CoalescingQueue(q BatchQueueAPI, opts ...CoalesceOption) QueueAPI {
 	c := &coalescingQueue{BatchQueueAPI: q}
-	c.sends = newCoalescer(c.sendBatch)
+	c.sends = newCoalescer(coalesceConfig(opts), c.sendBatch)
 	return c
 }
 

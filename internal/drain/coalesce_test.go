@@ -28,13 +28,46 @@ func concurrently(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// testWindow is a coalescing window that closes when the test closes it,
+// so which writes share a call does not depend on how fast the machine
+// runs their goroutines. A window left open for a minute closes by itself,
+// so that a gathering that never fills fails the test instead of hanging it.
+type testWindow struct {
+	mu      sync.Mutex
+	flushes []func()
+}
+
+func (w *testWindow) open(flush func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flushes = append(w.flushes, flush)
+	time.AfterFunc(time.Minute, flush)
+}
+
+// close closes every window opened so far.
+func (w *testWindow) close() {
+	w.mu.Lock()
+	flushes := w.flushes
+	w.flushes = nil
+	w.mu.Unlock()
+	for _, flush := range flushes {
+		flush()
+	}
+}
+
 // The coalescer must make one call for writes made together, at most max
-// per call, give each caller its own result, and make a write that may not
-// join (a second write to one resource) alone.
+// per call, give each caller its own result, make what gathered when the
+// window closes as one call, and make a write that may not join (a second
+// write to one resource) alone, at once.
 func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 	var mu sync.Mutex
 	var sizes []int
-	c := newCoalescer(func(_ context.Context, _ string, ins []int) ([]int, []error) {
+	callSizes := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sizes)
+	}
+	call := func(_ context.Context, _ string, ins []int) ([]int, []error) {
 		mu.Lock()
 		sizes = append(sizes, len(ins))
 		mu.Unlock()
@@ -46,14 +79,17 @@ func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 			}
 		}
 		return outs, errs
-	})
-	c.window = time.Second // only a full gathering flushes early
+	}
+	var w testWindow
+	c := newCoalescer(coalesceConfig([]CoalesceOption{Window(w.open)}), call)
 	always := func([]int) bool { return true }
+
+	// The window stays open: only filling the gathering makes its call.
 	got := make([]int, 10)
 	gotErr := make([]error, 10)
 	concurrently(10, func(i int) { got[i], gotErr[i] = c.do(context.Background(), "k", i, always) })
-	if len(sizes) != 1 || sizes[0] != 10 {
-		t.Fatalf("call sizes %v, want one call of 10", sizes)
+	if s := callSizes(); len(s) != 1 || s[0] != 10 {
+		t.Fatalf("call sizes %v, want one call of 10", s)
 	}
 	for i := range 10 {
 		if got[i] != i*10 || (gotErr[i] != nil) != (i == 3) {
@@ -62,14 +98,21 @@ func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 	}
 
 	sizes = nil
-	c.window = 5 * time.Millisecond
-	concurrently(3, func(i int) { _, _ = c.do(context.Background(), "k", i, always) })
-	if len(sizes) != 1 || sizes[0] != 3 {
-		t.Errorf("call sizes %v, want the window to flush one call of 3", sizes)
+	done := make(chan struct{})
+	go func() {
+		concurrently(3, func(i int) { _, _ = c.do(context.Background(), "k", i, always) })
+		close(done)
+	}()
+	for c.pending("k") < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	w.close()
+	<-done
+	if s := callSizes(); len(s) != 1 || s[0] != 3 {
+		t.Errorf("call sizes %v, want the window to make the three gathered as one call", s)
 	}
 
 	sizes = nil
-	c.window = time.Second
 	first := make(chan struct{})
 	go func() { _, _ = c.do(context.Background(), "k", 1, always); close(first) }()
 	for c.pending("k") == 0 {
@@ -78,13 +121,21 @@ func TestCoalescerGathersConcurrentCalls(t *testing.T) {
 	if _, err := c.do(context.Background(), "k", 1, func([]int) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	alone := slices.Clone(sizes)
-	mu.Unlock()
-	if len(alone) != 1 || alone[0] != 1 {
-		t.Errorf("call sizes %v before the window closed, want the write that may not join made alone at once", alone)
+	if s := callSizes(); len(s) != 1 || s[0] != 1 {
+		t.Errorf("call sizes %v while the window was open, want the write that may not join made alone at once", s)
 	}
+	w.close()
 	<-first
+
+	// Without Window, the wall clock closes the window: a lone write is
+	// made without anyone closing it.
+	sizes = nil
+	if _, err := newCoalescer(coalesceConfig(nil), call).do(context.Background(), "k", 1, always); err != nil {
+		t.Fatal(err)
+	}
+	if s := callSizes(); len(s) != 1 || s[0] != 1 {
+		t.Errorf("call sizes %v, want the wall-clock window to make the lone write", s)
+	}
 }
 
 func (c *coalescer[In, Out]) pending(key string) int {
@@ -121,8 +172,11 @@ func TestCoalescedWritesThroughTheSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := CoalescingECS(sdkecs.NewFromConfig(cfg))
-	q := CoalescingQueue(sdksqs.NewFromConfig(cfg))
+	// The window stays open: only ten writes make a call, however long
+	// the ten goroutines take to reach it.
+	var w testWindow
+	e := CoalescingECS(sdkecs.NewFromConfig(cfg), Window(w.open))
+	q := CoalescingQueue(sdksqs.NewFromConfig(cfg), Window(w.open))
 	ctx := context.Background()
 	before := a.ECS.Calls()["UpdateContainerInstancesState"]
 
