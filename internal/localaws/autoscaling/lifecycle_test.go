@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
@@ -283,5 +284,107 @@ func TestExpireActionAppliesTheDefaultResult(t *testing.T) {
 	}
 	if e.srv.ExpireAction(id, "drain") {
 		t.Fatal("ExpireAction of an ended action reported one pending")
+	}
+}
+
+// With several terminate hooks every hook's action must hold the instance
+// on its own: completing one leaves it in Terminating:Wait until the others
+// end, and a heartbeat or completion on one never moves another's deadline
+// or ends it; otherwise the drainer's hook is cut short by, or outlives, a
+// neighbour's.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html
+func TestEachTerminateHookHoldsTheInstanceOnItsOwn(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.group("web", 1,
+		Hook{Name: "drain", HeartbeatTimeout: 300, DefaultResult: ResultContinue},
+		Hook{Name: "audit", HeartbeatTimeout: 120, DefaultResult: ResultContinue},
+	)[0]
+	e.setDesired("web", 0)
+	drain, audit := e.action(id, "drain"), e.action(id, "audit")
+	if drain.Token == audit.Token {
+		t.Fatalf("both actions got token %s, want one each", drain.Token)
+	}
+
+	e.clk.Advance(time.Minute)
+	if err := e.heartbeat("web", "drain", "", drain.Token); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.action(id, "audit").Deadline; !got.Equal(audit.Deadline) {
+		t.Errorf("audit deadline after a heartbeat on drain: got %v, want %v", got, audit.Deadline)
+	}
+	if err := e.complete("web", "audit", "", audit.Token, ResultContinue); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.states(id)[id]; got != StateTerminatingWait {
+		t.Errorf("after audit completed: got %s, want %s while drain is active", got, StateTerminatingWait)
+	}
+	if a := e.action(id, "drain"); !a.Active || !a.Deadline.Equal(start.Add(time.Minute+300*time.Second)) {
+		t.Errorf("drain after audit completed: got active %v, deadline %v; want active, deadline from its own heartbeat", a.Active, a.Deadline)
+	}
+	if err := e.heartbeat("web", "audit", id, ""); err == nil {
+		t.Error("heartbeat on the completed audit action: got success, want the no-active-action error")
+	}
+
+	// The remaining hook ends by its own timeout, with its own result.
+	e.advance(300 * time.Second)
+	a := e.action(id, "drain")
+	if a.End != EndTimedOut || a.Result != ResultContinue {
+		t.Errorf("drain at its timeout: got %s/%s, want %s/%s", a.End, a.Result, EndTimedOut, ResultContinue)
+	}
+	if got := e.states(id)[id]; got != StateTerminatingProceed {
+		t.Errorf("after both hooks ended: got %s, want %s", got, StateTerminatingProceed)
+	}
+}
+
+// A launch hook must hold a new instance in Pending:Wait with a launch event
+// (EC2 → AutoScalingGroup), the instance reported to the harness as up so
+// its ECS agent can register while it waits; CONTINUE puts it in service,
+// ABANDON terminates and replaces it. Otherwise a launch gate that waits for
+// ECS registration deadlocks or is never exercised.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html (Example 3)
+func TestLaunchHookHoldsNewInstancesInPendingWait(t *testing.T) {
+	for _, tc := range []struct {
+		result       string
+		wantState    string
+		wantReplaced bool
+	}{
+		{ResultContinue, StateInService, false},
+		{ResultAbandon, StateTerminating, true},
+	} {
+		t.Run(tc.result, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.group("web", 0, Hook{Name: "ready", Transition: TransitionLaunching})
+			e.setDesired("web", 1)
+			members := e.groupInstances("web")
+			if len(members) != 1 {
+				t.Fatalf("members: got %d, want 1", len(members))
+			}
+			id := aws.ToString(members[0].InstanceId)
+			if got := e.states(id)[id]; got != StatePendingWait {
+				t.Fatalf("new instance: got %s, want %s", got, StatePendingWait)
+			}
+			want := []event{{DetailTypeLaunch, LifecycleDetail{
+				AutoScalingGroupName: "web", LifecycleHookName: "ready", EC2InstanceID: id,
+				LifecycleTransition: TransitionLaunching, Origin: OriginEC2, Destination: OriginAutoScalingGroup,
+			}}}
+			if diff := cmp.Diff(want, e.lifecycleEvents()); diff != "" {
+				t.Errorf("launch events (-want +got):\n%s", diff)
+			}
+			if _, launched, _ := e.recorded(); !cmp.Equal(launched, []string{id}) {
+				t.Errorf("OnLaunch while waiting: got %v, want [%s]", launched, id)
+			}
+
+			if err := e.complete("web", "ready", id, "", tc.result); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.state(id); got != tc.wantState {
+				t.Errorf("after %s: got %s, want %s", tc.result, got, tc.wantState)
+			}
+			if replaced := len(e.groupInstances("web")) == 2; replaced != tc.wantReplaced {
+				t.Errorf("after %s: replacement launched %v, want %v", tc.result, replaced, tc.wantReplaced)
+			}
+		})
 	}
 }

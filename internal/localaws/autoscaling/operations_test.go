@@ -2,14 +2,17 @@ package autoscaling
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/google/go-cmp/cmp"
@@ -481,6 +484,188 @@ func TestDescribeAutoScalingGroupsPages(t *testing.T) {
 			}
 			if !cmp.Equal(got, tc.want) || pages != tc.wantPages {
 				t.Errorf("names %v, MaxRecords %d: got %v in %d pages, want %v in %d", tc.names, tc.max, got, pages, tc.want, tc.wantPages)
+			}
+		})
+	}
+}
+
+// DescribeAutoScalingGroups takes at most 50 names unless MaxRecords raises
+// the limit, and DescribeAutoScalingInstances at most 50 IDs; more must be a
+// ValidationError as AWS answers, or a caller that batches 100 names passes
+// here and fails on AWS.
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html ("By default, you can only specify up to 50 names. You can optionally increase this limit using the MaxRecords property")
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingInstances.html ("Array Members: Maximum number of 50 items")
+func TestDescribeLimits(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.group("web", 1)
+	names := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("group-%03d", i)
+		}
+		out[0] = "web"
+		return out
+	}
+	ids := make([]string, 51)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("i-%017x", i)
+	}
+	groups := func(n int, max *int32) error {
+		_, err := e.client.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: names(n), MaxRecords: max})
+		return err
+	}
+	for _, tc := range []struct {
+		name    string
+		call    func() error
+		wantMsg string // empty: success
+	}{
+		{"50 names", func() error { return groups(50, nil) }, ""},
+		{"51 names", func() error { return groups(51, nil) }, "The number of group names that may be passed in is limited to 50"},
+		{"100 names with MaxRecords 100", func() error { return groups(100, aws.Int32(100)) }, ""},
+		{"101 names with MaxRecords 100", func() error { return groups(101, aws.Int32(100)) }, "The number of group names that may be passed in is limited to 100"},
+		{"51 names with MaxRecords 10", func() error { return groups(51, aws.Int32(10)) }, "The number of group names that may be passed in is limited to 50"},
+		{"50 instance IDs", func() error {
+			_, err := e.client.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids[:50]})
+			return err
+		}, ""},
+		{"51 instance IDs", func() error {
+			_, err := e.client.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids})
+			return err
+		}, "1 validation error detected: Value '[" + strings.Join(ids, ", ") + "]' at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Errorf("got %v, want success", err)
+				}
+				return
+			}
+			if code, msg := apiError(t, err); code != "ValidationError" || msg != tc.wantMsg {
+				t.Errorf("got %s: %q, want ValidationError: %q", code, msg, tc.wantMsg)
+			}
+		})
+	}
+}
+
+// HealthStatus must be written as AWS writes each shape: HEALTHY in
+// DescribeAutoScalingInstances, Healthy in DescribeAutoScalingGroups and
+// DescribeWarmPool, or a client comparing it to AWS's spelling misreads
+// every instance as unhealthy.
+// https://docs.aws.amazon.com/cli/latest/reference/autoscaling/describe-auto-scaling-instances.html (example output: "HEALTHY")
+// https://docs.aws.amazon.com/cli/latest/reference/autoscaling/describe-auto-scaling-groups.html (example output: "Healthy")
+// https://docs.aws.amazon.com/cli/latest/reference/autoscaling/describe-warm-pool.html (example output: "Healthy")
+func TestHealthStatusIsWrittenAsEachShapeWritesIt(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.group("web", 1)[0]
+	if err := e.srv.PutWarmPool("web", WarmPool{MinSize: 1, MaxGroupPreparedCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	details, err := e.client.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range details.AutoScalingInstances {
+		got["DescribeAutoScalingInstances "+aws.ToString(d.LifecycleState)] = aws.ToString(d.HealthStatus)
+	}
+	got["DescribeAutoScalingGroups"] = aws.ToString(e.groupInstances("web")[0].HealthStatus)
+	got["DescribeWarmPool"] = aws.ToString(e.describeWarmPool("web").Instances[0].HealthStatus)
+	want := map[string]string{
+		"DescribeAutoScalingInstances " + StateInService:     "HEALTHY",
+		"DescribeAutoScalingInstances " + StateWarmedPending: "HEALTHY",
+		"DescribeAutoScalingGroups":                          "Healthy",
+		"DescribeWarmPool":                                   "Healthy",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HealthStatus of %s and the warm instance (-want +got):\n%s", id, diff)
+	}
+	if v, _ := e.srv.Instance(id); v.HealthStatus != "Healthy" {
+		t.Errorf("InstanceView.HealthStatus: got %q, want the Instance shape's Healthy", v.HealthStatus)
+	}
+}
+
+// Every answer, success or error, must carry x-amzn-RequestId equal to the
+// RequestId in its body: the SDK takes a successful call's request id from
+// the header alone, and the drainer logs it as request_id.
+// https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/handle-errors.html (retrieving AWS request identifiers)
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CompleteLifecycleAction.html (example response: ResponseMetadata RequestId)
+func TestRequestIDHeaderMatchesTheBody(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.group("web", 1)
+	bodyID := regexp.MustCompile(`<RequestId>([0-9a-f-]{36})</RequestId>`)
+	for _, tc := range []struct {
+		name       string
+		form       url.Values
+		wantStatus int
+	}{
+		{"a success", url.Values{"Action": {"DescribeAutoScalingGroups"}, "Version": {"2011-01-01"}}, http.StatusOK},
+		{"an error", url.Values{"Action": {"DescribeWarmPool"}, "Version": {"2011-01-01"}, "AutoScalingGroupName": {"nope"}}, http.StatusBadRequest},
+		{"an unknown action", url.Values{"Action": {"DeleteAutoScalingGroup"}, "Version": {"2011-01-01"}}, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.PostForm(e.url, tc.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			m := bodyID.FindSubmatch(body)
+			if resp.StatusCode != tc.wantStatus || m == nil {
+				t.Fatalf("got status %d, body %s; want %d with a RequestId", resp.StatusCode, body, tc.wantStatus)
+			}
+			if got := resp.Header.Get("x-amzn-RequestId"); got != string(m[1]) {
+				t.Errorf("x-amzn-RequestId: got %q, want the body's %q", got, m[1])
+			}
+		})
+	}
+	out, err := e.client.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); !ok || len(id) != 36 {
+		t.Errorf("SDK ResultMetadata request id: got %q, %v; want a UUID", id, ok)
+	}
+}
+
+// After its hooks an instance must stay in Terminating:Proceed while EC2
+// shuts it down (a minute by default), its container instance still
+// registered, and only then be Terminated; otherwise a drainer's check
+// after CompleteLifecycleAction never meets the state AWS shows.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-lifecycle.html
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/TroubleshootingInstancesShuttingDown.html ("longer than a few minutes" is a delayed shutdown)
+func TestTerminatingProceedLastsUntilEC2HasShutTheInstanceDown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want time.Duration
+	}{
+		{"by default", Options{}, DefaultShutdownTime},
+		{"as configured", Options{ShutdownTime: 5 * time.Minute}, 5 * time.Minute},
+		{"at once when told", Options{ShutdownTime: ShutdownAtOnce}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.o)
+			id := e.group("web", 1, Hook{Name: "drain"})[0]
+			e.setDesired("web", 0)
+			if err := e.complete("web", "drain", id, "", ResultContinue); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want > 0 {
+				e.advance(tc.want - time.Second)
+				if got := e.states(id)[id]; got != StateTerminatingProceed {
+					t.Errorf("a second before the shutdown ends: got %q, want %s", got, StateTerminatingProceed)
+				}
+				if _, _, terminated := e.recorded(); len(terminated) != 0 {
+					t.Errorf("OnTerminate before the shutdown ends: got %v, want none", terminated)
+				}
+				e.advance(time.Second)
+			}
+			if got := e.state(id); got != StateTerminated {
+				t.Errorf("after the shutdown: got %s, want %s", got, StateTerminated)
+			}
+			if _, _, terminated := e.recorded(); !cmp.Equal(terminated, []string{id}) {
+				t.Errorf("OnTerminate: got %v, want [%s]", terminated, id)
 			}
 		})
 	}
