@@ -543,8 +543,10 @@ func TestECSEventsOfInstancesNotDrainingChangeNothing(t *testing.T) {
 // ListContainerInstances by an "in" filter, one DescribeContainerInstances)
 // and their writes (one UpdateContainerInstancesState), through the real
 // SDK against the local AWS, and every action is completed once drained.
+// The writes' window stays open until ten writes have gathered: on a loaded
+// machine the ten hops may reach their writes more than 5 ms apart.
 func TestABatchOfFirstHopsSharesItsCalls(t *testing.T) {
-	r := newRig(t, defaultPolicy)
+	r := newRig(t, defaultPolicy, untilFull)
 	ids := r.group(11, true, ecs.Resources{}, 300)
 	for _, id := range ids[:10] {
 		r.terminate(id)

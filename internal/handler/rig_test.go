@@ -105,7 +105,9 @@ func (r *rig) deliverECSEvents() {
 	}
 }
 
-func newRig(t *testing.T, p drain.Policy) *rig {
+// newRig returns a rig whose drainer coalesces its writes as drain.New
+// wires it, or as opts say.
+func newRig(t *testing.T, p drain.Policy, opts ...drain.CoalesceOption) *rig {
 	t.Helper()
 	r := &rig{t: t, clk: clock.NewFake(t0)}
 	a, err := localaws.Start(localaws.Options{Clock: r.clk, Emit: r.capture})
@@ -125,10 +127,16 @@ func newRig(t *testing.T, p drain.Policy) *rig {
 	}
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
 	// As drain.New wires them: writes coalesced, through the real clients.
-	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg)), r.asg, drain.CoalescingQueue(r.sqs), r.queueURL, p, r.clk.Now)
+	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg), opts...), r.asg, drain.CoalescingQueue(r.sqs, opts...), r.queueURL, p, r.clk.Now)
 	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
 	return r
 }
+
+// untilFull is a coalescing window that only a full gathering closes, so
+// that which writes share a call does not depend on how fast the machine
+// runs the hops. A gathering that never fills is made after a minute, so
+// that the test fails instead of hanging.
+var untilFull = drain.Window(func(flush func()) { time.AfterFunc(time.Minute, flush) })
 
 func (r *rig) mustQueue(name string, attrs map[string]string) string {
 	url, err := r.aws.SQS.CreateQueue(name, attrs)
