@@ -1,7 +1,7 @@
 // Package autoscaling emulates the slice of EC2 Auto Scaling the drainer
-// meets: groups whose instances leave through terminate lifecycle hooks,
-// the lifecycle actions with their tokens, heartbeats and timeouts, and the
-// EventBridge events that announce them. The real aws-sdk-go-v2 client talks
+// meets: groups whose instances launch and leave through lifecycle hooks,
+// their warm pools, the lifecycle actions with their tokens, heartbeats and
+// timeouts, and the EventBridge events that announce them. The real aws-sdk-go-v2 client talks
 // to it over awsQuery (aws-api.md §2.1).
 //
 // State is a function of the injected clock: every request and every
