@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 )
@@ -77,7 +79,11 @@ func start(t *testing.T, o FunctionOptions) e2e {
 func startDeployment(t *testing.T, d Deployment, o FunctionOptions) e2e {
 	t.Helper()
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// Only a hang guard: every drain ends by itself, at its MaxDrain
+	// deadline at the latest, and the scenarios run in parallel on a
+	// machine that may be loaded (the recursion test's chain alone takes
+	// about a minute).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	logs := &syncBuffer{}
 	o.Binary, o.Logs = bootstrap, logs
@@ -204,11 +210,18 @@ func TestInstanceNotInTheClusterIsReleasedAtOnce(t *testing.T) {
 	}
 	s := e.watch(t, 1)
 	assertClean(t, s)
-	if held := s.Drains[0].Held; held > 5*time.Second {
-		t.Errorf("held %v, want released within the first hop", held)
+	// Released by the first hop, however long that hop took to come.
+	released := false
+	for _, l := range e.lines(t) {
+		switch l["outcome"] {
+		case "not_registered":
+			released = l["attempt"] == 1.0
+		case "requeued":
+			t.Errorf("the drain was re-queued (%v), want it released by its first hop", l)
+		}
 	}
-	if !strings.Contains(e.logs.String(), `"outcome":"not_registered"`) {
-		t.Errorf("no not_registered outcome in the function's logs")
+	if !released {
+		t.Errorf("no not_registered outcome of the first hop in the function's logs")
 	}
 }
 
@@ -231,9 +244,14 @@ func TestUndrainableInstanceEndsAtTheDeadlineLoudly(t *testing.T) {
 		t.Errorf("tasks at release = %v, want the api task", d.TasksAtRelease)
 	}
 	// The deadline counts from the event's time, which EventBridge gives
-	// to the second: up to a second before the action started.
-	if d.Held < 4*time.Second || d.Held > 5*time.Second+3*time.Second {
-		t.Errorf("held %v, want the 5 s deadline (within the event time's second, a poll and a hop)", d.Held)
+	// to the second: up to a second before the action started. How soon
+	// after it the drain ends is a hop's latency on this machine; that the
+	// release comes within a poll of the deadline is asserted on a fake
+	// clock (handler's TestDeadlineReleasesLoudly). Here: not before the
+	// deadline, and by the drainer at its deadline, not by the hook's
+	// heartbeat timeout.
+	if d.Held < 4*time.Second || d.Held >= 30*time.Second {
+		t.Errorf("held %v, want the 5 s deadline (not before, and before the hook's 30 s heartbeat timeout)", d.Held)
 	}
 	if logs := e.logs.String(); !strings.Contains(logs, `"level":"WARN"`) || !strings.Contains(logs, `"outcome":"deadline_reached"`) {
 		t.Errorf("no WARN deadline_reached line in the function's logs")
@@ -269,15 +287,82 @@ func TestRecursiveLoopDetectionCutsTheChainWithoutAllow(t *testing.T) {
 	}
 }
 
+// lines are the function's JSON log lines (not the runtime's START, END and
+// REPORT lines).
+func (e e2e) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if l = strings.TrimSpace(l); !strings.HasPrefix(l, "{") {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// midPoll is the first time after now halfway between two of the
+// drainer's polls: they fall on the multiples of the poll interval.
+func midPoll(now time.Time, poll time.Duration) time.Time {
+	mid := now.Truncate(poll).Add(poll / 2)
+	if !mid.After(now) {
+		mid = mid.Add(poll)
+	}
+	return mid
+}
+
+func (e e2e) sleepUntil(t *testing.T, at time.Time) {
+	t.Helper()
+	select {
+	case <-e.ctx.Done():
+		t.Fatalf("waiting until %v: %v", at, e.ctx.Err())
+	case <-time.After(time.Until(at)):
+	}
+}
+
+// waitForLog waits until the function has logged a line containing s.
+func (e e2e) waitForLog(t *testing.T, what, s string) {
+	t.Helper()
+	for !strings.Contains(e.logs.String(), s) {
+		select {
+		case <-e.ctx.Done():
+			t.Fatalf("no %s in the function's logs: %v", what, e.ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopTask stops a task through the ECS API, as a job that ends does.
+func (e e2e) stopTask(t *testing.T, arn string) {
+	t.Helper()
+	cfg, err := e.AWS.Config(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdkecs.NewFromConfig(cfg).StopTask(e.ctx, &sdkecs.StopTaskInput{Cluster: aws.String("c1"), Task: aws.String(arn), Reason: aws.String("the job ended")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGroupInput {
 	return &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(true)}
 }
 
 // The template's ECS rules must reach the function through the local
 // EventBridge and complete a drain as soon as its last task stops, with the
-// real binary: the lag from the task's StoppedAt to the completion is under
-// a second with the events, and up to a poll interval without them (every
-// ECS event lost: the poll is the safety net).
+// real binary: with the events, the event completes it before the chain's
+// next poll; without them (every ECS event lost: the poll is the safety
+// net), the next poll does, over a second and at most a poll interval
+// after the stop. The drainer polls on the multiples of the poll interval
+// on the wall clock (drain.RequeueDelay), so the test stops the task
+// itself, after the first hop and halfway between two polls: then which
+// one completes the drain does not depend on the clock's phase, and either
+// side of the stop holds half an interval of margin for a loaded machine.
+// (How small the lag is with the events is measured by the bench.)
 func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
 	if len(deployment.Rules) != 3 {
 		t.Fatalf("the template has %d rules with a pattern, want 3: the lifecycle rule and the two ECS rules", len(deployment.Rules))
@@ -290,20 +375,24 @@ func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, FunctionOptions{PollInterval: poll, NoECSEvents: tt.noEvents})
 			ids := e.group(t, GroupSpec{Instances: 2})
-			// Stops after the first hop and well before the second.
-			if _, err := e.AWS.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512, RunFor: 3 * time.Second}); err != nil {
+			// Runs until the test stops it.
+			job, err := e.AWS.ECS.RunTask("c1", ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := e.ASG.TerminateInstanceInAutoScalingGroup(e.ctx, terminateInput(ids[0])); err != nil {
 				t.Fatal(err)
 			}
+			e.waitForLog(t, "the first hop's re-queue", `"outcome":"requeued"`)
+			e.sleepUntil(t, midPoll(time.Now(), poll))
+			e.stopTask(t, job)
 			s := e.watch(t, 1)
 			assertClean(t, s)
 			lag := s.Drains[0].Lag
 			t.Logf("lag from the last task's StoppedAt to completion: %v (held %v, %d invocations)", lag, s.Drains[0].Held, s.Invocations)
 			switch {
-			case !tt.noEvents && lag >= time.Second:
-				t.Errorf("lag %v with ECS events, want under 1 s", lag)
+			case !tt.noEvents && lag >= poll/2:
+				t.Errorf("lag %v with ECS events, want under the %v to the next poll", lag, poll/2)
 			case tt.noEvents && (lag < time.Second || lag > poll+2*time.Second):
 				t.Errorf("lag %v without ECS events, want the poll's: over 1 s, within %v and a hop", lag, poll)
 			}
