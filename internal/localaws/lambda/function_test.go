@@ -49,7 +49,7 @@ func decodeReply(t *testing.T, res InvokeResult) echoReply {
 // return what the handler returned; otherwise the real bootstrap fails every
 // invocation or sees a different world than on AWS.
 func TestInvokeRoundTrip(t *testing.T) {
-	f := newEcho(t, FunctionConfig{Timeout: 5 * time.Second, MemoryMB: 256,
+	f := newEcho(t, FunctionConfig{Timeout: hangAfter, MemoryMB: 256,
 		Env: []string{"ECHO_EXTRA=yes", "AWS_REGION=eu-west-1"}})
 	var logs []string
 	for i, wantCold := range []bool{true, false} {
@@ -68,7 +68,7 @@ func TestInvokeRoundTrip(t *testing.T) {
 		if got, want := r.FunctionARN, "arn:aws:lambda:eu-west-1:123456789012:function:echo"; got != want {
 			t.Errorf("invoke %d: function ARN got %s, want %s", i, got, want)
 		}
-		lo, hi := before.Add(5*time.Second).UnixMilli(), after.Add(5*time.Second).UnixMilli()
+		lo, hi := before.Add(hangAfter).UnixMilli(), after.Add(hangAfter).UnixMilli()
 		if r.DeadlineMs < lo || r.DeadlineMs > hi {
 			t.Errorf("invoke %d: deadline got %d, want between %d and %d (start + timeout)", i, r.DeadlineMs, lo, hi)
 		}
@@ -118,12 +118,18 @@ func TestInvokeFailures(t *testing.T) {
 		{"a returned error keeps the environment", `{"error":"boom"}`, "errorString", "boom", false, false},
 		{"a panic is reported, then the process restarts", `{"panic":"oops"}`, "string", "oops", false, true},
 		{"an exit mid-invocation is Runtime.ExitError", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3", false, true},
-		{"the timeout kills the process", `{"sleep":"10s"}`, "Sandbox.Timedout", "Task timed out after 0.50 seconds", true, true},
+		{"the timeout kills the process", `{"sleep":"1h"}`, "Sandbox.Timedout", "Task timed out after 5.00 seconds", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newEcho(t, FunctionConfig{Timeout: 500 * time.Millisecond})
+			// Only the row that times out has a short timeout; its other
+			// invocations, which must not time out, have 5 s to answer.
+			timeout := hangAfter
+			if tt.wantTimeout {
+				timeout = 5 * time.Second
+			}
+			f := newEcho(t, FunctionConfig{Timeout: timeout})
 			first := decodeReply(t, invoke(t, f, `{}`))
 
 			res := invoke(t, f, tt.payload)
@@ -137,8 +143,8 @@ func TestInvokeFailures(t *testing.T) {
 			if err := json.Unmarshal(res.Payload, &doc); err != nil || doc.ErrorType != tt.wantType {
 				t.Errorf("%s: payload %s, want the error document of type %s", tt.payload, res.Payload, tt.wantType)
 			}
-			if tt.wantTimeout && res.BilledDuration != 500*time.Millisecond {
-				t.Errorf("%s: billed %s, want the whole 500ms timeout", tt.payload, res.BilledDuration)
+			if tt.wantTimeout && res.BilledDuration != timeout {
+				t.Errorf("%s: billed %s, want the whole %s timeout", tt.payload, res.BilledDuration, timeout)
 			}
 
 			next := invoke(t, f, `{}`)

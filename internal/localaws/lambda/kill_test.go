@@ -10,7 +10,9 @@ import (
 // calls carry: the invocation must fail as a crashed process does, and the
 // next one must start cold; an unknown trace kills nothing.
 func TestKillInvocationCrashesTheRunningInvocation(t *testing.T) {
-	f := newEcho(t, FunctionConfig{Timeout: 10 * time.Second})
+	// The invocation sleeps, and may run, for longer than any test: only
+	// the kill ends it, however late the test comes to kill it.
+	f := newEcho(t, FunctionConfig{Timeout: 15 * time.Minute})
 	trace := "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
 	type result struct {
 		res InvokeResult
@@ -18,10 +20,10 @@ func TestKillInvocationCrashesTheRunningInvocation(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := f.Invoke(context.Background(), []byte(`{"sleep":"5s"}`), InvokeOptions{TraceHeader: trace})
+		res, err := f.Invoke(context.Background(), []byte(`{"sleep":"15m"}`), InvokeOptions{TraceHeader: trace})
 		done <- result{res, err}
 	}()
-	waitFor(t, 5*time.Second, "the invocation to be running", func() bool {
+	waitFor(t, "the invocation to be running", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for e := range f.live {

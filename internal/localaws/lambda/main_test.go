@@ -80,23 +80,33 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// hangAfter is how long a test waits for what must happen before it fails:
+// long enough that only a hang reaches it, however loaded the machine that
+// runs the processes, the pollers and the test.
+const hangAfter = time.Minute
+
+// waitFor polls cond until it holds, failing the test after hangAfter.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(hangAfter)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			t.Fatalf("timed out after %s waiting for %s", hangAfter, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
 // newEcho returns the echo function with cfg's settings, closed at cleanup.
+// Its timeout is hangAfter unless cfg sets one: Lambda's default 3 s would
+// bound how fast a loaded machine answers.
 func newEcho(t *testing.T, cfg FunctionConfig) *Function {
 	t.Helper()
 	if cfg.Name == "" {
 		cfg.Name = "echo"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = hangAfter
 	}
 	cfg.Binary = echoBin.build(t)
 	f, err := NewFunction(cfg)

@@ -125,7 +125,7 @@ func TestRecursiveLoopThroughSQS(t *testing.T) {
 			if _, err := q.srv.Send(q.url, "requeue:20", ""); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			waitFor(t, 15*time.Second, "the chain to settle", func() bool {
+			waitFor(t, "the chain to settle", func() bool {
 				v, inFlight, _ := q.srv.Counts(q.url)
 				dlq, _, _ := q.srv.Counts(q.dlq)
 				return v+inFlight == 0 && f.Stats().Invocations >= tt.wantInvocations && (tt.wantInDLQ == "") == (dlq == 0)

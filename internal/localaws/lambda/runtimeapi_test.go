@@ -33,8 +33,8 @@ func give(t *testing.T, e *environment, payload string) *invocation {
 		taken: make(chan struct{}), done: make(chan outcome, 1)}
 	select {
 	case e.invocations <- inv:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no /next took the invocation within 5s")
+	case <-time.After(hangAfter):
+		t.Fatalf("no /next took the invocation within %s", hangAfter)
 	}
 	<-inv.taken
 	return inv
