@@ -15,6 +15,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecs-drainer/ecs-drainer/infra/drainer"
 	"github.com/ecs-drainer/ecs-drainer/infra/rules"
 )
 
@@ -120,7 +121,7 @@ func eventPattern(t *testing.T, tpl map[string]any) any {
 func wantPattern(t *testing.T, groups ...string) any {
 	t.Helper()
 	var p any
-	if err := json.Unmarshal(rules.TerminateLifecycle(groups), &p); err != nil {
+	if err := json.Unmarshal(rules.TerminateLifecycle(groups, []string{drainer.HookName}), &p); err != nil {
 		t.Fatal(err)
 	}
 	return p

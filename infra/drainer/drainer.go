@@ -149,8 +149,20 @@ func New(scope constructs.Construct, id *string, props *Props) *Drainer {
 	d.reconcileSchedule(c)
 	d.grants(c)
 	d.alarms(c)
+	d.hooksLast()
 	suppressFindings(d)
 	return d
+}
+
+// hooksLast makes CloudFormation create the hooks after everything that
+// serves them (the function with its role and both event source mappings,
+// the queues, the rules) and delete them first, so that no instance waits on
+// a hook that nothing serves: on a first deploy, before its rule exists; on
+// a delete, after its function is gone.
+func (d *Drainer) hooksLast() {
+	for _, h := range d.Hooks {
+		h.Node().AddDependency(d.Function, d.Role, d.Queue, d.EventQueue, d.DeadLetterQueue, d.Rule, d.TaskStoppedRule, d.InstanceDrainingRule)
+	}
 }
 
 func (d *Drainer) queues() {
@@ -189,13 +201,15 @@ func (d *Drainer) function(c config) {
 		Description: jsii.String("ecs-drainer function: drains the container instances of its Auto Scaling groups"),
 	})
 	env := map[string]*string{
-		"DRAINER_QUEUE_URL":     d.Queue.QueueUrl(),
-		"DRAINER_ASGS":          jsii.String(strings.Join(c.groupNames, ",")),
-		"DRAINER_POLL_INTERVAL": jsii.String(c.pollInterval.String()),
-		"DRAINER_MAX_DRAIN":     jsii.String(c.maxDrain.String()),
-		"DRAINER_ON_TIMEOUT":    jsii.String(c.onTimeout),
-		"DRAINER_STOP_GRACE":    jsii.String(c.stopGrace.String()),
-		"DRAINER_STALE_AFTER":   jsii.String(c.staleAfter.String()),
+		"DRAINER_QUEUE_URL":          d.Queue.QueueUrl(),
+		"DRAINER_ASGS":               jsii.String(strings.Join(c.groupNames, ",")),
+		"DRAINER_HOOKS":              jsii.String(HookName),
+		"DRAINER_POLL_INTERVAL":      jsii.String(c.pollInterval.String()),
+		"DRAINER_MAX_DRAIN":          jsii.String(c.maxDrain.String()),
+		"DRAINER_ON_TIMEOUT":         jsii.String(c.onTimeout),
+		"DRAINER_STOP_GRACE":         jsii.String(c.stopGrace.String()),
+		"DRAINER_STALE_AFTER":        jsii.String(c.staleAfter.String()),
+		"DRAINER_DISCONNECTED_AFTER": jsii.String(c.disconnected.String()),
 	}
 	// Every hook carries its cluster in its metadata; the fallback is set
 	// only when it is unambiguous.
@@ -289,7 +303,7 @@ func (d *Drainer) rule(c config) {
 	// instance refresh then share each read. ECS events, whose only purpose
 	// is to end a drain early, go to the event queue, which has no window.
 	d.Rule = d.queueRule("Rule", "ecs-drainer: terminate lifecycle actions of the drained Auto Scaling groups",
-		rules.TerminateLifecycle(c.groupNames), d.Queue, "DrainerQueue")
+		rules.TerminateLifecycle(c.groupNames, []string{HookName}), d.Queue, "DrainerQueue")
 	d.TaskStoppedRule = d.queueRule("TaskStoppedRule", "ecs-drainer: tasks of the drained clusters that reached STOPPED (a drain may be over)",
 		rules.ECSTaskStopped(clusters), d.EventQueue, "DrainerEventQueue")
 	d.InstanceDrainingRule = d.queueRule("InstanceDrainingRule", "ecs-drainer: state changes of the drained clusters' DRAINING container instances (a drain may be over)",

@@ -72,6 +72,7 @@ func synth(t *testing.T) *synthesized {
 			OnTimeout:         drainer.OnTimeoutAbandon,
 			StopGrace:         awscdk.Duration_Minutes(jsii.Number(3)),
 			StaleAfter:        awscdk.Duration_Minutes(jsii.Number(10)),
+			DisconnectedAfter: awscdk.Duration_Seconds(jsii.Number(0)),
 			ReconcileInterval: awscdk.Duration_Minutes(jsii.Number(2)),
 			PollInterval:      awscdk.Duration_Seconds(jsii.Number(20)),
 			MaxDrain:          awscdk.Duration_Hours(jsii.Number(2)),
@@ -275,6 +276,52 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	})
 }
 
+func TestHooksAreCreatedLastAndDeletedFirst(t *testing.T) {
+	// A hook that exists while its function, event source mappings, queues
+	// or rules do not holds instances that nothing drains: on a first
+	// deploy, a scale-in in between waits out the heartbeat timeout; on a
+	// delete, with the function gone first, the same. CloudFormation orders
+	// creation and deletion by DependsOn, so each hook must depend on them.
+	s := synth(t)
+	var serving []string
+	for id, r := range s.multiJSON["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		props, _ := r["Properties"].(map[string]any)
+		switch r["Type"] {
+		case "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue":
+			serving = append(serving, id)
+		case "AWS::Events::Rule":
+			if props["EventPattern"] != nil {
+				serving = append(serving, id)
+			}
+		}
+	}
+	if len(serving) != 9 { // the function, its 2 mappings, 3 queues, 3 rules with a pattern
+		t.Fatalf("found %d resources that serve the hooks, want 9: %v", len(serving), serving)
+	}
+	hooks := 0
+	for id, r := range s.multiJSON["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		if r["Type"] != "AWS::AutoScaling::LifecycleHook" {
+			continue
+		}
+		hooks++
+		deps := map[string]bool{}
+		list, _ := r["DependsOn"].([]any)
+		for _, d := range list {
+			deps[d.(string)] = true
+		}
+		for _, want := range serving {
+			if !deps[want] {
+				t.Errorf("hook %s does not depend on %s (DependsOn %v)", id, want, list)
+			}
+		}
+	}
+	if hooks != 3 {
+		t.Errorf("%d hooks, want 3", hooks)
+	}
+}
+
 func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
 	// The deployed rule must be exactly infra/rules' pattern: the local
 	// EventBridge in the end-to-end tests routes with it. The lifecycle rule
@@ -289,7 +336,7 @@ func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
 	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
 
 	var want any
-	if err := json.Unmarshal(rules.TerminateLifecycle([]string{"blue-a", "blue-b", "green-a"}), &want); err != nil {
+	if err := json.Unmarshal(rules.TerminateLifecycle([]string{"blue-a", "blue-b", "green-a"}, []string{"ecs-drainer"}), &want); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
@@ -433,24 +480,28 @@ func TestTheFunction(t *testing.T) {
 		// Two clusters: no DRAINER_CLUSTER fallback, each hook's metadata
 		// names its own.
 		has(t, s.multi, "AWS::Lambda::Function", map[string]any{"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
-			"DRAINER_QUEUE_URL":     ref(queue),
-			"DRAINER_ASGS":          "blue-a,blue-b,green-a",
-			"DRAINER_POLL_INTERVAL": "20s",
-			"DRAINER_MAX_DRAIN":     "2h0m0s",
-			"DRAINER_ON_TIMEOUT":    "abandon",
-			"DRAINER_STOP_GRACE":    "3m0s",
-			"DRAINER_STALE_AFTER":   "10m0s",
+			"DRAINER_QUEUE_URL":          ref(queue),
+			"DRAINER_ASGS":               "blue-a,blue-b,green-a",
+			"DRAINER_HOOKS":              "ecs-drainer",
+			"DRAINER_POLL_INTERVAL":      "20s",
+			"DRAINER_MAX_DRAIN":          "2h0m0s",
+			"DRAINER_ON_TIMEOUT":         "abandon",
+			"DRAINER_STOP_GRACE":         "3m0s",
+			"DRAINER_STALE_AFTER":        "10m0s",
+			"DRAINER_DISCONNECTED_AFTER": "0s",
 		})}})
 		defQueue, _, _ := queueIDs(t, s.defaultsJS)
 		has(t, s.defaults, "AWS::Lambda::Function", map[string]any{"MemorySize": 128, "Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
-			"DRAINER_QUEUE_URL":     ref(defQueue),
-			"DRAINER_ASGS":          ref("GroupName"),
-			"DRAINER_CLUSTER":       ref("ClusterName"),
-			"DRAINER_POLL_INTERVAL": "30s",
-			"DRAINER_MAX_DRAIN":     "1h0m0s",
-			"DRAINER_ON_TIMEOUT":    "continue",
-			"DRAINER_STOP_GRACE":    "2m0s",
-			"DRAINER_STALE_AFTER":   "15m0s",
+			"DRAINER_QUEUE_URL":          ref(defQueue),
+			"DRAINER_ASGS":               ref("GroupName"),
+			"DRAINER_HOOKS":              "ecs-drainer",
+			"DRAINER_CLUSTER":            ref("ClusterName"),
+			"DRAINER_POLL_INTERVAL":      "30s",
+			"DRAINER_MAX_DRAIN":          "1h0m0s",
+			"DRAINER_ON_TIMEOUT":         "continue",
+			"DRAINER_STOP_GRACE":         "2m0s",
+			"DRAINER_STALE_AFTER":        "15m0s",
+			"DRAINER_DISCONNECTED_AFTER": "5m0s",
 		})}})
 	})
 	t.Run("its log group keeps logs for the retention asked", func(t *testing.T) {
@@ -811,6 +862,7 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			&drainer.Props{Targets: one, OnTimeout: drainer.OnTimeoutContinue, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600)}, ""},
 		{"a stop grace beyond 15 minutes", &drainer.Props{Targets: one, StopGrace: sec(901)}, "StopGrace 15m1s is out of range"},
 		{"a stale-after below a minute", &drainer.Props{Targets: one, StaleAfter: sec(59)}, "StaleAfter 59s is out of range"},
+		{"disconnected-after beyond 48 h", &drainer.Props{Targets: one, DisconnectedAfter: sec(49 * 3600)}, "DisconnectedAfter 49h0m0s is out of range"},
 		{"a reconcile interval of part of a minute", &drainer.Props{Targets: one, ReconcileInterval: sec(90)}, "ReconcileInterval 1m30s is not whole minutes"},
 		{"a reconcile interval longer than a quarter heartbeat timeout",
 			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), ReconcileInterval: sec(180)},

@@ -79,6 +79,11 @@ type Props struct {
 	// 15 min; 1 min to 24 h. The function never waits more than a quarter
 	// of the heartbeat timeout, whatever this says.
 	StaleAfter awscdk.Duration
+	// DisconnectedAfter is how long a draining instance's ECS agent may stay
+	// disconnected before the timeout policy applies early, with outcome
+	// agent_disconnected (DRAINER_DISCONNECTED_AFTER). Default 5 min; 0
+	// disables; at most 48 h.
+	DisconnectedAfter awscdk.Duration
 	// ReconcileInterval is how often a scheduled EventBridge rule invokes
 	// the function to sweep the groups for drains whose chain was lost.
 	// Default 1 min; whole minutes, at most a quarter of HeartbeatTimeout.
@@ -99,6 +104,7 @@ const (
 	defaultStopGrace        = 2 * time.Minute
 	defaultStaleAfter       = 15 * time.Minute
 	defaultReconcile        = time.Minute
+	defaultDisconnected     = 5 * time.Minute
 )
 
 // Limits, from the function (config.go), SQS and Auto Scaling.
@@ -143,9 +149,10 @@ type config struct {
 	alarmTopic       awssns.ITopic
 	onTimeout        string
 	// overrides is each target's own policy, "" where it uses onTimeout.
-	overrides  []string
-	stopGrace  time.Duration
-	staleAfter time.Duration
+	overrides    []string
+	stopGrace    time.Duration
+	staleAfter   time.Duration
+	disconnected time.Duration
 	// reconcile is the sweep's interval; 0 when DisableReconcile.
 	reconcile time.Duration
 }
@@ -218,6 +225,9 @@ func resolve(p *Props) (config, error) {
 	if c.staleAfter, err = duration("StaleAfter", p.StaleAfter, defaultStaleAfter); err != nil {
 		return config{}, err
 	}
+	if c.disconnected, err = duration("DisconnectedAfter", p.DisconnectedAfter, defaultDisconnected); err != nil {
+		return config{}, err
+	}
 	if c.reconcile, err = duration("ReconcileInterval", p.ReconcileInterval, defaultReconcile); err != nil {
 		return config{}, err
 	}
@@ -279,6 +289,8 @@ func resolve(p *Props) (config, error) {
 		return config{}, fmt.Errorf("StopGrace %s is out of range: want %s to %s (DRAINER_STOP_GRACE)", c.stopGrace, minStopGrace, maxStopGrace)
 	case c.staleAfter < minStaleAfter || c.staleAfter > maxStaleAfter:
 		return config{}, fmt.Errorf("StaleAfter %s is out of range: want %s to %s (DRAINER_STALE_AFTER)", c.staleAfter, minStaleAfter, maxStaleAfter)
+	case c.disconnected < 0 || c.disconnected > maxGlobalTimeout:
+		return config{}, fmt.Errorf("DisconnectedAfter %s is out of range: want 0 (off) to %s (DRAINER_DISCONNECTED_AFTER)", c.disconnected, maxGlobalTimeout)
 	}
 	if err := c.checkReconcile(); err != nil {
 		return config{}, err

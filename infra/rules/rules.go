@@ -7,12 +7,14 @@ package rules
 import "encoding/json"
 
 // TerminateLifecycle is the pattern of the rule that starts drains: terminate
-// lifecycle actions of the given Auto Scaling groups.
-func TerminateLifecycle(groups []string) []byte {
+// lifecycle actions of the given hooks of the given Auto Scaling groups.
+// Auto Scaling sends one event per hook of a transition, and a group carries
+// other teams' hooks too; their events are not the drainer's to see.
+func TerminateLifecycle(groups, hooks []string) []byte {
 	return marshal(map[string]any{
 		"source":      []string{"aws.autoscaling"},
 		"detail-type": []string{"EC2 Instance-terminate Lifecycle Action"},
-		"detail":      map[string]any{"AutoScalingGroupName": groups},
+		"detail":      map[string]any{"AutoScalingGroupName": groups, "LifecycleHookName": hooks},
 	})
 }
 

@@ -2,9 +2,9 @@ package rules
 
 import "testing"
 
-func TestTerminateLifecycleNamesTheGroups(t *testing.T) {
-	got := string(TerminateLifecycle([]string{"asg-a", "asg-b"}))
-	want := `{"detail":{"AutoScalingGroupName":["asg-a","asg-b"]},"detail-type":["EC2 Instance-terminate Lifecycle Action"],"source":["aws.autoscaling"]}`
+func TestTerminateLifecycleNamesTheGroupsAndTheHooks(t *testing.T) {
+	got := string(TerminateLifecycle([]string{"asg-a", "asg-b"}, []string{"ecs-drainer"}))
+	want := `{"detail":{"AutoScalingGroupName":["asg-a","asg-b"],"LifecycleHookName":["ecs-drainer"]},"detail-type":["EC2 Instance-terminate Lifecycle Action"],"source":["aws.autoscaling"]}`
 	if got != want {
 		t.Fatalf("TerminateLifecycle = %s, want %s", got, want)
 	}

@@ -2,9 +2,9 @@ package drain
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,25 +18,34 @@ import (
 // Forks are unavoidable with at-least-once delivery: EventBridge may deliver
 // an event twice, SQS may deliver a message twice, and a hop that crashes
 // after sending its next message is redelivered and sends another. Each hop
-// sends its next message, with a fresh id, first and then writes that id
-// into the mark (last writer wins). A hop runs only if the mark names its own
-// message or one of its few latest ancestors (the sender stopped between
-// sending and marking, or its mark write failed); any other message of the
-// action belongs to a fork and ends. So after any fork, the next round of
-// hops whose marks are written leaves exactly one chain. The id travels in
-// the message body, so a body sent back to the queue unchanged keeps it.
+// draws its next message's id, writes the mark naming that id and itself as
+// the writer (last writer wins), and only then sends the message, so no
+// message is ever read before its own mark was written. A hop runs only if
+// the mark names its message as the next one, or as the writer (the hop
+// stopped between marking and sending; its redelivery goes on), or names
+// what its sender saw when its mark write failed. Any other message of the
+// action belongs to a fork and ends, so the round of hops after a fork
+// leaves one chain. The id travels in the message body, so a body sent back
+// to the queue unchanged keeps it. One double fault is left to the
+// reconciler: a duplicate delivery whose hop stops between its mark and its
+// send after its twin's hop went on leaves a mark no message answers to.
+// TestChainProtocolModel explores every interleaving of these steps and
+// their faults.
 const ChainAttribute = "ecs-drainer.chain"
 
-// Chain is the parsed mark: "<start>:<due>:<message id>:<token>[:<hook>]",
+// Chain is the parsed mark: "<start>:<due>:<next id>@<writer>:<token>[:<hook>]",
 // times in Unix seconds. It fits ECS's 128-character attribute value limit
-// (an SQS message id and a lifecycle token are 36 characters each); the hook
-// is written only when it fits too (hook names have no colon), and marks
-// without it, written by earlier builds, still parse.
+// (ids of 16 characters, a lifecycle token of 36); the hook is written only
+// when it fits too (hook names have no colon). Marks of earlier builds,
+// "<start>:<due>:<SQS message id>:<token>[:<hook>]", still parse.
 type Chain struct {
 	Start     time.Time // when the drain started, so a restarted drain keeps its deadline
 	Due       time.Time // when the marked message is due to be processed
-	MessageID string
-	Token     string
+	MessageID string    // the id of the message that carries the drain next
+	// By is the id of the message whose hop wrote the mark, shortened
+	// (see short); "" in marks of earlier builds.
+	By    string
+	Token string
 	// Hook is the lifecycle hook the drain completes, so an ECS event can
 	// complete the action without looking the hook up; "" when unknown.
 	Hook string
@@ -46,7 +55,11 @@ type Chain struct {
 const maxAttributeValue = 128
 
 func (c Chain) String() string {
-	v := fmt.Sprintf("%d:%d:%s:%s", c.Start.Unix(), c.Due.Unix(), c.MessageID, c.Token)
+	id := c.MessageID
+	if c.By != "" {
+		id += "@" + c.By // "@" is one of the few characters ECS allows in a value
+	}
+	v := fmt.Sprintf("%d:%d:%s:%s", c.Start.Unix(), c.Due.Unix(), id, c.Token)
 	if c.Hook != "" && len(v)+1+len(c.Hook) <= maxAttributeValue {
 		v += ":" + c.Hook
 	}
@@ -67,7 +80,8 @@ func ParseChain(v string) (c Chain, ok bool) {
 	if err1 != nil || err2 != nil {
 		return Chain{}, false
 	}
-	c.Start, c.Due, c.MessageID, c.Token = time.Unix(start, 0).UTC(), time.Unix(due, 0).UTC(), parts[2], parts[3]
+	c.MessageID, c.By, _ = strings.Cut(parts[2], "@")
+	c.Start, c.Due, c.Token = time.Unix(start, 0).UTC(), time.Unix(due, 0).UTC(), parts[3]
 	return c, true
 }
 
@@ -87,47 +101,67 @@ func Owns(s State, o Observation, p Policy) bool {
 		return s.Attempt == 1
 	}
 	if s.Attempt > 1 {
-		return c.MessageID == self(s, o.RecordID) || c.MessageID == s.Parent || slices.Contains(s.Ancestors, c.MessageID)
+		me := self(s, o.RecordID)
+		return c.MessageID == me || c.By != "" && c.By == short(me) ||
+			s.Fallback != "" && c.MessageID == s.Fallback ||
+			s.ID == "" && c.MessageID == s.Parent // an earlier build's message: it marked after sending
 	}
 	// A first hop (a duplicate event, or the reconciler) joins no live
-	// chain; it takes over one whose message is overdue.
-	return o.Now.After(c.Due.Add(StaleAfter(p, s.HeartbeatTimeout())))
+	// chain; it takes over one whose message is overdue, or one its own
+	// earlier delivery marked before it stopped.
+	return c.By != "" && c.By == short(self(s, o.RecordID)) || o.Now.After(c.Due.Add(StaleAfter(p, s.HeartbeatTimeout())))
 }
 
-// self is the id that names the message of drain s in the mark: its own, or
-// for a message of an earlier build (or a first hop), its record's.
+// self is the id that names the message of drain s: its own; for a first
+// hop, its event's, which a copy sent back keeps too (and a duplicate of
+// the event shares, as a duplicate SQS delivery shares a message's); for a
+// message of an earlier build, its record's.
 func self(s State, recordID string) string {
-	if s.ID != "" {
+	switch {
+	case s.ID != "":
 		return s.ID
+	case s.Attempt == 1 && s.EventID != "":
+		return s.EventID
 	}
 	return recordID
 }
 
-// maxAncestors bounds the ancestors a message carries: a chain survives that
-// many mark writes failing in a row, and beyond that the reconciler takes it
-// over once it is overdue.
-const maxAncestors = 4
+// idLength is the length of a chain message id: 64 random bits, in hex.
+const idLength = 16
+
+// short is id as the mark names a writer: as it is when it is a chain id,
+// else (a record id, 36 characters) a digest of it, so the mark fits.
+func short(id string) string {
+	if len(id) <= idLength {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])[:idLength]
+}
 
 // successor is the state the hop of drain s, processing record recordID,
 // sends on as message id.
 func successor(s State, recordID, id string) State {
 	next := s
 	next.Attempt++
-	next.ID, next.Parent, next.Ancestors = id, self(s, recordID), nil
-	if s.Parent != "" {
-		next.Ancestors = append([]string{s.Parent}, s.Ancestors...)
-		next.Ancestors = next.Ancestors[:min(len(next.Ancestors), maxAncestors)]
+	next.ID, next.Parent, next.Fallback = id, self(s, recordID), ""
+	return next
+}
+
+// unmarked is next as sent when its mark could not be written: it answers
+// to the mark its sender saw (nil: none), which the instance still carries.
+func unmarked(next State, seen *Chain) State {
+	if seen != nil {
+		next.Fallback = seen.MessageID
 	}
 	return next
 }
 
-// newChainID draws a message id for the mark: 36 characters, the length of
-// an SQS message id, which the mark's 128-character budget counts on.
+// newChainID draws a message id.
 func newChainID() string {
-	var b [16]byte
+	var b [idLength / 2]byte
 	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return hex.EncodeToString(b[:])
 }
 
 // StaleAfter is how long past its due time a chain's message may be before

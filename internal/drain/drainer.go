@@ -180,19 +180,18 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 				next.Unmarked, res.Unmarkable = true, true
 			}
 			res.State, res.Outcome, res.Delay = next, OutcomeRequeued, step.Delay
-			if err := d.requeue(ctx, next, step.Delay); err != nil {
-				return res, err
+			// The mark is written before the send, so the next hop never
+			// reads a mark older than its own; a hop that stops in between
+			// is redelivered and finds itself named as the writer.
+			if !next.Unmarked {
+				c := Chain{Start: s.Start, Due: next.Due, MessageID: next.ID, By: short(self(s, recordID)), Token: s.Token, Hook: s.HookName}
+				if merr := d.mark(ctx, s, c); merr != nil {
+					res.Notes = append(res.Notes, merr.Error())
+					next = unmarked(next, o.Chain)
+					res.State = next
+				}
 			}
-			if next.Unmarked {
-				return res, nil
-			}
-			// The mark is written after the send: a hop that stops in
-			// between leaves the mark on this message, which the message
-			// just sent names as its parent, so the chain goes on.
-			if merr := d.mark(ctx, s, Chain{Start: s.Start, Due: next.Due, MessageID: next.ID, Token: s.Token, Hook: s.HookName}); merr != nil {
-				res.Notes = append(res.Notes, merr.Error())
-			}
-			return res, nil
+			return res, d.requeue(ctx, next, step.Delay)
 		case End:
 			return res, nil
 		}

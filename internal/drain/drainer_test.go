@@ -44,7 +44,7 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 		t.Fatalf("Start error: %v", err)
 	}
 	wantCalls := []string{"DescribeLifecycleHooks", "DescribeAutoScalingInstances", "ListContainerInstances", "DescribeContainerInstances",
-		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "SendMessage", "PutAttributes"}
+		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "PutAttributes", "SendMessage"}
 	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
 		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
 	}
@@ -66,7 +66,7 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	}
 	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
 		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
-		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, ID: "m1", Parent: "r1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, ID: "m1", Parent: "e1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
 	if diff := cmp.Diff(want, *in.Message); diff != "" {
 		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
 	}
@@ -252,26 +252,80 @@ func TestDeadlineReportsProtectedTasks(t *testing.T) {
 	}
 }
 
-// The chain mark is written after the next message is sent, and names it;
-// a mark that cannot be written does not fail the hop (the next message
-// names this record as its parent, so it still runs).
-func TestRequeueMarksTheChainAfterSending(t *testing.T) {
+// The chain mark is written before the next message is sent, naming it and
+// this hop as the writer, so the next hop never reads a mark older than its
+// own. A mark that cannot be written does not fail the hop: the message sent
+// then answers to the mark this hop saw, which the instance still carries.
+func TestRequeueMarksTheChainBeforeSending(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
 	s := withToken(testState(), "tok")
-	s.ContainerInstanceARN = testCI
+	s.ContainerInstanceARN, s.ID, s.Attempt = testCI, "c7", 2
 	if _, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil); err != nil {
 		t.Fatal(err)
 	}
-	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", Token: "tok", Hook: "hook"}.String()
+	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", By: "c7", Token: "tok", Hook: "hook"}.String()
 	if len(f.marks) != 1 || f.marks[0] != want {
 		t.Fatalf("marks = %q, want [%q]", f.marks, want)
 	}
+	if diff := cmp.Diff([]string{"PutAttributes", "SendMessage"}, f.calls[len(f.calls)-2:]); diff != "" {
+		t.Errorf("the last calls (-want +got):\n%s", diff)
+	}
 
 	f = &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")},
-		errs: map[string]error{"PutAttributes": &smithy.GenericAPIError{Code: "ThrottlingException"}}}
+		chain: Chain{Start: t0, Due: t0, MessageID: "c7", By: "c6", Token: "tok", Hook: "hook"}.String(),
+		errs:  map[string]error{"PutAttributes": &smithy.GenericAPIError{Code: "ThrottlingException"}}}
 	res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
 	if err != nil || res.Outcome != OutcomeRequeued || len(res.Notes) != 1 {
 		t.Fatalf("with the mark failing: outcome %s, notes %v, error %v; want re-queued with a note", res.Outcome, res.Notes, err)
+	}
+	in, err := lifecycle.Parse([]byte(aws.ToString(f.sent[0].MessageBody)))
+	if err != nil || in.Message.ID != "m1" || in.Message.Fallback != "c7" {
+		t.Fatalf("sent %+v (%v); want message m1 answering to the mark c7 it could not replace", in.Message, err)
+	}
+}
+
+// A chain must survive a slow batch: a message sent back to the queue on a
+// short budget (a new SQS message id, the same body), a hop that stopped
+// between its mark and its send, and mark writes that fail in a row.
+// TestChainProtocolModel explores these with every interleaving; these rows
+// pin each rule of Owns.
+func TestOwnsKeepsTheChainThroughItsFaults(t *testing.T) {
+	hop := withToken(testState(), "tok")
+	hop.Attempt, hop.ID, hop.Parent = 3, "c2", "c1"
+	old := hop // a message of an earlier build: no id, named by its SQS message id
+	old.ID = ""
+	first := withToken(testState(), "tok")
+	first.EventID = "e1"
+	mark := func(next, by string) *Chain {
+		return &Chain{Start: t0, Due: t0.Add(30 * time.Second), MessageID: next, By: by, Token: "tok", Hook: "hook"}
+	}
+	withFallback := hop
+	withFallback.Fallback = "c0"
+	tests := []struct {
+		name     string
+		s        State
+		recordID string
+		chain    *Chain
+		want     bool
+	}{
+		{"the mark names the message", hop, "sqs-1", mark("c2", "c1"), true},
+		{"a copy sent back on a short budget: another SQS id, the same message", hop, "sqs-2", mark("c2", "c1"), true},
+		{"the message's earlier delivery marked its next message and stopped before sending it", hop, "sqs-1", mark("c3", "c2"), true},
+		{"its sender could not write the mark: the mark it saw still stands", withFallback, "sqs-1", mark("c0", "c9"), true},
+		{"a fork: the mark names another message", hop, "sqs-1", mark("c5", "c4"), false},
+		{"a sibling: the mark names the other child of the same sender", hop, "sqs-1", mark("c3", "c1"), false},
+		{"an earlier build's message named by its SQS id", old, "sqs-1", mark("sqs-1", ""), true},
+		{"an earlier build's message whose sender stopped before marking", old, "sqs-1", mark("c1", ""), true},
+		{"a first hop whose earlier delivery marked and stopped before sending", first, "sqs-9", mark("c1", short("e1")), true},
+		{"a duplicate first hop of another event", first, "sqs-9", mark("c1", short("e2")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Observation{Now: t0.Add(time.Minute), RecordID: tt.recordID, Chain: tt.chain}
+			if got := Owns(tt.s, o, testPolicy); got != tt.want {
+				t.Errorf("Owns(message %q of parent %q, fallback %q, record %s, mark %+v) = %v, want %v", tt.s.ID, tt.s.Parent, tt.s.Fallback, tt.recordID, *tt.chain, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -284,6 +338,14 @@ func TestChainMarkRoundTrips(t *testing.T) {
 	if len(c.String()) > 128 {
 		t.Fatalf("mark is %d characters, over ECS's 128-character attribute value limit", len(c.String()))
 	}
+	t.Run("with its writer, within 128 characters", func(t *testing.T) {
+		c := c
+		c.MessageID, c.By = newChainID(), short("5fea7756-0ea4-451a-a703-a558b933e274")
+		got, ok := ParseChain(c.String())
+		if !ok || got != c || len(c.String()) > 128 {
+			t.Errorf("ParseChain(%q) = %+v, %v; want %+v in at most 128 characters", c.String(), got, ok, c)
+		}
+	})
 	t.Run("a mark of an earlier build, without the hook, still parses", func(t *testing.T) {
 		old := fmt.Sprintf("%d:%d:m1:tok", t0.Unix(), t0.Unix())
 		if got, ok := ParseChain(old); !ok || got.Hook != "" || got.MessageID != "m1" || got.Token != "tok" {

@@ -44,12 +44,13 @@ type Message struct {
 	// none: their SQS message id stands in.
 	ID string `json:"id,omitempty"`
 	// Parent is the id of the message (for a first hop, the record) whose
-	// hop sent this one: the chain mark may still name it if that hop
-	// stopped between sending and marking.
+	// hop sent this one. A message of an earlier build answers to a mark
+	// naming it: that build marked after sending.
 	Parent string `json:"parent,omitempty"`
-	// Ancestors are the ids before Parent, newest first, a few at most: the
-	// mark still names one of them after mark writes that failed.
-	Ancestors []string `json:"ancestors,omitempty"`
+	// Fallback is the id the chain mark named when the hop that sent this
+	// message could not write the mark: the mark still names it, and this
+	// message answers to it.
+	Fallback string `json:"fallback,omitempty"`
 	// OtherHooks are the group's other terminate hooks, seen when the drain
 	// started: Auto Scaling terminates the instance only once their
 	// actions have ended too.
