@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,90 @@ func TestATaskPlacedJustBeforeDrainingIsWaitedFor(t *testing.T) {
 	}
 	if res.Outcome != OutcomeRequeued || len(f.done) != 0 {
 		t.Errorf("outcome %s, completions %d; want requeued with the new task left, no completion", res.Outcome, len(f.done))
+	}
+}
+
+// The disconnect is timed from the first hop that saw it, and forgotten as
+// soon as a hop sees the agent connected again: agents reconnect several
+// times an hour.
+func TestHopsTrackHowLongTheAgentIsDisconnected(t *testing.T) {
+	s := withToken(testState(), "tok")
+	s.ContainerInstanceARN, s.Attempt, s.ID = testCI, 2, "c1"
+	for _, tt := range []struct {
+		name         string
+		disconnected bool
+		since        time.Time
+		want         time.Time
+	}{
+		{"first seen disconnected: from now", true, time.Time{}, t0.Add(time.Minute)},
+		{"still disconnected: from when first seen", true, t0, t0},
+		{"connected again: forgotten", false, t0, time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", agentDisconnected: tt.disconnected, tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
+			s := s
+			s.DisconnectedSince = tt.since
+			res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
+			if err != nil || res.Outcome != OutcomeRequeued {
+				t.Fatalf("outcome %s, error %v; want requeued", res.Outcome, err)
+			}
+			if !res.State.DisconnectedSince.Equal(tt.want) {
+				t.Errorf("disconnected since %v, want %v", res.State.DisconnectedSince, tt.want)
+			}
+		})
+	}
+}
+
+// A first hop must read all the group's hooks in its one DescribeLifecycleHooks
+// and carry the other terminate hooks, which the handler warns of: two
+// drainers on one instance is the most common migration mistake.
+func TestTheFirstHopKnowsTheGroupsOtherTerminateHooks(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "DRAINING", otherHooks: []string{"ecs-managed-draining-termination-hook", "log-flush"},
+		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ecs-managed-draining-termination-hook", "log-flush"}, res.State.OtherHooks); diff != "" {
+		t.Errorf("other hooks (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(strings.Join(f.calls, ","), "DescribeLifecycleHooks"); n != 1 {
+		t.Errorf("%d DescribeLifecycleHooks calls, want 1", n)
+	}
+	if len(f.done) != 0 || len(f.beats) != 0 {
+		t.Errorf("wrote to a lifecycle action: completed %d, heartbeats %d", len(f.done), len(f.beats))
+	}
+}
+
+// An instance terminated out of the warm pool waits in
+// Warmed:Terminating:Wait: a pending terminate action, drained like any other
+// (usually it is not registered, so it completes at once), not action_gone.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+func TestAWarmPoolInstanceTerminatingIsDrained(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Warmed:Terminating:Wait", hookTimeout: 300}
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	if err != nil || res.Outcome != OutcomeNotRegistered || len(f.done) != 1 {
+		t.Fatalf("outcome %s, completions %d, error %v; want not_registered with the action completed", res.Outcome, len(f.done), err)
+	}
+}
+
+// An instance with the 10 custom attributes ECS allows cannot carry the mark:
+// the hop must not try (PutAttributes would answer
+// AttributeLimitExceededException every poll), must say so once, and the
+// drain must go on by polling to completion.
+func TestAnInstanceAtTheAttributeLimitIsDrainedByPolling(t *testing.T) {
+	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "DRAINING", customAttrs: 10, tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
+	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	if err != nil || res.Outcome != OutcomeRequeued || !res.Unmarkable || !res.State.Unmarked {
+		t.Fatalf("first hop: outcome %s, unmarkable %v, unmarked %v, error %v; want requeued, unmarkable, the message unmarked", res.Outcome, res.Unmarkable, res.State.Unmarked, err)
+	}
+	next := res.State
+	f.tasks = []ecstypes.Task{task(1, "STOPPED", "STOPPED")}
+	res, err = newTestDrainer(f, t0.Add(40*time.Second)).ContinueWith(context.Background(), next, "r2", nil)
+	if err != nil || res.Outcome != OutcomeDrained || res.Unmarkable {
+		t.Fatalf("next hop: outcome %s, unmarkable %v, error %v; want drained, no second warning", res.Outcome, res.Unmarkable, err)
+	}
+	if slices.Contains(f.calls, "PutAttributes") {
+		t.Errorf("calls %v: tried to write a mark ECS would refuse", f.calls)
 	}
 }

@@ -235,3 +235,55 @@ func TestDeadlineNeverPassesTheGlobalTimeout(t *testing.T) {
 		})
 	}
 }
+
+// A dead host keeps its tasks RUNNING in ECS: once its agent has been
+// disconnected for DisconnectedAfter the timeout policy must apply early,
+// with its own outcome; a brief disconnect must change nothing, and 0 turns
+// the rule off.
+func TestADisconnectedAgentEndsTheDrainEarly(t *testing.T) {
+	p := testPolicy
+	p.DisconnectedAfter = 5 * time.Minute
+	since := func(d time.Duration, policy string) State {
+		s := withPolicy(testState(), policy)
+		s.Attempt, s.DisconnectedSince = 2, t0.Add(-d)
+		return s
+	}
+	disconnected := &Instance{Found: true, ARN: "ci", Status: StatusDraining, Busy: true, Disconnected: true}
+	pending := Observation{Now: t0, Action: ActionPending, Instance: disconnected}
+	counted := pending
+	counted.TasksCounted, counted.Tasks, counted.ProtectionChecked = true, oneTask, true
+	tests := []struct {
+		name   string
+		s      State
+		o      Observation
+		policy Policy
+		want   Step
+	}{
+		{"a brief disconnect: still waiting, the busy instance not listed", since(time.Minute, "continue"), pending, p,
+			Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a poll comes back when the disconnect reaches the limit", since(4*time.Minute+50*time.Second, "continue"), pending, p,
+			Step{Kind: Requeue, Delay: 10 * time.Second}},
+		{"disconnected long enough: the tasks left are listed to say why", since(5*time.Minute, "continue"), pending, p, Step{Kind: CountTasks}},
+		{"continue: completed CONTINUE as agent_disconnected", since(5*time.Minute, "continue"), counted, p,
+			Step{Kind: Complete, Outcome: OutcomeAgentDisconnected, Result: ResultContinue}},
+		{"abandon: completed ABANDON as agent_disconnected", since(10*time.Minute, "abandon"), counted, p,
+			Step{Kind: Complete, Outcome: OutcomeAgentDisconnected, Result: ResultAbandon}},
+		{"stop-tasks: the tasks are stopped first", since(10*time.Minute, "stop-tasks"), counted, p, Step{Kind: StopTasks}},
+		{"the rule off (0): the drain waits for its deadline", since(30*time.Minute, "continue"), counted, testPolicy,
+			Step{Kind: Requeue, Delay: 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Next(tt.s, tt.o, tt.policy)); diff != "" {
+				t.Fatalf("Next mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("after the stop grace the outcome is still agent_disconnected", func(t *testing.T) {
+		s := since(10*time.Minute, "stop-tasks")
+		s.TasksStoppedAt = t0.Add(-p.StopGrace)
+		if got := Next(s, counted, p); got.Outcome != OutcomeAgentDisconnected || got.Kind != Complete {
+			t.Fatalf("Next = %+v, want Complete agent_disconnected", got)
+		}
+	})
+}
