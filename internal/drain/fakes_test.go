@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 )
 
 // fakeAWS is a hand-written recording fake of the three APIs: it answers
@@ -39,6 +40,7 @@ type fakeAWS struct {
 	agentDisconnected bool
 	otherHooks        []string           // the group's other terminate hooks
 	warm              []astypes.Instance // the group's warm pool; nil: it has none
+	failGroup         string             // a group whose hooks cannot be described
 	errs              map[string]error   // operation -> error to return
 	sentIDs           int
 }
@@ -56,6 +58,9 @@ func (f *fakeAWS) record(op string) error {
 func (f *fakeAWS) DescribeLifecycleHooks(_ context.Context, in *autoscaling.DescribeLifecycleHooksInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error) {
 	if err := f.record("DescribeLifecycleHooks"); err != nil {
 		return nil, err
+	}
+	if aws.ToString(in.AutoScalingGroupName) == f.failGroup {
+		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized on " + f.failGroup}
 	}
 	out := &autoscaling.DescribeLifecycleHooksOutput{}
 	name := "hook" // all the group's hooks: the drainer's, as the construct writes it
@@ -228,6 +233,12 @@ func (f *fakeAWS) PutAttributes(_ context.Context, in *ecs.PutAttributesInput, _
 func (f *fakeAWS) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	if err := f.record("DescribeAutoScalingGroups"); err != nil {
 		return nil, err
+	}
+	// "By default, you can only specify up to 50 names. You can optionally
+	// increase this limit using the MaxRecords property."
+	// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html
+	if limit := max(50, int(aws.ToInt32(in.MaxRecords))); len(in.AutoScalingGroupNames) > limit {
+		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: fmt.Sprintf("The number of group names that may be passed in is limited to %d", limit)}
 	}
 	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
 	for _, name := range in.AutoScalingGroupNames {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"slices"
@@ -35,9 +36,11 @@ type fakeDrainer struct {
 	resent    []string
 	startRes  drain.Result
 	startErr  error
-	waiting   []drain.Pending
-	lostErr   error // what Lost returns beside waiting
-	restarts  []string
+	// startOthers are the other terminate hooks a first hop finds.
+	startOthers []string
+	waiting     []drain.Pending
+	lostErr     error // what Lost returns beside waiting
+	restarts    []string
 	// prefetched and prefetchedEvents are the number of drains and of ECS
 	// events of each batch's Prefetch; settled the ids of the events
 	// settled.
@@ -52,7 +55,7 @@ func (f *fakeDrainer) StartWith(_ context.Context, a lifecycle.Action, meta life
 	f.starts = append(f.starts, startCall{a.InstanceID, cluster})
 	res := f.startRes
 	res.Attempt = 1
-	res.State = drain.State{Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName, InstanceID: a.InstanceID, Start: a.Time, Attempt: 1}
+	res.State = drain.State{Cluster: cluster, GroupName: a.GroupName, HookName: a.HookName, InstanceID: a.InstanceID, Start: a.Time, Attempt: 1, OtherHooks: f.startOthers}
 	return res, f.startErr
 }
 
@@ -369,5 +372,64 @@ func TestBatchSettlesEachContainerInstanceOnce(t *testing.T) {
 	slices.Sort(d.settled)
 	if want := []string{"3317b2af-7005-947d-b652-f55e762e571a", "other-3317b2af-7005-947d-b652-f55e762e571a"}; !slices.Equal(d.settled, want) {
 		t.Errorf("settled %v, want %v: the first event of each instance", d.settled, want)
+	}
+}
+
+// A re-queue message of a hook or group outside the scope (the configuration
+// changed since the drain started) is logged and ignored: no AWS write, the
+// record succeeds.
+func TestAMessageOutsideTheScopeIsIgnored(t *testing.T) {
+	msg, err := drain.State{Cluster: "c1", GroupName: "asg", HookName: "legacy-drainer", InstanceID: "i-0123456789abcdef0",
+		Start: t0, Deadline: t0.Add(time.Hour), HeartbeatTimeoutSeconds: 300, Attempt: 2}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDrainer{}
+	h, logs := newTestHandler(d, Config{Hooks: []string{"ecs-drainer"}})
+	out, err := h.Invoke(context.Background(), sqsEvent(string(msg)))
+	if err != nil || len(out.(events.SQSEventResponse).BatchItemFailures) != 0 {
+		t.Fatalf("Invoke = %+v, %v; want the record to succeed", out, err)
+	}
+	if len(d.continues) != 0 {
+		t.Errorf("continued %d drains of another hook", len(d.continues))
+	}
+	l := logLines(t, logs)[0]
+	if l["msg"] != "record ignored" || !strings.Contains(l[keyReason].(string), "DRAINER_HOOKS") {
+		t.Errorf("log line %v, want the record ignored for DRAINER_HOOKS", l)
+	}
+}
+
+// The first hop of a group with other terminate hooks warns once, naming
+// them: Auto Scaling terminates the instance only when they end too.
+func TestTheFirstHopWarnsOfOtherHooks(t *testing.T) {
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued}}
+	d.startOthers = []string{"ecs-managed-draining-termination-hook"}
+	h, logs := newTestHandler(d, Config{})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "terminate-action.json"))); err != nil {
+		t.Fatal(err)
+	}
+	var warned int
+	for _, l := range logLines(t, logs) {
+		if l["level"] == "WARN" && l[keyOtherHooks] != nil {
+			warned++
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d warnings naming other hooks, want 1:\n%s", warned, logs)
+	}
+}
+
+// A sweep that cannot read one group still restarts the lost drains it found
+// in the others, then reports the failure.
+func TestASweepRestartsWhatItFoundDespiteAnError(t *testing.T) {
+	d := &fakeDrainer{waiting: []drain.Pending{{Action: lifecycle.Action{GroupName: "asg-a", HookName: "h", InstanceID: "i-0123456789abcdef0"}}},
+		lostErr: errors.New("describing lifecycle hooks of asg-b: AccessDenied")}
+	h, logs := newTestHandler(d, Config{ASGs: []string{"asg-a", "asg-b"}})
+	_, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "scheduled-event.json")))
+	if err == nil {
+		t.Error("the sweep succeeded, want its error reported")
+	}
+	if len(d.restarts) != 1 {
+		t.Errorf("%d restarts, want the one found in asg-a\n%s", len(d.restarts), logs)
 	}
 }
