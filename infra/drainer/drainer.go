@@ -420,11 +420,12 @@ func (d *Drainer) grants(c config) {
 	allow(groupARNs, "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat")
 	// Auto Scaling's Describe* actions support no resource-level permission:
 	// the reference lists no resource type and no condition key for them,
-	// so only "*" works. DescribeAutoScalingGroups is the reconciler's
-	// (instances in Terminating:Wait, by group name), so only with it.
+	// so only "*" works. DescribeAutoScalingGroups and DescribeWarmPool
+	// are the reconciler's (instances waiting, in the group and in its
+	// warm pool), so only with it.
 	describe := []string{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"}
 	if c.reconcile > 0 {
-		describe = append(describe, "autoscaling:DescribeAutoScalingGroups")
+		describe = append(describe, "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool")
 	}
 	allow([]*string{jsii.String("*")}, describe...)
 	// The re-queue, to the poll queue only: the event queue takes only the
@@ -442,10 +443,12 @@ func (d *Drainer) alarms(c config) {
 		// The handler logs one JSON line per drain outcome; a drain that
 		// hit DRAINER_MAX_DRAIN completes with tasks still running
 		// (continue, stop-tasks) or ABANDONs the instance for a person to
-		// look at (abandon).
+		// look at (abandon); one whose agent stayed disconnected met its
+		// policy early (DRAINER_DISCONNECTED_AFTER), as loudly.
 		FilterPattern: awslogs.FilterPattern_Any(
 			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
 			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_abandoned")),
+			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("agent_disconnected")),
 		),
 		MetricNamespace: jsii.String(metricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
 		MetricName:      jsii.String(deadlineReachedMetric),
@@ -550,7 +553,7 @@ func suppressFindings(d *Drainer) {
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks and DescribeAutoScalingGroups support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups and DescribeWarmPool support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
 			`/^Resource::\*$/g`),
 	}, jsii.Bool(true))
 }

@@ -608,10 +608,10 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 			has(t, s.multi, "AWS::CloudWatch::Alarm", props)
 		})
 	}
-	t.Run("the deadline metric counts the function's deadline_reached and deadline_abandoned log lines", func(t *testing.T) {
+	t.Run("the deadline metric counts the function's deadline_reached, deadline_abandoned and agent_disconnected log lines", func(t *testing.T) {
 		has(t, s.multi, "AWS::Logs::MetricFilter", map[string]any{
 			"LogGroupName":  ref(logGroup),
-			"FilterPattern": `{ ($.outcome = "deadline_reached") || ($.outcome = "deadline_abandoned") }`,
+			"FilterPattern": `{ ($.outcome = "deadline_reached") || ($.outcome = "deadline_abandoned") || ($.outcome = "agent_disconnected") }`,
 			"MetricTransformations": []any{map[string]any{
 				"MetricNamespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "MetricValue": "1",
 			}},
@@ -656,7 +656,7 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 		map[string]any{"Effect": "Allow", "Action": "ecs:StopTask", "Resource": ecs("task/blue/*")},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
-		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups"},
+		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"},
 			"Resource": "*"},
 		// The re-queue goes to the poll queue only.
 		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
@@ -779,8 +779,10 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 	count(t, tpl, "AWS::CloudWatch::Alarm", 3)
 	_, policy := only(t, toMap(tpl.ToJSON()), "AWS::IAM::Policy", nil)
 	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-		if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), "autoscaling:DescribeAutoScalingGroups") {
-			t.Errorf("statement %v grants autoscaling:DescribeAutoScalingGroups; want it only with the reconciler", st)
+		for _, action := range []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"} {
+			if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), action) {
+				t.Errorf("statement %v grants %s; want it only with the reconciler", st, action)
+			}
 		}
 	}
 }
