@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"encoding/json"
 	"sync"
 
@@ -8,29 +9,46 @@ import (
 )
 
 // chainLog records every re-queue message seen on the queue, to check that
-// no drain's chain forks into two that both live on. Each message names its
-// parent (the record whose hop sent it), so the messages of one drain form a
-// tree; a hop that went on has children.
+// no drain's chain forks into two that both live on. Each message names
+// itself (its body's id, drawn by the hop that sent it) and its parent (the
+// id of the message whose hop sent it; for a first hop, its event's id), so
+// the messages of one drain form a tree; a hop that went on has children. A
+// copy of a body sent back to the queue unchanged keeps its id, and is the
+// same node. Bodies of earlier builds have no id: their SQS message id
+// stands in.
 type chainLog struct {
-	mu     sync.Mutex
-	parent map[string]string // message id -> parent record id
-	drain  map[string]string // message id -> instance id
+	mu       sync.Mutex
+	parent   map[string]string // chain id -> parent chain id
+	drain    map[string]string // chain id -> instance id
+	unmarked map[string]bool   // instance ids whose chain could carry no mark
 }
 
 func newChainLog() *chainLog {
-	return &chainLog{parent: map[string]string{}, drain: map[string]string{}}
+	return &chainLog{parent: map[string]string{}, drain: map[string]string{}, unmarked: map[string]bool{}}
 }
 
-// see records a queued message; bodies that are not re-queue messages are
-// ignored.
-func (c *chainLog) see(id, body string) {
-	var m lifecycle.Message
+// see records a queued message, named sqsID by SQS, and returns it; bodies
+// that are not re-queue messages are ignored (ok false).
+func (c *chainLog) see(sqsID, body string) (m lifecycle.Message, ok bool) {
 	if json.Unmarshal([]byte(body), &m) != nil || m.Kind != lifecycle.MessageKind {
-		return
+		return m, false
 	}
+	id := cmp.Or(m.ID, sqsID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.parent[id], c.drain[id] = m.Parent, m.InstanceID
+	if m.Unmarked {
+		c.unmarked[m.InstanceID] = true
+	}
+	return m, true
+}
+
+// isUnmarked reports whether a message of the instance's drain said it
+// could carry no chain mark.
+func (c *chainLog) isUnmarked(instanceID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unmarked[instanceID]
 }
 
 // forks returns, per instance, how many times its chain forked into two
