@@ -60,6 +60,11 @@ type FunctionOptions struct {
 	// template's ECS rules: drains then complete at a poll, as if every
 	// ECS event were lost.
 	NoECSEvents bool
+	// RecordLifecycleCalls points the function at a recorder in front of
+	// the local AWS that keeps every CompleteLifecycleAction and
+	// RecordLifecycleActionHeartbeat it sends (World.LifecycleCalls): the
+	// drainer's calls, told apart from the harness's and other teams'.
+	RecordLifecycleCalls bool
 	// Invoked, if set, is told of each invocation an event source made:
 	// its queue and the trace header it ran with. The function's SDK sends
 	// that header on every AWS call, so a call can be traced to the queue
@@ -78,6 +83,8 @@ type World struct {
 	// EventQueueURL is the queue the rules deliver to.
 	EventQueueURL string
 	DLQURL        string // both queues'
+
+	recorder *recorder // nil unless FunctionOptions.RecordLifecycleCalls
 }
 
 // Mappings are the event source mappings that feed the function from the
@@ -138,6 +145,11 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	}
 	if err := w.rules(d, o); err != nil {
 		return w, err
+	}
+	if o.RecordLifecycleCalls {
+		if w.recorder, err = startRecorder(w.AWS.URL); err != nil {
+			return w, err
+		}
 	}
 	w.Function, err = lambda.NewFunction(lambda.FunctionConfig{
 		Name: functionName, Binary: o.Binary, Env: w.environment(d, o), Timeout: timeout, MemoryMB: d.MemoryMB,
@@ -235,6 +247,9 @@ func (w *World) rules(d Deployment, o FunctionOptions) error {
 // AWS and the local queue, with the scenario's overrides.
 func (w *World) environment(d Deployment, o FunctionOptions) []string {
 	env := w.AWS.Env()
+	if w.recorder != nil {
+		env = w.recorder.env(env, w.AWS.URL)
+	}
 	for k, v := range d.Environment {
 		env = append(env, k+"="+v)
 	}
@@ -273,6 +288,16 @@ func (w *World) queues(events, poll EventSource) error {
 	return err
 }
 
+// LifecycleCalls returns the CompleteLifecycleAction and
+// RecordLifecycleActionHeartbeat requests the function sent so far, nil
+// unless FunctionOptions.RecordLifecycleCalls.
+func (w *World) LifecycleCalls() []LifecycleCall {
+	if w.recorder == nil {
+		return nil
+	}
+	return w.recorder.Calls()
+}
+
 // Close stops everything.
 func (w *World) Close() {
 	for _, m := range []*lambda.Mapping{w.Mapping.Events, w.Mapping.Poll} {
@@ -282,6 +307,9 @@ func (w *World) Close() {
 	}
 	if w.Function != nil {
 		_ = w.Function.Close()
+	}
+	if w.recorder != nil {
+		w.recorder.Close()
 	}
 	if w.Bus != nil {
 		w.Bus.Close()

@@ -1,0 +1,150 @@
+package scenario
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LifecycleCall is a CompleteLifecycleAction or RecordLifecycleActionHeartbeat
+// the function sent, as it named its target, and the HTTP status of the
+// answer (0 when none came: the invocation was killed or gave up).
+type LifecycleCall struct {
+	Operation  string
+	Group      string
+	Hook       string
+	InstanceID string
+	Token      string
+	Result     string // LifecycleActionResult, for a completion
+	Status     int
+}
+
+// Lifecycle operations the recorder keeps.
+const (
+	opComplete  = "CompleteLifecycleAction"
+	opHeartbeat = "RecordLifecycleActionHeartbeat"
+)
+
+// recorder stands between the function and the local AWS and keeps the
+// lifecycle calls that pass. Only the function is pointed at it, so what it
+// keeps is the drainer's and nobody else's: the harness and the other
+// teams' hooks call the local AWS directly. Requests and answers pass
+// unchanged (trace headers, so the fault injector behind still kills the
+// right invocation).
+type recorder struct {
+	srv   *http.Server
+	URL   string
+	mu    sync.Mutex
+	calls []LifecycleCall
+}
+
+// maxRecordedBody is how much of an Auto Scaling request the recorder
+// reads: lifecycle requests are a few hundred bytes.
+const maxRecordedBody = 64 << 10
+
+func startRecorder(target string) (*recorder, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	// The function's environments send in parallel; the default two idle
+	// connections per host would make the proxy dial for most requests.
+	proxy.Transport = &http.Transport{Proxy: nil, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	// A killed invocation or a call's own timeout cancels its request
+	// mid-way, as it would on AWS: the caller is gone, nothing to log.
+	proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
+	r := &recorder{URL: "http://" + ln.Addr().String()}
+	r.srv = &http.Server{Handler: r.handler(proxy), ReadHeaderTimeout: readHeaderTimeout}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+// readHeaderTimeout bounds a client's request headers; the SDK sends them
+// at once, so only a stuck client waits.
+const readHeaderTimeout = 10 * time.Second
+
+func (r *recorder) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// Auto Scaling is the one service without X-Amz-Target (awsQuery).
+		if req.Header.Get("X-Amz-Target") != "" || req.Body == nil {
+			next.ServeHTTP(w, req)
+			return
+		}
+		head, _ := io.ReadAll(io.LimitReader(req.Body, maxRecordedBody))
+		req.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), req.Body), req.Body}
+		form, _ := url.ParseQuery(string(head))
+		op := form.Get("Action")
+		if op != opComplete && op != opHeartbeat {
+			next.ServeHTTP(w, req)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, req)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.calls = append(r.calls, LifecycleCall{
+			Operation: op, Group: form.Get("AutoScalingGroupName"), Hook: form.Get("LifecycleHookName"),
+			InstanceID: form.Get("InstanceId"), Token: form.Get("LifecycleActionToken"),
+			Result: form.Get("LifecycleActionResult"), Status: sw.status,
+		})
+	})
+}
+
+// Calls returns the lifecycle calls recorded so far.
+func (r *recorder) Calls() []LifecycleCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]LifecycleCall(nil), r.calls...)
+}
+
+// env is env with every value naming the local AWS's endpoint pointed at
+// the recorder instead.
+func (r *recorder) env(env []string, endpoint string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		out[i] = strings.ReplaceAll(kv, endpoint, r.URL)
+	}
+	return out
+}
+
+func (r *recorder) Close() { _ = r.srv.Close() }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets the reverse proxy flush through the recorder.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
