@@ -25,6 +25,10 @@ type Drain struct {
 	// Lag is how long after the instance's last task reached STOPPED the
 	// action ended (0 when no task stopped before the release).
 	Lag time.Duration
+	// OtherHooks are the instance's other terminate hooks (other teams'),
+	// and HeldAfter how long they held it after the drainer's action ended.
+	OtherHooks []string
+	HeldAfter  time.Duration
 }
 
 // Summary is the outcome of a scenario.
@@ -62,9 +66,18 @@ func (s Summary) Violations(deadlineExpected bool) []string {
 // Print writes the summary a person reads at the end of the demo.
 func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nSummary: %d instances drained in %s\n", len(s.Drains), s.Wall.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "  %-21s %6s %8s %10s %-10s %s\n", "instance", "tasks", "held", "heartbeats", "end", "left at release")
+	others := slices.ContainsFunc(s.Drains, func(d Drain) bool { return len(d.OtherHooks) > 0 })
+	header := fmt.Sprintf("  %-21s %6s %8s %10s %-10s %-15s", "instance", "tasks", "held", "heartbeats", "end", "left at release")
+	if others {
+		header += " then held by other hooks"
+	}
+	fmt.Fprintln(w, strings.TrimRight(header, " "))
 	for _, d := range s.Drains {
-		fmt.Fprintf(w, "  %-21s %6d %8s %10d %-10s %d\n", d.InstanceID, d.TasksAtStart, d.Held.Round(100*time.Millisecond), d.Heartbeats, d.End, len(d.TasksAtRelease))
+		line := fmt.Sprintf("  %-21s %6d %8s %10d %-10s %-15d", d.InstanceID, d.TasksAtStart, d.Held.Round(100*time.Millisecond), d.Heartbeats, d.End, len(d.TasksAtRelease))
+		if len(d.OtherHooks) > 0 {
+			line += fmt.Sprintf(" %s %s", d.HeldAfter.Round(100*time.Millisecond), strings.Join(d.OtherHooks, ","))
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(w, "  Lambda: %d invocations, %d cold starts, %d errors; DLQ: %d messages\n", s.Invocations, s.ColdStarts, s.Errors, s.DLQ)
 	ops := make([]string, 0, len(s.APICalls))

@@ -46,7 +46,21 @@ func (w *World) Watch(ctx context.Context, cluster string, expected int, out io.
 				fmt.Fprintf(out, "[%6.1fs] %s  (%s)\n", time.Since(start).Seconds(), state, heldFor(a, d))
 				last[a.InstanceID] = state
 			}
-			if !a.Active {
+			if a.Active {
+				continue
+			}
+			// The instance goes only once every terminate hook let it
+			// go: the other teams' hooks may hold it after the drainer.
+			waiting := false
+			for _, o := range w.otherActions(a) {
+				state, held := w.otherProgress(a, o, d)
+				if key := a.InstanceID + " " + o.Hook; state != last[key] {
+					fmt.Fprintf(out, "[%6.1fs] %s  (%s)\n", time.Since(start).Seconds(), state, held)
+					last[key] = state
+				}
+				waiting = waiting || o.Active
+			}
+			if !waiting {
 				ended++
 			}
 		}
@@ -81,13 +95,56 @@ func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) str
 			status = ci.Status
 		}
 		left := w.liveTasks(cluster, a.InstanceID, time.Time{})
-		return fmt.Sprintf("%s  Terminating:Wait  %-9s tasks left %-3d heartbeats %d", a.InstanceID, status, len(left), a.Heartbeats)
+		return fmt.Sprintf("%s  %s  %-14s tasks left %-3d heartbeats %d", a.InstanceID, w.lifecycleState(a.InstanceID), status, len(left), a.Heartbeats)
 	}
 	d.Held = a.Ended.Sub(a.Started)
 	d.TasksAtRelease = w.liveTasks(cluster, a.InstanceID, a.Ended)
 	d.Lag = w.lastStopLag(cluster, a.InstanceID, a.Ended)
 	return fmt.Sprintf("%s  released: %s %s, %d tasks left, %d heartbeats",
 		a.InstanceID, a.End, a.Result, len(d.TasksAtRelease), a.Heartbeats)
+}
+
+// lifecycleState is the instance's Auto Scaling lifecycle state
+// (Terminating:Wait, Warmed:Terminating:Wait...).
+func (w *World) lifecycleState(instanceID string) string {
+	in, ok := w.AWS.AutoScaling.Instance(instanceID)
+	if !ok {
+		return "unknown"
+	}
+	return in.LifecycleState
+}
+
+// otherActions are the actions of the other hooks that the transition of
+// the drainer's action a started on the same instance.
+func (w *World) otherActions(a autoscaling.ActionView) []autoscaling.ActionView {
+	var out []autoscaling.ActionView
+	for _, o := range w.AWS.AutoScaling.Actions() {
+		if o.InstanceID == a.InstanceID && o.Hook != HookName && o.Transition == a.Transition && o.Started.Equal(a.Started) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// otherProgress renders another hook's hold on the instance once the
+// drainer's action a has ended, and records it in d.
+func (w *World) otherProgress(a, o autoscaling.ActionView, d *Drain) (state, held string) {
+	if !slices.Contains(d.OtherHooks, o.Hook) {
+		d.OtherHooks = append(d.OtherHooks, o.Hook)
+	}
+	if o.Active {
+		after := time.Since(a.Ended)
+		d.HeldAfter = max(d.HeldAfter, after)
+		return fmt.Sprintf("%s  %s  drainer done, held by hook %s (not the drainer's)", a.InstanceID, w.lifecycleState(a.InstanceID), o.Hook),
+			fmt.Sprintf("%.1fs after the drainer", after.Seconds())
+	}
+	if !o.Ended.After(a.Ended) {
+		return fmt.Sprintf("%s  hook %s had ended before the drainer's: %s %s", a.InstanceID, o.Hook, o.End, o.Result), "no wait"
+	}
+	after := o.Ended.Sub(a.Ended)
+	d.HeldAfter = max(d.HeldAfter, after)
+	return fmt.Sprintf("%s  hook %s %s %s by its owner: %s", a.InstanceID, o.Hook, o.End, o.Result, w.lifecycleState(a.InstanceID)),
+		fmt.Sprintf("held %.1fs after the drainer", after.Seconds())
 }
 
 // lastStopLag is how long before ended the instance's last task to stop
