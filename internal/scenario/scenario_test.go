@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	deployment, err = Synthesize(context.Background(), "c1", []string{"asg-a", "soak"})
+	deployment, err = Synthesize(context.Background(), "c1", append([]string{"asg-a"}, SoakGroups...))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

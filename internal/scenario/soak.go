@@ -3,6 +3,8 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -29,9 +31,12 @@ var SoakFaults = faults.Config{
 // SoakConfig describes a chaos soak: many drains at once, every fault on.
 type SoakConfig struct {
 	Binary     string
-	Deployment Deployment // the synthesized template's
+	Deployment Deployment // the synthesized template's, for SoakGroups
 	Seed       uint64
-	Drains     int
+	// Drains is how many in-service instances are drained, a fifth of them
+	// in SoakOtherGroup; the few terminated out of its warm pool come on
+	// top.
+	Drains int
 	// Faults are the fault rates; their Seed is set from Seed.
 	Faults faults.Config
 	// LoseRequeues is the share of re-queue messages lost outright; the
@@ -46,6 +51,8 @@ type SoakConfig struct {
 	Chaos int
 	// Timeout bounds the whole soak.
 	Timeout time.Duration
+	// Logs, if set, receives the function's log lines.
+	Logs io.Writer
 }
 
 // Soak timings: drains that take seconds, a reconciler that notices a lost
@@ -74,6 +81,33 @@ type SoakReport struct {
 	Faults                      map[string]int
 	Wall                        time.Duration
 	Violations                  []string
+
+	// Another team's hook on SoakOtherGroup: its actions, those its team
+	// completed (with ABANDON among them), the instances it held after
+	// the drainer's action ended, and the drainer's actions an ABANDON of
+	// it ended (skipped).
+	OtherActions, OtherCompleted, OtherAbandoned, OtherHeldAfter, Skipped int
+	// Warm-pool instances terminated out of the pool, and those whose
+	// drainer action completed.
+	Warm, WarmDrained int
+	// Agents disconnected for a few seconds and for good, and the drains
+	// released with tasks left once DRAINER_DISCONNECTED_AFTER had passed
+	// (loud and expected, like a deadline).
+	BriefDisconnects, LongDisconnects, DisconnectReleases int
+	// Instances at ECS's custom attribute limit before their drain, those
+	// whose drainer action completed, and the forks of their chains, which
+	// carry no mark to converge on (counted, not a violation).
+	AttrLimit, AttrLimitDrained, UnmarkedForks int
+	// The drainer's CompleteLifecycleAction and
+	// RecordLifecycleActionHeartbeat requests, and those that named a hook
+	// or a token not its own: the invariant is none.
+	DrainerLifecycleCalls, ForeignLifecycleCalls int
+	// OtherEventsIgnored are the other hook's events (ForwardOtherHooks)
+	// that the drainer logged as ignored; it must log no outcome for one.
+	OtherEventsIgnored int
+	// Outcomes are the function's logged outcomes, Warnings its counted
+	// warnings (other_hooks, attr_limit).
+	Outcomes, Warnings map[string]int
 }
 
 // callsPerDrainBound is the most AWS calls a drain may cost on average:
@@ -83,14 +117,24 @@ var callsPerDrainBound = 12.0 * (soakMaxDrain.Seconds()/soakPoll.Seconds() + 10)
 
 // Line is the one-line summary the soak prints.
 func (r SoakReport) Line() string {
-	kinds := make([]string, 0, len(r.Faults))
-	for k, n := range r.Faults {
-		kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
-	}
-	sort.Strings(kinds)
-	return fmt.Sprintf("soak seed=%d drains=%d completed=%d timed_out=%d deadline=%d early_releases=%d not_ended=%d forks=%d lost_messages=%d chains_left=%d poison_in_dlq=%d/%d dlq_extra=%d calls_per_drain=%.1f (bound %.0f) invocations=%d wall=%s faults{%s} violations=%d",
+	return fmt.Sprintf("soak seed=%d drains=%d completed=%d timed_out=%d deadline=%d early_releases=%d not_ended=%d forks=%d lost_messages=%d chains_left=%d poison_in_dlq=%d/%d dlq_extra=%d calls_per_drain=%.1f (bound %.0f) invocations=%d wall=%s faults{%s} "+
+		"other_hook{actions=%d completed=%d abandoned=%d held_after_drainer=%d skipped_drains=%d} warm_drained=%d/%d disconnects{brief=%d long=%d released_disconnected=%d} attr_limit_drained=%d/%d unmarked_forks=%d "+
+		"other_events_ignored=%d foreign_hook_calls=%d/%d outcomes{%s} warnings{%s} violations=%d",
 		r.Seed, r.Drains, r.Completed, r.TimedOut, r.Deadlines, r.EarlyReleases, r.NotEnded, r.Forks, r.LostMessages, r.ChainsLeft,
-		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), strings.Join(kinds, " "), len(r.Violations))
+		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), counts(r.Faults),
+		r.OtherActions, r.OtherCompleted, r.OtherAbandoned, r.OtherHeldAfter, r.Skipped, r.WarmDrained, r.Warm,
+		r.BriefDisconnects, r.LongDisconnects, r.DisconnectReleases, r.AttrLimitDrained, r.AttrLimit, r.UnmarkedForks,
+		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls, counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
+}
+
+// counts renders a map of counts as sorted k=n pairs.
+func counts(m map[string]int) string {
+	out := make([]string, 0, len(m))
+	for k, n := range m {
+		out = append(out, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
 }
 
 // Soak runs the chaos soak and checks its invariants.
@@ -98,40 +142,52 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	if !deploymentDrains(cfg.Deployment, SoakOtherGroup) {
+		return SoakReport{}, fmt.Errorf("the deployment does not drain %s: synthesize it for %v", SoakOtherGroup, SoakGroups)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4)) // #nosec G404 -- seeded for a reproducible soak, not a secret
 	cfg.Faults.Seed = int64(cfg.Seed)              // #nosec G115 -- a seed's bits, not a quantity
 	inj := faults.New(cfg.Faults)
+	logs := newOutcomeLog(cfg.Logs)
 	w, err := Start(ctx, cfg.Deployment, FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
-		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Env: []string{"DRAINER_STALE_AFTER=1m"},
+		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
+		Env: []string{"DRAINER_STALE_AFTER=1m", "DRAINER_DISCONNECTED_AFTER=" + soakDisconnectedAfter.String()},
 	})
 	if err != nil {
 		return SoakReport{}, err
 	}
 	defer w.Close()
+	if err := w.ForwardOtherHooks(cfg.Deployment); err != nil {
+		return SoakReport{}, err
+	}
 
-	// Service tasks move to a few spare instances with room for all of
-	// them; a share of the drained instances also runs a standalone job,
-	// and a few run one that never ends (released at the deadline).
-	spares := cfg.Drains/24 + 2
-	ids, err := w.Group(ctx, GroupSpec{Name: "soak", Cluster: "soak", Instances: cfg.Drains + spares,
-		Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat})
+	acct, drained, err := w.soakAccount(ctx, cfg, rng)
 	if err != nil {
 		return SoakReport{}, err
 	}
-	drained := ids[:cfg.Drains]
-	if err := w.AWS.ECS.CreateService("soak", ecs.ServiceSpec{Name: "web", DesiredCount: cfg.Drains, CPU: 128, Memory: 128,
+	// Service tasks move to a few spare instances with room for all of
+	// them; a share of the drained instances also runs a standalone job,
+	// and a few run one that never ends (released at the deadline).
+	if err := w.AWS.ECS.CreateService(soakGroup, ecs.ServiceSpec{Name: "web", DesiredCount: cfg.Drains, CPU: 128, Memory: 128,
 		StopDelay: time.Second, MinimumHealthyPercent: 50}); err != nil {
 		return SoakReport{}, err
 	}
-	for _, id := range drained {
+	registered := drained[:len(drained)-len(acct.warm)]
+	for _, id := range registered {
 		switch p := rng.Float64(); {
 		case p < 0.03:
-			_, err = w.AWS.ECS.RunTask("soak", id, ecs.TaskSpec{Family: "stuck", CPU: 128, Memory: 128})
+			_, err = w.AWS.ECS.RunTask(soakGroup, id, ecs.TaskSpec{Family: "stuck", CPU: 128, Memory: 128})
 		case p < 0.3:
-			_, err = w.AWS.ECS.RunTask("soak", id, ecs.TaskSpec{Family: "job", CPU: 128, Memory: 128, RunFor: time.Duration(2+rng.IntN(18)) * time.Second})
+			_, err = w.AWS.ECS.RunTask(soakGroup, id, ecs.TaskSpec{Family: "job", CPU: 128, Memory: 128, RunFor: time.Duration(2+rng.IntN(18)) * time.Second})
 		}
 		if err != nil {
+			return SoakReport{}, err
+		}
+	}
+	picked := w.pickFaults(rng, registered, cfg, acct)
+	for id := range acct.attrLimit {
+		if err := w.AWS.ECS.SetAttributes(id, customAttributes); err != nil {
 			return SoakReport{}, err
 		}
 	}
@@ -143,22 +199,34 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 
 	chains := newChainLog()
-	lost := &lossLog{rng: rand.New(rand.NewPCG(cfg.Seed, 0x1057)), rate: cfg.LoseRequeues} // #nosec G404 -- seeded for a reproducible soak
+	lost := &lossLog{rng: rand.New(rand.NewPCG(cfg.Seed, 0x1057)), rate: cfg.LoseRequeues}              // #nosec G404 -- seeded for a reproducible soak
+	acct.team = w.NewOtherTeam(soakOtherHook, otherTeamDecide(rand.New(rand.NewPCG(cfg.Seed, 0x07ea)))) // #nosec G404 -- seeded for a reproducible soak
 	var bg sync.WaitGroup
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); bg.Wait() }()
 	bg.Go(func() { w.Reconcile(bgCtx, soakReconcile) })
 	bg.Go(func() { w.watchQueue(bgCtx, chains, lost) })
+	bg.Go(func() { acct.team.Run(bgCtx) })
 
 	for _, id := range drained {
+		if acct.long[id] {
+			// The agent dies as its instance is scaled in: its tasks
+			// never reach STOPPED, and only the disconnect policy (or
+			// the deadline) can end the drain.
+			if err := w.AWS.ECS.DisconnectAgent(id); err != nil {
+				return SoakReport{}, err
+			}
+			acct.disconnect(id, time.Now())
+		}
 		if err := w.retry(ctx, func() error { _, err := w.ASG.TerminateInstanceInAutoScalingGroup(ctx, terminate(id)); return err }); err != nil {
 			return SoakReport{}, fmt.Errorf("terminating %s: %w", id, err)
 		}
 	}
-	chaos := w.chaos(ctx, rng, drained, cfg.Chaos)
+	w.briefDisconnects(rng, acct)
+	w.chaos(ctx, rng, picked, acct.group)
 
-	// Wait until every action ended, every chain with it, and every event
-	// the drains caused was handled.
+	// Wait until every terminate action ended (the other team's too),
+	// every chain with it, and every event the drains caused was handled.
 	for ctx.Err() == nil {
 		if w.pendingActions() == 0 {
 			v, f, d := w.AWS.SQS.Counts(w.QueueURL)
@@ -171,7 +239,98 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 	stopBG()
 	bg.Wait()
-	return w.soakReport(cfg, drained, chaos, chains, lost, inj, time.Since(start)), nil
+	return w.soakReport(cfg, drained, picked, acct, chains, lost, logs, inj, time.Since(start)), nil
+}
+
+// soakAccount creates the soak's groups: the drainer's group with spares
+// for the service tasks to move to, and SoakOtherGroup, whose instances are
+// all drained, with another team's hook and a warm pool whose instances are
+// terminated out of it. It returns the instances to drain, those of the
+// warm pool last.
+func (w *World) soakAccount(ctx context.Context, cfg SoakConfig, rng *rand.Rand) (*account, []string, error) {
+	acct := &account{group: map[string]string{}, attrLimit: map[string]bool{}, brief: map[string]bool{}, long: map[string]bool{},
+		disconnected: map[string]time.Time{}, reconnected: map[string]time.Time{}}
+	other := cfg.Drains / 5
+	plain := cfg.Drains - other
+	spares := cfg.Drains/24 + 2
+	spec := GroupSpec{Name: soakGroup, Cluster: soakGroup, Instances: plain + spares, Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat}
+	ids, err := w.Group(ctx, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	drained := ids[:plain]
+	spec.Name, spec.Instances = SoakOtherGroup, other
+	oids, err := w.Group(ctx, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := w.OtherHook(SoakOtherGroup, soakOtherHook, soakOtherHeartbeat); err != nil {
+		return nil, nil, err
+	}
+	if acct.warm, err = w.WarmPool(ctx, SoakOtherGroup, max(2, cfg.Drains/100)); err != nil {
+		return nil, nil, err
+	}
+	for _, id := range drained {
+		acct.group[id] = soakGroup
+	}
+	for _, id := range append(slices.Clone(oids), acct.warm...) {
+		acct.group[id] = SoakOtherGroup
+	}
+	rng.Shuffle(len(oids), func(i, j int) { oids[i], oids[j] = oids[j], oids[i] })
+	drained = append(append(drained, oids...), acct.warm...)
+	return acct, drained, nil
+}
+
+// pickFaults picks, among the registered instances to drain, cfg.Chaos for
+// each kind of chaos, then the instances at the custom attribute limit and
+// those whose agent disconnects briefly or for good (with tasks to drain,
+// so the disconnect matters); no instance gets two. It returns the chaos
+// done to each instance and fills acct.
+func (w *World) pickFaults(rng *rand.Rand, registered []string, cfg SoakConfig, acct *account) map[string]string {
+	picked := map[string]string{}
+	order := rng.Perm(len(registered))
+	kinds := []string{chaosDeregistered, chaosCompleted, chaosExpired}
+	i := 0
+	for ; i < cfg.Chaos*len(kinds) && i < len(order); i++ {
+		picked[registered[order[i]]] = kinds[i%len(kinds)]
+	}
+	few := max(2, cfg.Drains/50)
+	for n := 0; n < few && i < len(order); i, n = i+1, n+1 {
+		acct.attrLimit[registered[order[i]]] = true
+	}
+	for n := 0; n < few && i < len(order); i, n = i+1, n+1 {
+		acct.brief[registered[order[i]]] = true
+	}
+	for n := 0; n < max(1, few/2) && i < len(order); i++ {
+		if id := registered[order[i]]; len(w.liveTasks(soakGroup, id, time.Time{})) > 0 {
+			acct.long[id] = true
+			n++
+		}
+	}
+	return picked
+}
+
+// briefDisconnects disconnects each brief instance's agent a moment into
+// its drain and reconnects it a few seconds later, well before
+// DRAINER_DISCONNECTED_AFTER: the drain must carry on as if nothing
+// happened.
+func (w *World) briefDisconnects(rng *rand.Rand, acct *account) {
+	for _, id := range slices.Sorted(maps.Keys(acct.brief)) {
+		after := time.Duration(500+rng.IntN(2500)) * time.Millisecond
+		lasting := time.Second + time.Duration(rng.Int64N(int64(soakBriefMax-time.Second)))
+		time.AfterFunc(after, func() {
+			// An instance already released and gone has no agent left.
+			if w.AWS.ECS.DisconnectAgent(id) != nil {
+				return
+			}
+			acct.disconnect(id, time.Now())
+			time.AfterFunc(lasting, func() {
+				if w.AWS.ECS.ReconnectAgent(id) == nil {
+					acct.reconnect(id, time.Now())
+				}
+			})
+		})
+	}
 }
 
 // poisonBody is the i-th record that can never succeed: not JSON, or a
@@ -207,16 +366,11 @@ const (
 	chaosExpired      = "heartbeat_lapsed"
 )
 
-// chaos picks n drains for each kind and does it to them a few seconds into
-// their drain. It returns the kind done to each instance.
-func (w *World) chaos(ctx context.Context, rng *rand.Rand, drained []string, n int) map[string]string {
-	picked := map[string]string{}
-	order := rng.Perm(len(drained))
-	kinds := []string{chaosDeregistered, chaosCompleted, chaosExpired}
-	for i := 0; i < n*len(kinds) && i < len(order); i++ {
-		picked[drained[order[i]]] = kinds[i%len(kinds)]
-	}
-	for id, kind := range picked {
+// chaos does to each picked drain its kind of chaos a few seconds into
+// its drain.
+func (w *World) chaos(ctx context.Context, rng *rand.Rand, picked, group map[string]string) {
+	for _, id := range slices.Sorted(maps.Keys(picked)) {
+		kind, g := picked[id], group[id]
 		delay := time.Duration(500+rng.IntN(4000)) * time.Millisecond
 		time.AfterFunc(delay, func() {
 			switch kind {
@@ -225,7 +379,7 @@ func (w *World) chaos(ctx context.Context, rng *rand.Rand, drained []string, n i
 			case chaosCompleted:
 				_ = w.retry(ctx, func() error {
 					_, err := w.ASG.CompleteLifecycleAction(ctx, &sdkautoscaling.CompleteLifecycleActionInput{
-						AutoScalingGroupName: aws.String("soak"), LifecycleHookName: aws.String(HookName),
+						AutoScalingGroupName: aws.String(g), LifecycleHookName: aws.String(HookName),
 						InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")})
 					if err != nil && strings.Contains(err.Error(), "No active Lifecycle Action") {
 						return nil // the drainer was first
@@ -237,13 +391,13 @@ func (w *World) chaos(ctx context.Context, rng *rand.Rand, drained []string, n i
 			}
 		})
 	}
-	return picked
 }
 
+// pendingActions counts the terminate actions still pending, of every hook.
 func (w *World) pendingActions() int {
 	n := 0
 	for _, a := range w.AWS.AutoScaling.Actions() {
-		if a.Hook == HookName && a.Active {
+		if a.Transition == autoscaling.TransitionTerminating && a.Active {
 			n++
 		}
 	}
@@ -296,25 +450,45 @@ func (w *World) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog)
 			if !strings.Contains(m.Body, `"kind":"ecs-drainer/requeue"`) || strings.Contains(m.Body, `"version":99`) {
 				continue
 			}
-			chains.see(m.MessageID, m.Body)
-			if m.ReceiptHandle == "" && lost.decide(m.MessageID) {
+			msg, ok := chains.see(m.MessageID, m.Body)
+			// A chain with no mark is the one thing the reconciler cannot
+			// restart (the drainer says so when it starts one): losing
+			// its message would only test Auto Scaling's heartbeat
+			// timeout, so SQS keeps those.
+			if ok && !msg.Unmarked && m.ReceiptHandle == "" && lost.decide(m.MessageID) {
 				w.AWS.SQS.Lose(w.QueueURL, m.MessageID)
 			}
 		}
 	}
 }
 
-func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, chains *chainLog, lost *lossLog, inj *faults.Injector, wall time.Duration) SoakReport {
-	r := SoakReport{Seed: cfg.Seed, Drains: len(drained), Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost}
+func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, chains *chainLog, lost *lossLog,
+	logs *outcomeLog, inj *faults.Injector, wall time.Duration) SoakReport {
+	r := SoakReport{Seed: cfg.Seed, Drains: len(drained), Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost,
+		Warm: len(acct.warm), AttrLimit: len(acct.attrLimit), BriefDisconnects: len(acct.brief), LongDisconnects: len(acct.long)}
+	r.Outcomes, r.Warnings = logs.counts()
 	violate := func(format string, args ...any) { r.Violations = append(r.Violations, fmt.Sprintf(format, args...)) }
 	actions := map[string]autoscaling.ActionView{}
+	hookOf := map[string]string{} // action token -> hook
+	others := map[string]autoscaling.ActionView{}
 	for _, a := range w.AWS.AutoScaling.Actions() {
-		if a.Hook == HookName {
+		hookOf[a.Token] = a.Hook
+		switch a.Hook {
+		case HookName:
 			actions[a.InstanceID] = a
+		case soakOtherHook:
+			others[a.InstanceID] = a
 		}
+	}
+	byTeam := acct.team.Completed()
+	warm := map[string]bool{}
+	for _, id := range acct.warm {
+		warm[id] = true
 	}
 	for _, id := range drained {
 		a, ok := actions[id]
+		o, held := others[id]
+		abandoned := held && byTeam[o.Token] == autoscaling.ResultAbandon
 		switch {
 		case !ok || a.Active:
 			r.NotEnded++
@@ -326,26 +500,66 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 				violate("%s: heartbeat timeout lapsed without the fault", id)
 			}
 			continue
+		case a.End == autoscaling.EndSkipped && abandoned && !o.Ended.After(a.Ended):
+			r.Skipped++ // the other team let the instance go first
+			continue
 		case a.End != autoscaling.EndCompleted:
 			violate("%s: action ended %q", id, a.End)
 			continue
 		}
 		r.Completed++
+		if warm[id] {
+			r.WarmDrained++
+		}
+		if acct.attrLimit[id] {
+			r.AttrLimitDrained++
+		}
+		if held && o.Ended.After(a.Ended) {
+			// The instance waited on the other team after the drainer
+			// let it go: the team's time, not the drainer's.
+			r.OtherHeldAfter++
+		}
 		if chaos[id] != "" {
 			continue // the drainer did not decide this release
 		}
-		left := w.liveTasks("soak", id, a.Ended)
-		held := a.Ended.Sub(a.Started)
+		left := w.liveTasks(soakGroup, id, a.Ended)
+		drainHeld := a.Ended.Sub(a.Started)
+		since, disconnected := acct.disconnectedAt(id)
 		switch {
 		case len(left) == 0:
-		case held >= soakMaxDrain-time.Second:
+		case drainHeld >= soakMaxDrain-time.Second:
 			r.Deadlines++
+		case acct.long[id] && disconnected && a.Ended.Sub(since) >= soakDisconnectedAfter-time.Second:
+			r.DisconnectReleases++
+			if !logs.logged(id, "agent_disconnected") {
+				violate("%s: released %s after its agent disconnected with %d tasks running, but no agent_disconnected outcome was logged", id, a.Ended.Sub(since), len(left))
+			}
 		default:
 			r.EarlyReleases++
-			violate("%s: released after %s with %d tasks running", id, held, len(left))
+			violate("%s: released after %s with %d tasks running", id, drainHeld, len(left))
 		}
 	}
+	w.checkOtherHook(&r, others, byTeam, violate)
+	w.checkOwnHook(&r, hookOf, violate)
+	ignored, foreign := logs.otherHooks()
+	r.OtherEventsIgnored = ignored
+	for _, line := range foreign {
+		violate("the drainer logged an outcome for another hook: %s", line)
+	}
+	if r.OtherActions > 0 && ignored == 0 {
+		violate("no event of %s reached the drainer: ignoring other hooks' events went untested", soakOtherHook)
+	}
+	unmarked := map[string]bool{}
+	for id := range acct.attrLimit {
+		unmarked[id] = true
+	}
 	for id, n := range chains.forks() {
+		if unmarked[id] || chains.isUnmarked(id) {
+			// No mark to converge on: a duplicate lives on until the
+			// drain ends. A cost the drainer states, not a lost drain.
+			r.UnmarkedForks += n
+			continue
+		}
 		r.Forks += n
 		violate("%s: chain forked into two that both lived on (%d times)", id, n)
 	}
@@ -385,4 +599,51 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 	r.Invocations = w.Function.Stats().Invocations
 	slices.Sort(r.Violations)
 	return r
+}
+
+// checkOtherHook checks the other team's actions: each ended by its team's
+// hand (never lapsed, never completed by anyone else) and none ever
+// heartbeated, since the team sends none: a heartbeat or a completion the
+// team did not send can only be the drainer's.
+func (w *World) checkOtherHook(r *SoakReport, others map[string]autoscaling.ActionView, byTeam map[string]string, violate func(string, ...any)) {
+	for id, o := range others {
+		r.OtherActions++
+		result, mine := byTeam[o.Token]
+		switch {
+		case o.Active:
+			violate("%s: %s action never ended", id, soakOtherHook)
+		case o.Heartbeats > 0:
+			violate("%s: %d heartbeats on the %s action, which its team never sends", id, o.Heartbeats, soakOtherHook)
+		case o.End == autoscaling.EndCompleted && !mine:
+			violate("%s: %s action completed %s by someone other than its team", id, soakOtherHook, o.Result)
+		case o.End == autoscaling.EndCompleted:
+			r.OtherCompleted++
+			if result == autoscaling.ResultAbandon {
+				r.OtherAbandoned++
+			}
+		case o.End == autoscaling.EndTimedOut:
+			violate("%s: %s action lapsed before its team completed it", id, soakOtherHook)
+		}
+	}
+}
+
+// checkOwnHook checks the drainer's lifecycle calls, as the recorder in
+// front of the function saw them: every CompleteLifecycleAction and
+// RecordLifecycleActionHeartbeat names the drainer's hook, and a token
+// names an action of that hook.
+func (w *World) checkOwnHook(r *SoakReport, hookOf map[string]string, violate func(string, ...any)) {
+	for _, c := range w.LifecycleCalls() {
+		r.DrainerLifecycleCalls++
+		switch {
+		case c.Hook != HookName:
+			r.ForeignLifecycleCalls++
+			violate("%s: the drainer sent %s for hook %q (answered %d)", c.InstanceID, c.Operation, c.Hook, c.Status)
+		case c.Token != "" && hookOf[c.Token] != "" && hookOf[c.Token] != HookName:
+			r.ForeignLifecycleCalls++
+			violate("%s: the drainer sent %s with the token of a %s action (answered %d)", c.InstanceID, c.Operation, hookOf[c.Token], c.Status)
+		}
+	}
+	if r.DrainerLifecycleCalls == 0 {
+		violate("the recorder saw no lifecycle call from the drainer: the own-hook invariant checked nothing")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -23,6 +24,7 @@ func main() {
 	lose := flag.Float64("lose", 0.05, "share of re-queue messages lost outright (the reconciler must recover them)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each soak")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the local AWS and the harness to this file")
+	logs := flag.String("logs", "", "write the function's log lines, every seed's, to this file")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -36,15 +38,24 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*drains, *seeds, *lose, *timeout); err != nil {
+	if err := run(*drains, *seeds, *lose, *timeout, *logs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
-func run(drains int, seeds string, lose float64, timeout time.Duration) error {
+func run(drains int, seeds string, lose float64, timeout time.Duration, logPath string) error {
 	ctx := context.Background()
+	var logs io.Writer
+	if logPath != "" {
+		f, err := os.Create(logPath) // #nosec G304 -- a path the user names on the command line
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logs = f
+	}
 	dir, err := os.MkdirTemp("", "ecs-drainer-soak")
 	if err != nil {
 		return err
@@ -54,7 +65,7 @@ func run(drains int, seeds string, lose float64, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	d, err := scenario.Synthesize(ctx, "soak", []string{"soak"})
+	d, err := scenario.Synthesize(ctx, "soak", scenario.SoakGroups)
 	if err != nil {
 		return err
 	}
@@ -66,7 +77,7 @@ func run(drains int, seeds string, lose float64, timeout time.Duration) error {
 		}
 		r, err := scenario.Soak(ctx, scenario.SoakConfig{
 			Binary: bin, Deployment: d, Seed: seed, Drains: drains, Faults: scenario.SoakFaults, LoseRequeues: lose,
-			Poison: 10, Chaos: max(1, drains/50), Timeout: timeout,
+			Poison: 10, Chaos: max(1, drains/50), Timeout: timeout, Logs: logs,
 		})
 		if err != nil {
 			return err

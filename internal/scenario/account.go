@@ -1,0 +1,246 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+)
+
+// The soak's account is as varied as a real one (issue 11): besides the
+// drainer's own group, a second group carries another team's terminate hook
+// and a warm pool whose instances are terminated out of it; some draining
+// instances lose their ECS agent for a moment, some for good; some already
+// carry the 10 custom attributes ECS allows, so no chain mark fits.
+const (
+	soakGroup = "soak"
+	// SoakOtherGroup is the soak's second group, with another team's hook
+	// and a warm pool. The deployment must name it (SoakGroups).
+	SoakOtherGroup = "soak-bystander"
+	// soakOtherHook is the other team's hook: not the drainer's, and
+	// completed by a fake team after a random delay.
+	soakOtherHook = "log-flush"
+	// soakOtherHeartbeat outlasts the team's longest delay, so its actions
+	// end by the team's hand, never by lapsing.
+	soakOtherHeartbeat = 300
+	soakOtherMaxDelay  = 40 * time.Second
+	// soakOtherAbandon is the share of the other team's actions it
+	// completes with ABANDON, which ends the instance's other actions (the
+	// drainer's among them) as Auto Scaling does.
+	soakOtherAbandon = 0.1
+	// soakDisconnectedAfter is the soak's DRAINER_DISCONNECTED_AFTER: under
+	// the max drain, so a dead agent's early release shows, and above the
+	// brief disconnects, which must not trigger it.
+	soakDisconnectedAfter = 10 * time.Second
+	soakBriefMax          = 6 * time.Second
+)
+
+// SoakGroups are the groups the soak drains; its deployment must be
+// synthesized for them.
+var SoakGroups = []string{soakGroup, SoakOtherGroup}
+
+// account is what the soak did to its account besides the drains and the
+// chaos: which instance got what, and when.
+type account struct {
+	group     map[string]string // drained instance -> its group
+	warm      []string          // instances terminated out of the warm pool
+	attrLimit map[string]bool   // at ECS's custom attribute limit before the drain
+	brief     map[string]bool   // agent disconnected for a few seconds mid-drain
+	long      map[string]bool   // agent disconnected as the drain began, for good
+	team      *OtherTeam
+
+	mu           sync.Mutex
+	disconnected map[string]time.Time
+	reconnected  map[string]time.Time
+}
+
+func (a *account) disconnect(id string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.disconnected[id] = at
+}
+
+func (a *account) reconnect(id string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reconnected[id] = at
+}
+
+func (a *account) disconnectedAt(id string) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.disconnected[id]
+	return t, ok
+}
+
+// deploymentDrains reports whether the deployment's terminate rule names
+// the group.
+func deploymentDrains(d Deployment, group string) bool {
+	var p struct {
+		Detail struct {
+			AutoScalingGroupName []string `json:"AutoScalingGroupName"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(d.EventPattern, &p) != nil {
+		return false
+	}
+	for _, g := range p.Detail.AutoScalingGroupName {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// WarmPool gives the group a warm pool of n stopped instances and returns
+// them once they rest in it. MaxGroupPreparedCapacity n keeps the pool at
+// n however far the group shrinks.
+func (w *World) WarmPool(ctx context.Context, group string, n int) ([]string, error) {
+	size := int32(n) // #nosec G115 -- a handful of instances
+	if err := w.AWS.AutoScaling.PutWarmPool(group, autoscaling.WarmPool{MinSize: size, MaxGroupPreparedCapacity: &size}); err != nil {
+		return nil, err
+	}
+	for ctx.Err() == nil {
+		var ready []string
+		for _, in := range w.AWS.AutoScaling.WarmInstances(group) {
+			if in.LifecycleState == autoscaling.StateWarmedStopped {
+				ready = append(ready, in.ID)
+			}
+		}
+		if len(ready) >= n {
+			return ready[:n], nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("warm pool of %s: %w", group, ctx.Err())
+}
+
+// customAttributes are ten team attributes such as an account carries
+// (ECS_INSTANCE_ATTRIBUTES): the most ECS allows on a resource.
+var customAttributes = map[string]string{
+	"team": "payments", "env": "prod", "cost-center": "cc-1234", "tier": "web", "stack": "blue",
+	"owner": "platform", "patch-group": "weekly", "az-role": "primary", "compliance": "pci", "gpu": "none",
+}
+
+// otherTeamDecide is the other team's schedule: each action completes a
+// random delay after it started, CONTINUE or, now and then, ABANDON.
+func otherTeamDecide(rng *rand.Rand) func(autoscaling.ActionView) (string, bool) {
+	type plan struct {
+		at     time.Time
+		result string
+	}
+	plans := map[string]plan{}
+	return func(a autoscaling.ActionView) (string, bool) {
+		p, ok := plans[a.Token]
+		if !ok {
+			p = plan{at: a.Started.Add(time.Duration(rng.Int64N(int64(soakOtherMaxDelay)))), result: autoscaling.ResultContinue}
+			if rng.Float64() < soakOtherAbandon {
+				p.result = autoscaling.ResultAbandon
+			}
+			plans[a.Token] = p
+		}
+		return p.result, !time.Now().Before(p.at)
+	}
+}
+
+// outcomeLog reads the function's log lines as they are written: it counts
+// the outcomes and the warnings the soak reports on, and passes every line
+// on to next.
+type outcomeLog struct {
+	next io.Writer
+
+	mu         sync.Mutex
+	outcomes   map[string]int
+	byInstance map[string]map[string]bool // instance -> outcomes logged for it
+	warnings   map[string]int
+	// ignored counts the records of other hooks the drainer ignored;
+	// foreign lists the lines of an outcome for a hook not its own.
+	ignored int
+	foreign []string
+}
+
+func newOutcomeLog(next io.Writer) *outcomeLog {
+	if next == nil {
+		next = io.Discard
+	}
+	return &outcomeLog{next: next, outcomes: map[string]int{}, byInstance: map[string]map[string]bool{}, warnings: map[string]int{}}
+}
+
+// Warnings the soak counts, by the start of their message.
+var soakWarnings = map[string]string{
+	"other_hooks": "the group has other terminate lifecycle hooks",
+	"attr_limit":  "the container instance already has the 10 custom attributes",
+}
+
+func (l *outcomeLog) Write(p []byte) (int, error) {
+	_, _ = l.next.Write(p)
+	if !bytes.Contains(p, []byte(`"outcome":`)) && !bytes.Contains(p, []byte(`"level":"WARN"`)) && !bytes.Contains(p, []byte(`"msg":"record ignored"`)) {
+		return len(p), nil
+	}
+	var line struct {
+		Msg        string `json:"msg"`
+		Hook       string `json:"hook"`
+		Outcome    string `json:"outcome"`
+		InstanceID string `json:"instance_id"`
+	}
+	if json.Unmarshal(p, &line) != nil {
+		return len(p), nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	other := line.Hook != "" && line.Hook != HookName
+	if other && line.Msg == "record ignored" {
+		l.ignored++
+	}
+	if other && line.Outcome != "" {
+		l.foreign = append(l.foreign, strings.TrimSpace(string(p)))
+	}
+	for kind, prefix := range soakWarnings {
+		if strings.HasPrefix(line.Msg, prefix) {
+			l.warnings[kind]++
+		}
+	}
+	if line.Outcome != "" {
+		l.outcomes[line.Outcome]++
+		if l.byInstance[line.InstanceID] == nil {
+			l.byInstance[line.InstanceID] = map[string]bool{}
+		}
+		l.byInstance[line.InstanceID][line.Outcome] = true
+	}
+	return len(p), nil
+}
+
+func (l *outcomeLog) logged(instanceID, outcome string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byInstance[instanceID][outcome]
+}
+
+// otherHooks returns how many records of other hooks the drainer ignored,
+// and the lines where it logged an outcome for one.
+func (l *outcomeLog) otherHooks() (ignored int, foreign []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ignored, slices.Clone(l.foreign)
+}
+
+func (l *outcomeLog) counts() (outcomes, warnings map[string]int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	outcomes, warnings = map[string]int{}, map[string]int{}
+	for k, n := range l.outcomes {
+		outcomes[k] = n
+	}
+	for k, n := range l.warnings {
+		warnings[k] = n
+	}
+	return outcomes, warnings
+}
