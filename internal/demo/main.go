@@ -1,9 +1,12 @@
 // Command demo runs a full drain on the local AWS: it builds the drainer's
 // bootstrap binary, deploys it (EventBridge rule, SQS queue and DLQ, event
 // source mapping) next to an ECS cluster on an Auto Scaling group, scales
-// the group in (or refreshes it) and shows each instance's drain live. It
-// exits 0 only if every lifecycle action was completed by the drainer with
-// no task left running. `make demo` runs it.
+// the group in (or refreshes it) and shows each instance's drain live. As in
+// a real account, the drainer's hook is not the group's only one: another
+// team's log-flush hook holds each instance until its logs are shipped,
+// after the drainer let it go, and one instance is terminated out of the
+// group's warm pool. It exits 0 only if every lifecycle action was completed
+// by the drainer with no task left running. `make demo` runs it.
 package main
 
 import (
@@ -14,6 +17,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	lsautoscaling "github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
 )
@@ -26,10 +33,10 @@ const (
 type options struct {
 	instances, scaleIn, tasks int
 	poll, stopDelay, maxDrain time.Duration
-	jobFor                    time.Duration
+	jobFor, flush             time.Duration
 	heartbeat                 int
-	refresh, verbose          bool
-	binary                    string
+	refresh, verbose, warm    bool
+	binary, otherHook         string
 }
 
 func main() {
@@ -43,6 +50,9 @@ func main() {
 	flag.DurationVar(&o.maxDrain, "max-drain", 2*time.Minute, "DRAINER_MAX_DRAIN")
 	flag.IntVar(&o.heartbeat, "heartbeat", 30, "the lifecycle hook's heartbeat timeout in seconds (30 to 7200)")
 	flag.BoolVar(&o.refresh, "refresh", false, "run an instance refresh that replaces every instance instead of a scale-in")
+	flag.StringVar(&o.otherHook, "other-hook", "log-flush", "another team's terminate hook on the group, completed once the instance's logs are flushed (empty: none)")
+	flag.DurationVar(&o.flush, "flush", 3*time.Second, "how long the other team flushes logs once an instance's containers have stopped")
+	flag.BoolVar(&o.warm, "warm", true, "give the group a warm pool of one instance and terminate it out of the pool (not with -refresh)")
 	flag.BoolVar(&o.verbose, "v", false, "print the function's own log lines")
 	flag.StringVar(&o.binary, "binary", "", "a bootstrap binary built for this machine (default: build one)")
 	flag.Parse()
@@ -92,19 +102,43 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "local AWS on %s: cluster %q on group %q, %d instances, %d tasks\n", w.AWS.URL, cluster, group, len(ids), len(w.AWS.ECS.Tasks(cluster)))
 	fmt.Fprintf(out, "drainer: real bootstrap under the local Lambda runtime, poll %s, max drain %s, hook heartbeat timeout %ds\n", o.poll, o.maxDrain, o.heartbeat)
+	if o.otherHook != "" {
+		teamCtx, stopTeam := context.WithCancel(ctx)
+		defer stopTeam()
+		if err := otherTeam(teamCtx, w, o); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "another team's terminate hook %q on the group: it ships each instance's logs for %s once its containers have stopped\n", o.otherHook, o.flush)
+	}
+	var warm string
+	if o.warm && !o.refresh {
+		pool, err := w.WarmPool(ctx, group, 1)
+		if err != nil {
+			return err
+		}
+		warm = pool[0]
+		fmt.Fprintf(out, "warm pool: %s waits stopped in it, and is terminated out of it\n", warm)
+	}
 
 	expected := o.scaleIn
 	if o.refresh {
 		expected = len(ids)
-		fmt.Fprintf(out, "starting an instance refresh of all %d instances\n\n", len(ids))
+		fmt.Fprintf(out, "starting an instance refresh of all %d instances\n", len(ids))
 		err = w.Refresh(ctx, group)
 	} else {
-		fmt.Fprintf(out, "scaling in by %d\n\n", o.scaleIn)
+		fmt.Fprintf(out, "scaling in by %d\n", o.scaleIn)
 		err = w.ScaleIn(ctx, group, o.scaleIn)
+	}
+	if err == nil && warm != "" {
+		expected++
+		fmt.Fprintf(out, "terminating %s out of the warm pool\n", warm)
+		_, err = w.ASG.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+			InstanceId: aws.String(warm), ShouldDecrementDesiredCapacity: aws.Bool(false)})
 	}
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(out)
 	// Past the max drain every drain ends on its own; the margin covers the
 	// last poll and the hops.
 	ctx, cancel := context.WithTimeout(ctx, o.maxDrain+time.Minute)
@@ -121,6 +155,30 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return fmt.Errorf("%d drains did not end as they must", len(v))
 	}
 	fmt.Fprintln(out, "OK: every lifecycle action was completed by the drainer, with no task left running")
+	return nil
+}
+
+// otherTeam puts another team's terminate hook on the group and plays that
+// team in the background until ctx is done: once an instance's containers
+// have all stopped, it ships their last logs for o.flush and then completes
+// its action. The drainer leaves that hook alone; the instance waits for it.
+func otherTeam(ctx context.Context, w *scenario.World, o options) error {
+	if err := w.OtherHook(group, o.otherHook, 300); err != nil {
+		return err
+	}
+	quiet := map[string]time.Time{} // instance -> when its last container stopped
+	t := w.NewOtherTeam(o.otherHook, func(a lsautoscaling.ActionView) (string, bool) {
+		for _, task := range w.AWS.ECS.Tasks(cluster) {
+			if task.EC2InstanceID == a.InstanceID && task.LastStatus != "STOPPED" {
+				return "", false
+			}
+		}
+		if quiet[a.InstanceID].IsZero() {
+			quiet[a.InstanceID] = time.Now()
+		}
+		return lsautoscaling.ResultContinue, time.Since(quiet[a.InstanceID]) >= o.flush
+	})
+	go t.Run(ctx)
 	return nil
 }
 
