@@ -88,6 +88,10 @@ type Result struct {
 	// Unmarkable is set by the hop that found the instance cannot carry a
 	// chain mark: from it on, the drain goes on by polling alone.
 	Unmarkable bool
+	// Instance is the container instance as last described (nil: not
+	// looked up), whose counts stand for the tasks of a hop that did not
+	// list them.
+	Instance *Instance
 }
 
 // StartWith begins draining for a lifecycle action with its hook's
@@ -126,7 +130,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 		o.Now = d.now()
 		track(&s, o)
 		step := Next(s, o, d.policy)
-		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes}
+		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes, Instance: o.Instance}
 		var err error
 		switch step.Kind {
 		case DescribeHook:
@@ -345,6 +349,8 @@ func described(ci ecstypes.ContainerInstance) (Instance, *Chain) {
 		Busy: ci.RunningTasksCount+ci.PendingTasksCount > 0 ||
 			lifecycle.Reserved(integerResources(ci.RegisteredResources), integerResources(ci.RemainingResources)),
 		Disconnected: !ci.AgentConnected,
+		Running:      int(ci.RunningTasksCount),
+		Pending:      int(ci.PendingTasksCount),
 	}
 	in.Quiet = in.Status == StatusDraining && !in.Busy
 	c, marked := chainOf(ci)

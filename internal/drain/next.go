@@ -89,6 +89,9 @@ type Instance struct {
 	// Full: it has the custom attributes ECS allows and no chain mark among
 	// them, so no mark can be written.
 	Full bool
+	// Running and Pending are ECS's runningTasksCount (tasks desired
+	// RUNNING) and pendingTasksCount as described.
+	Running, Pending int
 }
 
 // Task is a task on the instance that has not reached lastStatus STOPPED.

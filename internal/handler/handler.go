@@ -294,7 +294,7 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 		slog.Int(keyAttempt, res.Attempt),
 		slog.Bool(keyHeartbeat, res.Heartbeat),
 	)
-	attrs = append(attrs, taskCounts(res.Tasks)...)
+	attrs = append(attrs, taskCounts(res)...)
 	if len(res.Notes) > 0 {
 		attrs = append(attrs, slog.Any(keyNotes, res.Notes))
 	}
@@ -366,9 +366,16 @@ func drainAttrs(cluster, asg, hook, instance string) []slog.Attr {
 	}
 }
 
-func taskCounts(tasks []drain.Task) []slog.Attr {
+// taskCounts counts the tasks the hop listed. A hop that found the instance
+// busy did not list them: then ECS's own counts stand in (runningTasksCount
+// counts the tasks desired RUNNING), and the tasks told to stop, which only a
+// listing shows, are not counted.
+func taskCounts(res drain.Result) []slog.Attr {
+	if in := res.Instance; len(res.Tasks) == 0 && in != nil && in.Busy {
+		return []slog.Attr{slog.Int(keyRunningTasks, in.Running), slog.Int(keyPendingTasks, in.Pending)}
+	}
 	var running, pending, stopping int
-	for _, t := range tasks {
+	for _, t := range res.Tasks {
 		switch {
 		case t.DesiredStatus == "STOPPED":
 			stopping++

@@ -433,3 +433,19 @@ func TestASweepRestartsWhatItFoundDespiteAnError(t *testing.T) {
 		t.Errorf("%d restarts, want the one found in asg-a\n%s", len(d.restarts), logs)
 	}
 }
+
+// A hop that found the instance busy did not list its tasks: its line must
+// carry ECS's counts, not zeros that read as "nothing left", and no count of
+// the tasks told to stop, which only a listing shows.
+func TestABusyHopLogsECSsCounts(t *testing.T) {
+	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued,
+		Instance: &drain.Instance{Found: true, Status: drain.StatusDraining, Busy: true, Running: 3, Pending: 1}}}
+	h, logs := newTestHandler(d, Config{})
+	if _, err := h.Invoke(context.Background(), json.RawMessage(testdata(t, "terminate-action.json"))); err != nil {
+		t.Fatal(err)
+	}
+	l := logLines(t, logs)[0]
+	if l[keyRunningTasks] != float64(3) || l[keyPendingTasks] != float64(1) || l[keyStoppingTasks] != nil {
+		t.Errorf("log line %v: want running_tasks 3, pending_tasks 1, no stopping_tasks", l)
+	}
+}
