@@ -15,8 +15,8 @@ const (
 	ResultAbandon         = "ABANDON"
 )
 
-// Hook limits from the PutLifecycleHook model and the quotas page (aws-api.md
-// §2.5, §2.6).
+// Hook limits from the PutLifecycleHook model in botocore and the quotas page
+// (awsdocs/amazon-ec2-auto-scaling-user-guide ec2-auto-scaling-quotas.md).
 const (
 	minHeartbeat     = 30
 	maxHeartbeat     = 7200
@@ -97,7 +97,8 @@ type action struct {
 func (a *action) active() bool { return a.end == "" }
 
 // LifecycleDetail is the detail of an "EC2 Instance-launch Lifecycle Action"
-// or "EC2 Instance-terminate Lifecycle Action" event (aws-api.md §1.2,
+// or "EC2 Instance-terminate Lifecycle Action" event
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-event-reference.html,
 // warm-pools-eventbridge-events.html).
 type LifecycleDetail struct {
 	LifecycleActionToken string `json:"LifecycleActionToken"`
@@ -180,7 +181,7 @@ func (s *Server) endActive(in *instance, end End, at time.Time) {
 func (s *Server) terminate(in *instance, at time.Time) {
 	s.endActive(in, EndSkipped, at)
 	// Real notifications of ordinary terminates carry AutoScalingGroup → EC2
-	// (next-capabilities.md §1.1).
+	// (as real SNS lifecycle notifications from 2021–2024 show).
 	origin, state, wait := OriginAutoScalingGroup, StateTerminating, StateTerminatingWait
 	if in.warm() {
 		// [unverified] No published sample shows a warm-pool instance's
@@ -213,7 +214,7 @@ func (s *Server) returnToPool(in *instance, at time.Time) {
 // from (EC2, or WarmPool for a warm start); without, it is InService. Either
 // way its ECS agent can register now: the agent's warm-pool check reads the
 // target lifecycle state, InService already during Pending:Wait
-// (next-capabilities.md §1.3).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html).
 func (s *Server) booted(in *instance, at time.Time) {
 	in.state = StateInService
 	if s.startActions(in, TransitionLaunching, in.origin, OriginAutoScalingGroup, at) {
@@ -269,7 +270,7 @@ func (s *Server) emit(e awswire.Event) {
 // findAction looks up the active action of (group, hook) by token, or by
 // instance ID when no token is given. Everything that is not an active
 // action, including an unknown group or hook, gets the one error AWS is
-// seen to return (aws-api.md §2.4).
+// seen to return (quoted in public issues such as convox/rack#2432).
 func (s *Server) findAction(groupName, hook, token, instanceID string) (*action, *awswire.Error) {
 	for _, a := range s.actions {
 		if !a.active() || a.inst.group.name != groupName || a.hook.Name != hook {
@@ -291,7 +292,8 @@ func (s *Server) complete(a *action, result string, at time.Time) {
 }
 
 // heartbeat restarts the action's timeout with the hook's full
-// HeartbeatTimeout, never past the global timeout (aws-api.md §2.3).
+// HeartbeatTimeout, never past the global timeout (completing-lifecycle-hooks.md
+// in awsdocs/amazon-ec2-auto-scaling-user-guide).
 func (s *Server) heartbeat(a *action, at time.Time) {
 	a.heartbeats++
 	a.deadline = at.Add(seconds(a.hook.HeartbeatTimeout))
@@ -306,7 +308,8 @@ func (s *Server) timeOut(a *action, at time.Time) {
 
 // finish ends one action and lets the instance proceed once no hook holds
 // it: CONTINUE waits for the other hooks, while ABANDON skips them
-// (aws-api.md §2.5). Out of a terminate wait both results proceed, to
+// (adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// Out of a terminate wait both results proceed, to
 // Terminated or, returning to the warm pool, to the pool state; out of a
 // launch wait ABANDON terminates the instance instead.
 func (s *Server) finish(a *action, result string, end End, at time.Time) {
@@ -338,8 +341,8 @@ func (s *Server) finish(a *action, result string, end End, at time.Time) {
 	}
 }
 
-// validateHook applies the PutLifecycleHook model constraints (aws-api.md
-// §2.6) and fills the defaults.
+// validateHook applies the PutLifecycleHook constraints of the botocore
+// autoscaling model and fills the defaults.
 func validateHook(h *Hook) *awswire.Error {
 	var c checks
 	c.length("LifecycleHookName", h.Name, 1, 255)

@@ -14,7 +14,7 @@ import (
 // Scale in must put the instance in Terminating:Wait and emit one event per
 // terminate hook with the documented detail, otherwise the drainer, which
 // only ever learns of a termination from that event, never runs
-// (aws-api.md §1.2, §2.5).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-event-reference.html).
 func TestScaleInEmitsOneEventPerTerminateHook(t *testing.T) {
 	e := newEnv(t, Options{})
 	ids := e.group("web", 2,
@@ -64,7 +64,8 @@ func TestScaleInEmitsOneEventPerTerminateHook(t *testing.T) {
 // A lifecycle action must complete by token or by instance ID, and a second
 // completion must fail with the exact ValidationError text AWS returns,
 // because the drainer recognises "already done" by it and must stop
-// retrying (aws-api.md §2.2, §2.4).
+// retrying (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CompleteLifecycleAction.html;
+// the error text as quoted in convox/rack#2432).
 func TestCompleteLifecycleAction(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -113,7 +114,8 @@ func TestCompleteLifecycleAction(t *testing.T) {
 
 // A heartbeat must restart the timeout with the hook's full HeartbeatTimeout
 // but never past the global timeout, otherwise a long drain is cut short or
-// an instance waits forever (aws-api.md §2.3, §2.5).
+// an instance waits forever (completing-lifecycle-hooks.md in
+// awsdocs/amazon-ec2-auto-scaling-user-guide; GlobalTimeout in the botocore model).
 func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
 	const hb = 60 // seconds; the global timeout is 100 × 60 s = 6000 s
 	e := newEnv(t, Options{})
@@ -171,7 +173,8 @@ func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
 
 // A lapsed heartbeat timeout must apply the hook's DefaultResult, record
 // that it came from a timeout, and still terminate the instance: both
-// results terminate on the way out (aws-api.md §2.5).
+// results terminate on the way out (DefaultResult in the botocore autoscaling
+// model; adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
 func TestTimeoutAppliesDefaultResult(t *testing.T) {
 	for _, def := range []string{ResultContinue, ResultAbandon} {
 		t.Run("DefaultResult "+def, func(t *testing.T) {
@@ -205,7 +208,7 @@ func TestTimeoutAppliesDefaultResult(t *testing.T) {
 // With several terminate hooks, CONTINUE must wait for the others while
 // ABANDON skips them, as documented for terminating instances; otherwise a
 // second hook (the drainer's) is cut short or waits for nothing
-// (aws-api.md §2.5).
+// (adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
 func TestResultOfOneHookAmongSeveral(t *testing.T) {
 	for _, tc := range []struct {
 		result        string
@@ -243,7 +246,8 @@ func TestResultOfOneHookAmongSeveral(t *testing.T) {
 
 // A token must only match its own group and hook; a token of another hook
 // or a right token sent with the wrong instance is no active action, or the
-// drainer could complete someone else's hook (aws-api.md §2.4).
+// drainer could complete someone else's hook (AWS's "No active Lifecycle
+// Action" ValidationError, as quoted in convox/rack#2432).
 func TestLookupMatchesGroupHookAndInstance(t *testing.T) {
 	e := newEnv(t, Options{})
 	id := e.group("web", 2, Hook{Name: "drain"}, Hook{Name: "audit"})[0]

@@ -13,7 +13,7 @@ import (
 // on the state. They run under the Server's lock.
 
 // lifecycleTarget reads the parameters CompleteLifecycleAction and
-// RecordLifecycleActionHeartbeat share (aws-api.md §2.2, §2.3).
+// RecordLifecycleActionHeartbeat share (the botocore autoscaling model).
 func lifecycleTarget(c *checks, p params) (groupName, hook, token, instanceID string) {
 	hook = c.required(p, "LifecycleHookName")
 	c.length("LifecycleHookName", hook, 1, 255)

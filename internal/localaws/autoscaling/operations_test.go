@@ -23,8 +23,8 @@ import (
 
 // DescribeLifecycleHooks must return every hook field the SDK models,
 // GlobalTimeout included, computed as min(48 h, 100 × HeartbeatTimeout),
-// because the drainer sizes its re-queue budget from it (aws-api.md §2.5,
-// §2.6).
+// because the drainer sizes its re-queue budget from it (GlobalTimeout in
+// the botocore autoscaling model).
 func TestDescribeLifecycleHooksReturnsGlobalTimeout(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.group("web", 1)
@@ -104,7 +104,8 @@ func TestPutLifecycleHookUpdatesOnlyGivenParameters(t *testing.T) {
 
 // DescribeAutoScalingInstances must show an instance in Terminating:Wait
 // while its hook holds it and forget it once Terminated, because the
-// drainer treats "absent" as "already gone" (aws-api.md §2.5).
+// drainer treats "absent" as "already gone" (LifecycleState in the botocore
+// autoscaling model).
 func TestDescribeAutoScalingInstancesFollowsTermination(t *testing.T) {
 	e := newEnv(t, Options{ShutdownTime: time.Minute})
 	id := e.group("web", 1, Hook{Name: "drain"})[0]
@@ -178,7 +179,8 @@ func TestDescribeAutoScalingInstancesPages(t *testing.T) {
 
 // An empty token bucket must answer Throttling / Rate exceeded, which the
 // SDK retries (three attempts) before surfacing it, so the drainer's
-// throttling path can be exercised (aws-api.md §2.4).
+// throttling path can be exercised (DefaultThrottleErrorCodes in
+// aws-sdk-go-v2 aws/retry/standard.go).
 func TestThrottlingIsRetriedThenSurfaced(t *testing.T) {
 	var th awswire.Throttle
 	th.Set("RecordLifecycleActionHeartbeat", awswire.Bucket{Burst: 1, Rate: 1})
@@ -204,7 +206,7 @@ func TestThrottlingIsRetriedThenSurfaced(t *testing.T) {
 
 // Requests that break the model's constraints must fail with the code AWS
 // uses, before touching state, so the drainer's classification of errors
-// can be tested against them (aws-api.md §2.2, §2.3, §2.6).
+// can be tested against them (the botocore autoscaling model).
 func TestValidationErrors(t *testing.T) {
 	e := newEnv(t, Options{})
 	id := e.group("web", 1, Hook{Name: "drain"})[0]
@@ -306,7 +308,7 @@ func TestValidationErrors(t *testing.T) {
 }
 
 // A group takes at most 50 lifecycle hooks; the 51st must be LimitExceeded
-// (aws-api.md §2.6).
+// (PutLifecycleHook in the botocore autoscaling model).
 func TestFiftyFirstHookIsLimitExceeded(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.group("web", 0)
@@ -326,7 +328,7 @@ func TestFiftyFirstHookIsLimitExceeded(t *testing.T) {
 // The wire format must follow awsQuery exactly: a Result element even when
 // empty, the ErrorResponse envelope, and the model's message for a missing
 // required parameter, which the SDK's own validation hides from the tests
-// above (aws-api.md §2.1, §8).
+// above (as aws-sdk-go-v2 service/autoscaling deserializers.go parses it).
 func TestRawWireFormat(t *testing.T) {
 	e := newEnv(t, Options{})
 	id := e.group("web", 1, Hook{Name: "drain"})[0]

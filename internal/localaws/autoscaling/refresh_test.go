@@ -15,8 +15,8 @@ import (
 // An instance refresh must replace every instance, each old one leaving
 // through the terminate hooks (the drainer's path), in batches sized by
 // MinHealthyPercentage and without capacity dipping below desired; otherwise
-// a rolling AMI update would skip the drain (aws-api.md §2.5: hooks run for
-// instance refresh).
+// a rolling AMI update would skip the drain (hooks run for instance refresh:
+// lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
 func TestInstanceRefreshReplacesEveryInstanceThroughHooks(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -2,7 +2,7 @@
 // meets: groups whose instances launch and leave through lifecycle hooks,
 // their warm pools, the lifecycle actions with their tokens, heartbeats and
 // timeouts, and the EventBridge events that announce them. The real aws-sdk-go-v2 client talks
-// to it over awsQuery (aws-api.md §2.1).
+// to it over awsQuery (aws-sdk-go-v2 service/autoscaling deserializers.go).
 //
 // State is a function of the injected clock: every request and every
 // exported method first applies, in time order, the transitions due by
@@ -46,7 +46,7 @@ type Options struct {
 	// the harness should register it with ECS as its agent would. It is
 	// called again for an instance that comes back out of the warm pool, and
 	// not for one booting into the pool, whose agent waits (the agent's
-	// ECS_WARM_POOLS_CHECK, next-capabilities.md §1.3).
+	// ECS_WARM_POOLS_CHECK, aws/amazon-ecs-agent README.md and agent/app/agent.go).
 	OnLaunch func(asg, instanceID string)
 	// OnStopped is called when an instance reaches Warmed:Stopped or
 	// Warmed:Hibernated, the moment its ECS agent disconnects.
@@ -56,7 +56,8 @@ type Options struct {
 	// container instance as EC2 would.
 	OnTerminate func(asg, instanceID string)
 	// Throttle, when set, answers a request whose bucket is empty with
-	// Throttling (aws-api.md §2.4).
+	// Throttling (as in aws-node-termination-handler's tests; a code in
+	// aws-sdk-go-v2's DefaultThrottleErrorCodes).
 	Throttle *awswire.Throttle
 	// BootTime is how long a new instance stays Pending (Warmed:Pending),
 	// and a stopped warm one Pending when it leaves the pool; zero means it
@@ -180,8 +181,9 @@ var operations = map[string]operation{
 }
 
 // ServeHTTP answers one awsQuery request: the form field Action names the
-// operation (aws-api.md §2.1). Every request, throttled or failed ones
-// included, is counted in Calls, so tests can see the SDK's retries.
+// operation (as aws-sdk-go-v2's autoscaling client sends it). Every request,
+// throttled or failed ones included, is counted in Calls, so tests can see
+// the SDK's retries.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		awswire.WriteQueryError(w, xmlns, awswire.ClientError("MalformedQueryString", "%v", err))
