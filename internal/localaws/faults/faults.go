@@ -4,7 +4,8 @@
 //
 //   - throttling and server errors on any operation of any service, in the
 //     exact wire shape of that service, so the real SDK classifies and
-//     retries them as it does against AWS (aws-api.md §2.4, §3.9, §4.4);
+//     retries them as it does against AWS (DefaultThrottleErrorCodes in
+//     aws-sdk-go-v2 aws/retry/standard.go);
 //   - added latency;
 //   - duplicate SQS deliveries (at-least-once) and duplicate EventBridge
 //     deliveries, and SQS handing out visible messages out of order;

@@ -24,7 +24,8 @@ const (
 	sqsTargetPrefix = "AmazonSQS."
 	// autoScalingXMLNS is the namespace of Auto Scaling's Query responses.
 	autoScalingXMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
-	// sqsNamespace prefixes SQS error types (aws-api.md §4.4).
+	// sqsNamespace prefixes SQS error types
+	// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
 	sqsNamespace = "com.amazonaws.sqs"
 	// maxFormBytes is how much of an Auto Scaling body is read to find its
 	// Action; the rest is passed on unread. Lifecycle requests are far
@@ -133,17 +134,19 @@ type readCloser struct {
 }
 
 // throttling is the service's "slow down" error; the SDK retries each of
-// these codes (DefaultThrottleErrorCodes, aws-api.md §3.9).
+// these codes (DefaultThrottleErrorCodes, aws-sdk-go-v2 aws/retry/standard.go).
 func throttling(service string) *awswire.Error {
 	switch service {
 	case ServiceECS:
-		// aws-api.md §3.10: 400 ThrottlingException "Rate exceeded".
+		// 400 ThrottlingException "Rate exceeded":
+		// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
 		return &awswire.Error{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded", Sender: true}
 	case ServiceSQS:
-		// aws-api.md §4.4: 403, and the query code becomes ErrorCode().
+		// 403 (aws-sdk-go-v2 service/sqs/schemas/schemas.go), and the query
+		// code becomes ErrorCode().
 		return &awswire.Error{Status: http.StatusForbidden, Code: "RequestThrottled", QueryCode: "RequestThrottled", Message: "Request is throttled.", Sender: true}
 	default:
-		// aws-api.md §2.4: Query services say Throttling.
+		// Query services say Throttling (aws-node-termination-handler's tests).
 		return &awswire.Error{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded", Sender: true}
 	}
 }
@@ -153,7 +156,7 @@ func throttling(service string) *awswire.Error {
 func serverError(service string) *awswire.Error {
 	switch service {
 	case ServiceECS:
-		// ServerException is ECS's modeled server fault (aws-api.md §3.1).
+		// ServerException is ECS's modeled server fault (the botocore ECS model).
 		return &awswire.Error{Status: http.StatusInternalServerError, Code: "ServerException", Message: internalErrorMessage}
 	case ServiceSQS:
 		return &awswire.Error{Status: http.StatusInternalServerError, Code: "InternalError", QueryCode: "InternalError", Message: internalErrorMessage}

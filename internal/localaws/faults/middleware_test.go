@@ -136,8 +136,8 @@ var allAttempts = []string{"attempt=1; max=3", "attempt=2; max=3", "attempt=3; m
 
 // Injected throttling must reach the drainer as the real service's
 // throttling does: the code the SDK knows as a throttle, so that it retries
-// (aws-api.md §2.4, §3.9, §4.4). A shape the SDK does not recognise would not
-// be retried and would test nothing real.
+// (DefaultThrottleErrorCodes in aws-sdk-go-v2 aws/retry/standard.go). A shape
+// the SDK does not recognise would not be retried and would test nothing real.
 func TestThrottlingDecodesToTheServiceCodeAndIsRetried(t *testing.T) {
 	want := map[string]struct {
 		code   string
@@ -197,8 +197,10 @@ func TestServerErrorsDecodeToTheServiceCodeAndAreRetried(t *testing.T) {
 	}
 }
 
-// The bytes on the wire must be what AWS sends (aws-api.md §2.1, §3.1,
-// §4.4), not merely something this SDK version happens to accept.
+// The bytes on the wire must be what AWS sends (awsQuery's ErrorResponse,
+// ECS's __type/message body, and for SQS
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html),
+// not merely something this SDK version happens to accept.
 func TestErrorWireShapes(t *testing.T) {
 	tests := []struct {
 		name       string
