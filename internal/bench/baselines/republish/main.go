@@ -1,5 +1,5 @@
 // Command republish is the benchmark's re-publish baseline, written the way
-// the 2017 AWS sample (aws-samples/ecs-cid-sample, prior-art §A2) works, with
+// the 2017 AWS sample (aws-samples/ecs-cid-sample, cform/ecs.yaml) works, with
 // SQS in place of SNS: for each lifecycle message it pages through every
 // container instance of the cluster (ListContainerInstances without a filter,
 // DescribeContainerInstances per page) to find the instance; if it is not

@@ -1,5 +1,6 @@
 // Command sleeppoll is the benchmark's sleep-and-poll baseline, written the
-// way the CDK InstanceDrainHook's Python handler works (prior-art §A1): on the
+// way the CDK InstanceDrainHook's Python handler works (aws/aws-cdk
+// packages/@aws-cdk/custom-resource-handlers/lib/aws-ecs/lambda-source/index.py): on the
 // lifecycle event it finds the container instance with a ListContainerInstances
 // filter, lists its tasks once (ListTasks with its default desiredStatus
 // RUNNING, as the CDK does), then loops inside the one invocation: describe the
