@@ -8,7 +8,7 @@ import (
 )
 
 // Values of the ECS events that let a drain finish as soon as its last task
-// stops (reference §1.7, §1.8).
+// stops (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html).
 const (
 	SourceECS               = "aws.ecs"
 	DetailTypeTaskState     = "ECS Task State Change"
