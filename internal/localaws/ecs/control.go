@@ -178,8 +178,8 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 }
 
 // DeregisterEC2Instance plays EC2 terminating the instance: ECS deregisters
-// a running container instance whose EC2 instance is terminated (reference
-// §3.3). Its tasks stop at once, with no graceful stop since the host is gone,
+// a running container instance whose EC2 instance is terminated (the
+// DeregisterContainerInstance API reference). Its tasks stop at once, with no graceful stop since the host is gone,
 // and the instance becomes INACTIVE: gone from ListContainerInstances, still
 // describable. An unknown or already INACTIVE instance is left alone, so
 // callers that cannot tell whether an instance ever joined ECS need not check.

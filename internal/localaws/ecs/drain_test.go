@@ -47,7 +47,8 @@ func (f *fixture) counts(ec2ID string) (running, pending int32) {
 // minimumHealthyPercent 100, stops an old task only once its replacement
 // runs; the stopping task leaves runningTasksCount and the default ListTasks
 // at once but reaches STOPPED only after its stop delay.
-// Reference §3.4 (container-instance-draining.md and its "Subtlety").
+// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide; the
+// counts go by desiredStatus (the botocore ECS model).
 func TestDrainReplacesServiceTasksElsewhere(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -114,7 +115,8 @@ func TestDrainTimestampsSurviveAClockJump(t *testing.T) {
 
 // "If both are 100 %, draining cannot make progress", and neither can it when
 // a fixed host port leaves no room elsewhere. The drainer must cope with a
-// drain that never ends. Reference §3.4.
+// drain that never ends. See container-instance-draining.md in
+// awsdocs/amazon-ecs-developer-guide.
 func TestDrainNeverFinishesWithoutRoom(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -130,7 +132,8 @@ func TestDrainNeverFinishesWithoutRoom(t *testing.T) {
 
 // With minimumHealthyPercent 50 the scheduler may stop half the tasks before
 // any replacement exists, and finishes once capacity appears.
-// Reference §3.4 (minimumHealthyPercent/maximumPercent).
+// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide
+// (minimumHealthyPercent/maximumPercent).
 func TestDrainWithHalfHealthyStopsWithoutReplacement(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -155,7 +158,8 @@ func TestDrainWithHalfHealthyStopsWithoutReplacement(t *testing.T) {
 
 // "Any PENDING or RUNNING tasks that do not belong to a service aren't
 // affected": a standalone task runs on until it ends by itself, and the
-// instance's runningTasksCount keeps counting it. Reference §3.4.
+// instance's runningTasksCount keeps counting it. See
+// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide.
 func TestDrainLeavesStandaloneTasksAlone(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -186,7 +190,8 @@ func TestDrainLeavesStandaloneTasksAlone(t *testing.T) {
 
 // Daemon tasks are stopped last: only after every other task on the draining
 // instance has reached STOPPED, and no daemon is placed on it again.
-// Reference §3.4; the daemon ordering is the brief's reading of the DAEMON
+// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide;
+// the daemon ordering is the brief's reading of the DAEMON
 // strategy.
 func TestDrainStopsDaemonTasksLast(t *testing.T) {
 	f := newFixture(t, Options{})
@@ -221,7 +226,8 @@ func TestDrainStopsDaemonTasksLast(t *testing.T) {
 }
 
 // "Service tasks on the container instance that are in the PENDING state are
-// stopped immediately." Reference §3.4.
+// stopped immediately." (container-instance-draining.md in
+// awsdocs/amazon-ecs-developer-guide).
 func TestDrainStopsPendingServiceTasksAtOnce(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -240,8 +246,9 @@ func TestDrainStopsPendingServiceTasksAtOnce(t *testing.T) {
 }
 
 // Setting the instance back to ACTIVE stops the drain: nothing more is
-// stopped there, and the service fills it again. Reference §3.4 ("stays
-// DRAINING until it is set ACTIVE again").
+// stopped there, and the service fills it again (it stays DRAINING until it
+// is set ACTIVE again: container-instance-draining.md in
+// awsdocs/amazon-ecs-developer-guide).
 func TestReactivatingStopsTheDrain(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -260,7 +267,8 @@ func TestReactivatingStopsTheDrain(t *testing.T) {
 }
 
 // With DrainWaitsForProtection a protected service task holds the drain until
-// its protection expires (UNVERIFIED behaviour, off by default). Reference §3.8.
+// its protection expires (UNVERIFIED behaviour, off by default; see
+// task-scale-in-protection.md in awsdocs/amazon-ecs-developer-guide).
 func TestDrainWaitsForProtectionWhenConfigured(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -13,7 +13,8 @@ const (
 )
 
 // isoTime renders event timestamps: ECS events carry ISO-8601 strings with
-// milliseconds, unlike API responses, which carry epoch numbers (reference §1.7).
+// milliseconds, unlike API responses, which carry epoch numbers
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html).
 func isoTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -21,7 +22,8 @@ func isoTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-// taskDetail is the detail of an "ECS Task State Change" event (reference §1.8).
+// taskDetail is the detail of an "ECS Task State Change" event
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html).
 type taskDetail struct {
 	ClusterArn           string            `json:"clusterArn"`
 	TaskArn              string            `json:"taskArn"`
@@ -52,7 +54,8 @@ type containerDetail struct {
 }
 
 // instanceDetail is the detail of an "ECS Container Instance State Change"
-// event (reference §1.7, aws-lambda-go events.ECSContainerInstanceEventDetailType).
+// event (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html,
+// aws-lambda-go events.ECSContainerInstanceEventDetailType).
 type instanceDetail struct {
 	AgentConnected       bool            `json:"agentConnected"`
 	ClusterArn           string          `json:"clusterArn"`

@@ -18,8 +18,9 @@ type filterTarget struct {
 
 type predicate func(filterTarget) bool
 
-// parseFilter compiles the cluster query language (cluster-query-language.md,
-// reference §3.2): "subject operator argument" expressions joined by
+// parseFilter compiles the cluster query language
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html):
+// "subject operator argument" expressions joined by
 // &&/and, ||/or, !/not and parentheses, with [a, b] argument lists whose values
 // may be quoted. Only the ec2InstanceId, runningTasksCount and agentConnected
 // subjects are supported; anything else is an error, so a test relying on a

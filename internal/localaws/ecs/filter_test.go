@@ -4,7 +4,7 @@ import "testing"
 
 // The query language must accept every spelling the docs show and reject what
 // it cannot evaluate, so a filter never silently matches the wrong instances.
-// Reference §3.2 (cluster-query-language.md).
+// See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html.
 func TestParseFilter(t *testing.T) {
 	busy := filterTarget{ec2InstanceID: "i-0abc", runningTasks: 3, agentConnected: true}
 	tests := []struct {

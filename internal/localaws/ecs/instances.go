@@ -9,7 +9,7 @@ import (
 )
 
 // listableStatuses are the values ListContainerInstances accepts for status;
-// INACTIVE is not one of them (reference §3.2).
+// INACTIVE is not one of them (the botocore ECS model).
 var listableStatuses = []string{statusActive, statusDraining, statusRegistering, statusDeregistering, statusRegistrationFailed}
 
 type listContainerInstancesOutput struct {
@@ -17,7 +17,7 @@ type listContainerInstancesOutput struct {
 	NextToken             *string  `json:"nextToken,omitempty"`
 }
 
-// listContainerInstances follows reference §3.2: without status every
+// listContainerInstances follows the botocore ECS model: without status every
 // instance but INACTIVE ones is listed, and an instance the filter does not
 // match gives an empty list, not an error.
 func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire.Error) {
@@ -42,7 +42,7 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 	if in.Filter != nil && strings.TrimSpace(*in.Filter) != "" {
 		pred, err := parseFilter(*in.Filter)
 		if err != nil {
-			// UNVERIFIED: the code (reference §3.2 guesses it) and the text.
+			// UNVERIFIED: the code (a guess; no source states it) and the text.
 			return nil, invalidParameter("Invalid filter expression %q: %v.", *in.Filter, err)
 		}
 		match = pred
@@ -86,7 +86,7 @@ type containerInstancesOutput struct {
 	Failures           []wireFailure           `json:"failures"`
 }
 
-// describeContainerInstances follows reference §3.3; deregistered (INACTIVE)
+// describeContainerInstances follows the botocore ECS model; deregistered (INACTIVE)
 // instances stay describable.
 func (s *Server) describeContainerInstances(_ time.Time, body []byte) (any, *awswire.Error) {
 	var in struct {
@@ -121,7 +121,8 @@ func (s *Server) describeContainerInstances(_ time.Time, body []byte) (any, *aws
 	return out, nil
 }
 
-// updateContainerInstancesState follows reference §3.4.
+// updateContainerInstancesState follows the botocore ECS model and
+// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide.
 func (s *Server) updateContainerInstancesState(now time.Time, body []byte) (any, *awswire.Error) {
 	var in struct {
 		Cluster            *string
@@ -165,7 +166,7 @@ func (s *Server) updateContainerInstancesState(now time.Time, body []byte) (any,
 			})
 		default:
 			// DRAINING on a DRAINING instance is an idempotent success (moto;
-			// undocumented, reference §3.4).
+			// undocumented; getmoto/moto#831).
 			if i.status != in.Status {
 				i.status = in.Status
 				i.statusReason = ""

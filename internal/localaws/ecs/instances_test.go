@@ -15,7 +15,7 @@ import (
 
 // The drainer finds its container instance with a cluster query filter; the
 // emulator must evaluate that filter, or the drainer would drain the wrong
-// instance or none. Reference §3.2 (cluster-query-language.md).
+// instance or none. See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html.
 func TestListContainerInstancesFilter(t *testing.T) {
 	f := newFixture(t, Options{})
 	ec2ByARN := map[string]string{}
@@ -67,7 +67,8 @@ func TestListContainerInstancesFilter(t *testing.T) {
 
 // Bad input must fail the way ECS fails, with a typed error the drainer can
 // classify, not with an empty success it would read as "nothing to drain".
-// Reference §3.1 (error envelope), §3.2, §8 item 8.
+// Error envelope as smithy-go's awsjson decoder reads it; limits from the
+// botocore ECS model.
 func TestListContainerInstancesRejectsBadInput(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -109,7 +110,7 @@ func TestListContainerInstancesRejectsBadInput(t *testing.T) {
 }
 
 // Paging must end with no nextToken, or the SDK paginator loops or stops
-// early. Reference §3.5, §8 item 8.
+// early (aws-sdk-go-v2 service/ecs paginators).
 func TestListContainerInstancesPaginates(t *testing.T) {
 	f := newFixture(t, Options{})
 	var want []string
@@ -139,7 +140,8 @@ func TestListContainerInstancesPaginates(t *testing.T) {
 
 // A terminated instance is deregistered: the drainer's filter then finds
 // nothing (it must complete the hook), yet the instance stays describable as
-// INACTIVE. Reference §3.3, §9 item 10.
+// INACTIVE (ListContainerInstances and DescribeContainerInstances in the
+// botocore ECS model).
 func TestDeregisteredInstanceLeavesListButStaysDescribable(t *testing.T) {
 	f := newFixture(t, Options{})
 	arn := f.register("i-gone", Resources{})
@@ -183,7 +185,7 @@ func TestDeregisteredInstanceLeavesListButStaysDescribable(t *testing.T) {
 }
 
 // DescribeContainerInstances is where the drainer reads the counts and
-// status; the fields must decode in the SDK types. Reference §3.3.
+// status; the fields must decode in the SDK types (the botocore ECS model).
 func TestDescribeContainerInstances(t *testing.T) {
 	f := newFixture(t, Options{})
 	arn := f.register("i-1", Resources{CPU: 1024, Memory: 2048})
@@ -243,7 +245,8 @@ func TestDescribeContainerInstances(t *testing.T) {
 }
 
 // UpdateContainerInstancesState is the drainer's one write to ECS; its limits
-// and per-instance failures must match AWS's. Reference §3.4, §9 item 9.
+// and per-instance failures must match AWS's (the botocore ECS model: up to
+// 10 instances per call).
 func TestUpdateContainerInstancesState(t *testing.T) {
 	f := newFixture(t, Options{})
 	active := f.register("i-active", Resources{})

@@ -47,7 +47,7 @@ func (v *service) live() []*task {
 }
 
 // scheduleReplica keeps DesiredCount tasks and drains DRAINING instances as
-// container-instance-draining.md (reference §3.4) says: RUNNING tasks there are
+// container-instance-draining.md (awsdocs/amazon-ecs-developer-guide) says: RUNNING tasks there are
 // replaced within maximumPercent, and an old one is stopped only while the
 // RUNNING count stays at or above minimumHealthyPercent of the desired count.
 // Replacements still PENDING are not healthy, so with minHealthy 100 the old

@@ -27,7 +27,8 @@ type Options struct {
 	// DrainWaitsForProtection keeps scale-in-protected service tasks running on
 	// a DRAINING instance until their protection expires. UNVERIFIED: the docs
 	// say protection guards against scale-in and deployments, not whether a
-	// manual drain honours it (reference §3.8), so it is off by default.
+	// manual drain honours it (task-scale-in-protection.md in
+	// awsdocs/amazon-ecs-developer-guide), so it is off by default.
 	DrainWaitsForProtection bool
 }
 
@@ -68,7 +69,8 @@ func New(c clock.Clock, o Options) *Server {
 
 // Throttle returns the per-operation token buckets, keyed by operation name
 // ("ListTasks"); none is configured at first. An exhausted bucket answers
-// ThrottlingException as ECS does (reference §3.10).
+// ThrottlingException as ECS does
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
 func (s *Server) Throttle() *awswire.Throttle { return &s.throttle }
 
 // Calls returns how many requests each operation received, throttled ones
@@ -114,7 +116,8 @@ var operations = map[string]operation{
 	"PutAttributes":                 (*Server).putAttributes,
 }
 
-// ServeHTTP speaks awsJson1_1 (reference §3.1): POST /, the operation in
+// ServeHTTP speaks awsJson1_1 (as aws-sdk-go-v2 and smithy-go's awsjson
+// expect): POST /, the operation in
 // X-Amz-Target, JSON in and out, errors as {"__type", "message"}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")

@@ -33,7 +33,7 @@ func post(t *testing.T, h http.Handler, target, body string) *httptest.ResponseR
 
 // The SDK needs the awsJson1_1 framing exactly: content type, request id,
 // numbers for timestamps (an ISO string breaks deserialisation), and
-// {"__type","message"} errors. Reference §3.1, §8 items 1, 2, 6.
+// {"__type","message"} errors (smithy-go transport/http/protocol/awsjson).
 func TestWireFormat(t *testing.T) {
 	srv := New(clock.NewFake(start.Add(500*time.Millisecond)), Options{})
 	srv.CreateCluster("default")
@@ -92,7 +92,9 @@ func TestWireFormat(t *testing.T) {
 }
 
 // Throttling must reach the drainer as ThrottlingException after the SDK's
-// retries, not as success or as some other error. Reference §3.9, §3.10.
+// retries, not as success or as some other error (aws-sdk-go-v2
+// aws/retry/standard.go;
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
 func TestThrottlingSurfacesAfterRetries(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.srv.Throttle().Set("ListTasks", awswire.Bucket{Burst: 1, Rate: 1})
@@ -118,7 +120,7 @@ func TestThrottlingSurfacesAfterRetries(t *testing.T) {
 
 // Events feed the EventBridge emulator; their detail must be shaped like
 // AWS's, with ISO timestamps and a version that grows with every change.
-// Reference §1.7, §1.8.
+// See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html.
 func TestEventsFollowStateChanges(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})

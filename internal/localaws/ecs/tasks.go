@@ -11,7 +11,7 @@ type listTasksOutput struct {
 	NextToken *string  `json:"nextToken,omitempty"`
 }
 
-// listTasks follows reference §3.5: desiredStatus defaults to RUNNING, so a
+// listTasks follows the botocore ECS model: desiredStatus defaults to RUNNING, so a
 // task told to stop leaves the default listing at once; PENDING "doesn't
 // return any results"; stopped tasks stay listable for an hour.
 func (s *Server) listTasks(_ time.Time, body []byte) (any, *awswire.Error) {
@@ -87,7 +87,7 @@ type describeTasksOutput struct {
 	Failures []wireFailure `json:"failures"`
 }
 
-// describeTasks follows reference §3.6.
+// describeTasks follows the botocore ECS model.
 func (s *Server) describeTasks(_ time.Time, body []byte) (any, *awswire.Error) {
 	var in struct {
 		Cluster *string
@@ -123,7 +123,7 @@ func (s *Server) describeTasks(_ time.Time, body []byte) (any, *awswire.Error) {
 // defaultStopReason is used when StopTask has no reason. UNVERIFIED wording.
 const defaultStopReason = "Task stopped by user"
 
-// stopTask follows reference §3.7: the task gets desiredStatus STOPPED and
+// stopTask follows the botocore ECS model: the task gets desiredStatus STOPPED and
 // keeps lastStatus RUNNING until its stop delay passes. Stopping a stopped
 // task returns it unchanged (UNVERIFIED, reference's best guess).
 func (s *Server) stopTask(now time.Time, body []byte) (any, *awswire.Error) {
@@ -159,7 +159,8 @@ type wireProtectedTask struct {
 	ExpirationDate    epoch  `json:"expirationDate,omitzero"`
 }
 
-// getTaskProtection follows reference §3.8. Only service tasks can be
+// getTaskProtection follows the botocore ECS model and
+// task-scale-in-protection.md in awsdocs/amazon-ecs-developer-guide. Only service tasks can be
 // protected; UNVERIFIED: a standalone task is reported as a TASK_NOT_VALID
 // failure, as UpdateTaskProtection documents for itself.
 func (s *Server) getTaskProtection(now time.Time, body []byte) (any, *awswire.Error) {

@@ -15,7 +15,7 @@ import (
 
 // The drainer pages through ListTasks with the SDK paginator; every task must
 // come back exactly once and the last page must carry no token.
-// Reference §3.5 (pagination, VERIFIED paginator behaviour).
+// (Pagination as aws-sdk-go-v2's ecs.NewListTasksPaginator behaves.)
 func TestListTasksPaginates250Tasks(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -48,7 +48,7 @@ func TestListTasksPaginates250Tasks(t *testing.T) {
 }
 
 // ListTasks filters decide what the drainer believes still runs on the
-// instance. Reference §3.5: desiredStatus defaults to RUNNING, PENDING
+// instance. The botocore ECS model: desiredStatus defaults to RUNNING, PENDING
 // returns nothing, stopped tasks are listable with desiredStatus STOPPED.
 func TestListTasksFilters(t *testing.T) {
 	f := newFixture(t, Options{})
@@ -120,7 +120,8 @@ func TestListTasksFilters(t *testing.T) {
 }
 
 // The drainer tells service tasks from standalone ones by group and startedBy,
-// and reads the times as SDK time values. Reference §3.6 (task-groups.md).
+// and reads the times as SDK time values (task-groups.md in
+// awsdocs/amazon-ecs-developer-guide).
 func TestDescribeTasksFields(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -179,7 +180,8 @@ func TestDescribeTasksFields(t *testing.T) {
 
 // StopTask is asynchronous on AWS: desired STOPPED at once, last STOPPED after
 // the stop timeout. A drainer that treats the first as the second cuts
-// connections short. Reference §3.7, §3.4 "Subtlety".
+// connections short (StopTask in the botocore ECS model;
+// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide).
 func TestStopTaskTimeline(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -232,7 +234,7 @@ func TestStopTaskTimeline(t *testing.T) {
 
 // DescribeTasks promises stopped tasks for at least an hour; the emulator
 // forgets them at the hour so a drainer holding old ARNs sees MISSING.
-// Reference §3.6.
+// (DescribeTasks in the botocore ECS model.)
 func TestStoppedTasksVanishAfterAnHour(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -266,7 +268,8 @@ func TestStoppedTasksVanishAfterAnHour(t *testing.T) {
 }
 
 // GetTaskProtection tells the drainer why a drain may stall; only service
-// tasks can be protected. Reference §3.8.
+// tasks can be protected (task-scale-in-protection.md in
+// awsdocs/amazon-ecs-developer-guide).
 func TestGetTaskProtection(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})

@@ -9,7 +9,8 @@ import (
 )
 
 // epoch renders a time as ECS API responses do: a JSON number of epoch
-// seconds, fractional when needed. An ISO string breaks the SDK (§3.1).
+// seconds, fractional when needed. An ISO string breaks the SDK's
+// deserializer (observed with aws-sdk-go-v2 service/ecs).
 type epoch time.Time
 
 func (e epoch) MarshalJSON() ([]byte, error) {
@@ -151,7 +152,7 @@ func (k *task) group() string {
 	return "family:" + k.family
 }
 
-// pageSize validates maxResults: 1..100, default 100 (reference §3.2, §3.5).
+// pageSize validates maxResults: 1..100, default 100 (the botocore ECS model).
 // UNVERIFIED: the error message.
 func pageSize(maxResults *int32) (int, *awswire.Error) {
 	if maxResults == nil {
@@ -179,7 +180,8 @@ func decodeToken(token *string) (int, *awswire.Error) {
 }
 
 // paginate returns the first limit items and, only when more remain, the
-// token for the next page: the SDK paginators stop on an absent token (§3.5).
+// token for the next page: the SDK paginators stop on an absent token
+// (aws-sdk-go-v2 service/ecs paginators).
 func paginate[T any](items []T, seq func(T) int, limit int) ([]T, *string) {
 	if len(items) <= limit {
 		return items, nil
