@@ -2,7 +2,9 @@
 // of a provided.al2023 function as a child process behind the Lambda Runtime
 // API, and feeds it from the local SQS through an event source mapping.
 //
-// What it models (reference §4.6, §4.7, §5):
+// What it models (see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html,
+// https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html and
+// https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html):
 //   - Execution environments: one child process each, started lazily (a cold
 //     start) with the environment Lambda gives a provided runtime, reused while
 //     it lives, and replaced after it exits (a panic, os.Exit) or is killed at

@@ -82,8 +82,8 @@ func (f *Function) startEnvironment() (*environment, error) {
 	return e, nil
 }
 
-// processEnv is the environment Lambda gives a provided runtime (reference
-// §5.2), then cfg.Env, whose entries win. Nothing of the host's environment
+// processEnv is the environment Lambda gives a provided runtime (the
+// variables aws-lambda-go's lambda and lambdacontext packages read), then cfg.Env, whose entries win. Nothing of the host's environment
 // leaks in, as nothing of a developer's machine reaches a real function.
 func (f *Function) processEnv(runtimeAPI string) []string {
 	now := f.now().UTC()

@@ -7,7 +7,8 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/sqs"
 )
 
-// sqsEvent is the event an SQS event source mapping sends (reference §4.7):
+// sqsEvent is the event an SQS event source mapping sends
+// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
 // lower-camel keys, unlike the SQS API. It decodes into aws-lambda-go's
 // events.SQSEvent.
 type sqsEvent struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/sqs"
 )
 
-// Mapping limits and defaults (reference §4.7).
+// Mapping limits and defaults (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
 const (
 	defaultBatchSize      = 10
 	maxBatchSize          = 10000 // standard queues

@@ -14,7 +14,7 @@ import (
 // Interface Emulator allows 100 bytes over it (interop.MaxPayloadSize).
 const maxPayloadBytes = 6*1024*1024 + 100
 
-// Runtime API headers (reference §5.1).
+// Runtime API headers (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html).
 const (
 	headerRequestID   = "Lambda-Runtime-Aws-Request-Id"
 	headerDeadline    = "Lambda-Runtime-Deadline-Ms"
