@@ -17,7 +17,7 @@ import (
 // The control plane must see what the wire clients see: a message sent
 // through the SDK is received, shown and deleted by the Go methods with the
 // same ids, attributes and handle rules, otherwise the event-source poller
-// would diverge from real SQS (§4.7).
+// would diverge from real SQS (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
 func TestControlPlaneSharesTheWireState(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()

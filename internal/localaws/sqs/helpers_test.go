@@ -23,7 +23,7 @@ import (
 var start = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 // harness is one emulator behind a real listener and a real SDK client, set
-// up as §6 describes.
+// up with the client's BaseEndpoint option pointing at the listener.
 type harness struct {
 	srv    *Server
 	clock  *clock.Fake

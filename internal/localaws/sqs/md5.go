@@ -9,7 +9,8 @@ import (
 )
 
 // md5Hex is MD5OfMessageBody / MD5OfBody: lowercase hex of the raw UTF-8
-// body. The SDK recomputes it and fails the call on a mismatch (§4.3).
+// body. The SDK recomputes it and fails the call on a mismatch
+// (aws-sdk-go-v2 service/sqs cust_checksum_validation.go).
 func md5Hex(s string) string {
 	sum := md5.Sum([]byte(s)) // #nosec G401 -- SQS defines MD5OfMessageBody as MD5; the SDK verifies it
 	return hex.EncodeToString(sum[:])

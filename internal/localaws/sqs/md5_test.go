@@ -60,7 +60,7 @@ func TestMD5OfAttributesMatchesPublishedSamples(t *testing.T) {
 }
 
 // MD5OfMessageBody / MD5OfBody is the lowercase hex MD5 of the raw body
-// (§4.3); the samples are AWS's own documentation examples.
+// (aws-sdk-go-v2 service/sqs cust_checksum_validation.go); the samples are AWS's own documentation examples.
 func TestMD5OfBodyMatchesAWSExamples(t *testing.T) {
 	tests := []struct {
 		source string

@@ -15,8 +15,8 @@ import (
 )
 
 // A message must survive send, receive and delete byte for byte with every
-// digest right, otherwise the SDK's checksum validation (§4.3, on by
-// default) fails the drainer's calls after the message was already stored.
+// digest right, otherwise the SDK's checksum validation (aws-sdk-go-v2 service/sqs cust_checksum_validation.go,
+// on by default) fails the drainer's calls after the message was already stored.
 func TestSendReceiveDeleteRoundTrip(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -130,7 +130,7 @@ func TestReceiveFiltersMessageAttributes(t *testing.T) {
 
 // A QueueUrl naming real AWS must still reach the emulator's queue: the SDK
 // sends every request to its endpoint and only the path names the queue
-// (§4.2, §9.4).
+// (observed with aws-sdk-go-v2 service/sqs).
 func TestQueueURLWithAWSHostRoutesByPath(t *testing.T) {
 	h := newHarness(t)
 	h.queue(t, "real-queue", nil)
@@ -145,7 +145,7 @@ func TestQueueURLWithAWSHostRoutesByPath(t *testing.T) {
 
 // A per-message DelaySeconds must keep the message invisible until
 // sent+delay, otherwise the drainer's re-queue loop spins instead of waiting
-// (§8 item 11).
+// (DelaySeconds, 0–900 s, in the SendMessage API reference).
 func TestPerMessageDelayKeepsMessageInvisible(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -175,7 +175,8 @@ func TestPerMessageDelayKeepsMessageInvisible(t *testing.T) {
 }
 
 // The queue's DelaySeconds applies when the message names none, which is
-// every zero delay from the Go SDK (§4.2, §9.5).
+// every zero delay from the Go SDK (its DelaySeconds is an int32, omitted
+// when zero).
 func TestQueueDelayAppliesWhenMessageOmitsIt(t *testing.T) {
 	h := newHarness(t)
 	url := h.queue(t, "q", map[string]string{"DelaySeconds": "60"})
@@ -191,7 +192,8 @@ func TestQueueDelayAppliesWhenMessageOmitsIt(t *testing.T) {
 }
 
 // Bad sends must fail with AWS's code and text, otherwise the drainer's
-// error classification is tested against errors AWS never sends (§4.4, §4.5).
+// error classification is tested against errors AWS never sends
+// (aws-sdk-go-v2 service/sqs/schemas/schemas.go; the SendMessage API reference).
 func TestSendMessageValidation(t *testing.T) {
 	mib := 1 << 20
 	tests := []struct {
@@ -280,7 +282,8 @@ func TestSendMessageValidation(t *testing.T) {
 	}
 }
 
-// The size limit is inclusive: exactly 1 MiB is a valid message (§4.5:
+// The size limit is inclusive: exactly 1 MiB is a valid message (SendMessage
+// API reference:
 // "The maximum size is 1 MiB or 1,048,576 bytes"), not the old 256 KiB.
 func TestSendMessageAcceptsExactly1MiB(t *testing.T) {
 	h := newHarness(t)
@@ -297,7 +300,8 @@ func TestSendMessageAcceptsExactly1MiB(t *testing.T) {
 
 // An unreceived message must come back after the visibility timeout with a
 // higher receive count and a new receipt handle, otherwise a crashed
-// invocation would lose its drain step (§4.5, §4.7).
+// invocation would lose its drain step (VisibilityTimeout in the SQS API
+// reference; https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
 func TestVisibilityTimeoutRedelivers(t *testing.T) {
 	h := newHarness(t)
 	url := h.queue(t, "q", map[string]string{"VisibilityTimeout": "30"})
@@ -344,8 +348,8 @@ func TestReceiveVisibilityTimeoutOverride(t *testing.T) {
 }
 
 // A receipt handle from before a re-delivery must not delete the message:
-// the DeleteMessage doc says the call succeeds but the message may stay
-// (§4.5). A drainer that deletes late must not lose another invocation's
+// the DeleteMessage doc says the call succeeds but the message may stay.
+// A drainer that deletes late must not lose another invocation's
 // work.
 func TestStaleReceiptHandleDoesNotDelete(t *testing.T) {
 	h := newHarness(t)
@@ -371,7 +375,7 @@ func TestStaleReceiptHandleDoesNotDelete(t *testing.T) {
 }
 
 // A handle that is not a receipt handle at all is a 404
-// ReceiptHandleIsInvalid, typed in the SDK (§4.4).
+// ReceiptHandleIsInvalid, typed in the SDK (aws-sdk-go-v2 service/sqs/schemas/schemas.go).
 func TestMalformedReceiptHandleIsInvalid(t *testing.T) {
 	h := newHarness(t)
 	url := h.queue(t, "q", nil)
@@ -389,7 +393,8 @@ func TestMalformedReceiptHandleIsInvalid(t *testing.T) {
 
 // A message received more than maxReceiveCount times must land in the
 // dead-letter queue instead of being delivered again, otherwise a poison
-// message loops forever (§4.5 RedrivePolicy, §4.7).
+// message loops forever (RedrivePolicy in the SetQueueAttributes API
+// reference; https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
 func TestRedriveMovesMessageToDeadLetterQueue(t *testing.T) {
 	h := newHarness(t)
 	dlqURL := h.queue(t, "drain-dlq", nil)
@@ -422,7 +427,7 @@ func TestRedriveMovesMessageToDeadLetterQueue(t *testing.T) {
 }
 
 // Changing visibility works only on an in-flight message with its current
-// handle; otherwise MessageNotInflight (§4.4), which the drainer must be able
+// handle; otherwise MessageNotInflight (aws-sdk-go-v2 service/sqs/schemas/schemas.go), which the drainer must be able
 // to tell apart.
 func TestChangeMessageVisibility(t *testing.T) {
 	h := newHarness(t)
@@ -451,7 +456,8 @@ func TestChangeMessageVisibility(t *testing.T) {
 }
 
 // Messages past MessageRetentionPeriod must disappear, measured from the
-// send, otherwise a stale drain step could resurface days later (§4.5).
+// send, otherwise a stale drain step could resurface days later
+// (MessageRetentionPeriod in the SetQueueAttributes API reference).
 func TestRetentionExpiresMessages(t *testing.T) {
 	h := newHarness(t)
 	url := h.queue(t, "q", map[string]string{"MessageRetentionPeriod": "60"})
@@ -469,7 +475,8 @@ func TestRetentionExpiresMessages(t *testing.T) {
 
 // The sender's X-Amzn-Trace-Id must come back as AWSTraceHeader, otherwise
 // the later Lambda recursion-detection emulation has nothing to count
-// (§4.6). The SDK sends the header when it runs inside a Lambda.
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html). The SDK sends the header when it runs inside a
+// Lambda (aws-sdk-go-v2 aws/middleware/recursion_detection.go).
 func TestAWSTraceHeaderCarried(t *testing.T) {
 	const header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 	tests := []struct {
@@ -606,7 +613,7 @@ func TestSendAndDeleteMessageBatch(t *testing.T) {
 	}
 }
 
-// Whole-batch errors are typed in the SDK (§4.4), so callers can fix the
+// Whole-batch errors are typed in the SDK (aws-sdk-go-v2 service/sqs/schemas/schemas.go), so callers can fix the
 // request rather than retry it.
 func TestBatchRequestErrors(t *testing.T) {
 	entry := func(id string) types.SendMessageBatchRequestEntry {

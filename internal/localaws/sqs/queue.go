@@ -16,7 +16,9 @@ import (
 
 const (
 	// maxMessageBytes is both the largest MaximumMessageSize and the largest
-	// total payload of a batch: 1 MiB since AWS raised it from 256 KiB (§4.5).
+	// total payload of a batch: 1 MiB since AWS raised it from 256 KiB (AWS
+	// Compute Blog "More room to build: serverless services now support
+	// payloads up to 1 MB").
 	maxMessageBytes = 1 << 20
 
 	// maxBatchEntries caps both batch requests and MaxNumberOfMessages.
@@ -42,7 +44,8 @@ func defaultSettings() settings {
 	return settings{VisibilityTimeout: 30, MaximumMessageSize: maxMessageBytes, MessageRetentionPeriod: 345600}
 }
 
-// intAttribute is one numeric queue attribute with its documented range (§4.5).
+// intAttribute is one numeric queue attribute with its documented range (the
+// SetQueueAttributes API reference).
 type intAttribute struct {
 	min, max int
 	field    func(*settings) *int

@@ -15,7 +15,8 @@ import (
 
 // A missing queue must surface as *types.QueueDoesNotExist from every
 // operation, with the query-compatible ErrorCode(), otherwise errors.As in
-// the drainer never matches (§4.4, §9.1).
+// the drainer never matches
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
 func TestQueueDoesNotExist(t *testing.T) {
 	h := newHarness(t)
 	missing := aws.String(h.url + "/123456789012/missing")
@@ -103,7 +104,7 @@ func TestCreateQueueIdempotency(t *testing.T) {
 }
 
 // Attribute values outside the documented ranges are refused with the
-// typed errors (§4.5), and FIFO queues are refused because the emulator
+// typed errors (the SetQueueAttributes API reference), and FIFO queues are refused because the emulator
 // does not model them.
 func TestCreateQueueValidation(t *testing.T) {
 	tests := []struct {
@@ -138,7 +139,8 @@ func TestCreateQueueValidation(t *testing.T) {
 }
 
 // GetQueueAttributes reports settings and the three approximate counts as
-// strings, which is what the SDK's map[string]string expects (§4.3).
+// strings, which is what the SDK's map[string]string expects
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
 func TestGetQueueAttributes(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()

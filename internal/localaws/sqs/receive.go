@@ -187,7 +187,7 @@ func (s *Server) deleteMessageOp(r request) (any, error) {
 // delete removes the message only when handle is its latest receipt handle.
 // An older handle of a message received again since succeeds and deletes
 // nothing: "If you use an old ReceiptHandle, the request will succeed, but
-// the message might not be deleted" (DeleteMessage, §4.5). So does the
+// the message might not be deleted" (DeleteMessage API reference). So does the
 // handle of a message already gone.
 func (q *queue) delete(handle string) error {
 	id, err := parseReceiptHandle(handle)

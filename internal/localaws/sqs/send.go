@@ -23,7 +23,7 @@ type attributeInput struct {
 type sendInput struct {
 	MessageBody *string
 	// DelaySeconds is a pointer because absent means "the queue's delay";
-	// the Go SDK omits a zero (§4.2).
+	// the Go SDK omits a zero (its DelaySeconds is an int32, not a pointer).
 	DelaySeconds            *int
 	MessageAttributes       map[string]attributeInput
 	MessageSystemAttributes map[string]attributeInput

@@ -1,6 +1,7 @@
 // Package sqs emulates Amazon SQS for the local AWS. The real aws-sdk-go-v2 SQS
 // client talks to it over loopback HTTP in awsJson1_0 with the
-// awsQueryCompatible error header (reference §4), so typed errors such as
+// awsQueryCompatible error header
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html), so typed errors such as
 // *types.QueueDoesNotExist come out of the SDK exactly as they do against AWS.
 //
 // What it models, with every timer read from an injected clock: standard
@@ -9,7 +10,8 @@
 // dead-letter queue once maxReceiveCount is exceeded; retention expiry; long
 // polling; message attributes with the documented MD5; the AWSTraceHeader
 // system attribute taken from X-Amzn-Trace-Id (Lambda's recursion detection
-// keys on it, §4.6); and token-bucket throttling.
+// keys on it, https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html);
+// and token-bucket throttling.
 //
 // What it simplifies: FIFO queues are rejected (the drainer re-queues itself
 // with per-message delays, which FIFO queues refuse); messages are delivered
@@ -65,7 +67,7 @@ type Options struct {
 	// Endpoint is the base URL of the QueueUrls the server hands out. Empty
 	// means the AWS form https://sqs.<region>.amazonaws.com, which still works
 	// because the SDK sends every request to its own endpoint and the queue is
-	// found from the URL path (§4.2).
+	// found from the URL path (observed with aws-sdk-go-v2 service/sqs).
 	Endpoint string
 	// Duplicate, if set, is asked once for each message a receive hands
 	// out; true leaves that message visible as well, so the next receive
@@ -160,7 +162,8 @@ var operations = map[string]operation{
 }
 
 // ServeHTTP answers one awsJson1_0 request. Every answer is JSON, errors
-// included: the SDK cannot parse XML from a JSON service (§4.3).
+// included: the SDK cannot parse XML from a JSON service (observed with
+// aws-sdk-go-v2 service/sqs).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	name, ok := strings.CutPrefix(target, targetPrefix)
@@ -219,7 +222,8 @@ var coralErrors = map[string]bool{
 	"SerializationException":         true,
 }
 
-// sqsError returns a client-fault error from the §4.4 table: shape is the
+// sqsError returns a client-fault error as aws-sdk-go-v2 service/sqs/schemas/schemas.go
+// models it: shape is the
 // __type suffix, queryCode goes into x-amzn-query-error and becomes the Go
 // error's ErrorCode().
 func sqsError(status int, shape, queryCode, message string) error {
@@ -261,7 +265,8 @@ func (s *Server) queueARN(name string) string {
 
 // queueLocked finds a queue from the PATH of its URL, /<account>/<name>. The
 // host is ignored on purpose: the SDK sends every request to its configured
-// endpoint whatever host the QueueUrl names (§4.2, §9.4).
+// endpoint whatever host the QueueUrl names (observed with aws-sdk-go-v2
+// service/sqs).
 func (s *Server) queueLocked(rawURL string) (*queue, error) {
 	if rawURL == "" {
 		return nil, missingParameter("QueueUrl")

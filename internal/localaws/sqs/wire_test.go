@@ -21,7 +21,8 @@ import (
 
 // The bytes on the wire must match AWS's JSON envelope exactly, statuses and
 // headers included, because the SDK derives the error type and ErrorCode()
-// from them (§4.3, §4.4, §8 item 5). Every answer is JSON, never XML.
+// from them (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
+// Every answer is JSON, never XML.
 func TestWireEnvelope(t *testing.T) {
 	srv := New(clock.NewFake(start), Options{})
 	if _, err := srv.CreateQueue("q", nil); err != nil {
@@ -109,7 +110,8 @@ func TestWireEnvelope(t *testing.T) {
 }
 
 // An exhausted bucket answers 403 RequestThrottled, which the SDK's standard
-// retryer retries (3 attempts) before surfacing it typed (§4.4, §3.9); the
+// retryer retries (3 attempts) before surfacing it typed (aws-sdk-go-v2
+// aws/retry/standard.go); the
 // drainer must see throttling as an error, never as success.
 func TestRequestThrottledIsRetriedThenSurfaced(t *testing.T) {
 	h := newHarness(t)
@@ -133,7 +135,8 @@ func TestRequestThrottledIsRetriedThenSurfaced(t *testing.T) {
 }
 
 // A request that is not awsJson1_0 still gets a JSON error, so the SDK
-// reports it instead of failing on XML it cannot parse (§4.3).
+// reports it instead of failing on XML it cannot parse (observed with
+// aws-sdk-go-v2 service/sqs).
 func TestNonJSONRequestGetsJSONError(t *testing.T) {
 	srv := New(clock.NewFake(start), Options{})
 	ts := httptest.NewServer(srv)
