@@ -67,8 +67,8 @@ func TestMD5OfBodyMatchesAWSExamples(t *testing.T) {
 		body   string
 		want   string
 	}{
-		{"SendMessage JSON response (§4.3)", `{"instanceId":"i-1234567890abcdef0","attempt":3}`, "5caf8e7e1c4e0ccb0fb51c5c736fb191"},
-		{"Lambda SQS event example (§4.7)", "Test message.", "e4e68fb7bd0e697a0ae8f1bb342846b3"},
+		{"the SendMessage JSON response sample", `{"instanceId":"i-1234567890abcdef0","attempt":3}`, "5caf8e7e1c4e0ccb0fb51c5c736fb191"},
+		{"the Lambda SQS event sample", "Test message.", "e4e68fb7bd0e697a0ae8f1bb342846b3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.source, func(t *testing.T) {
