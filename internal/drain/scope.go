@@ -32,6 +32,18 @@ func (s Scope) Hook(name string) bool {
 	return len(s.Hooks) == 0 || slices.Contains(s.Hooks, name)
 }
 
+// Covers returns a *Skip saying why the group's hook is outside the scope,
+// nil if it is inside.
+func (s Scope) Covers(group, hook string) error {
+	switch {
+	case !s.Group(group):
+		return &Skip{Reason: "auto scaling group is not in DRAINER_ASGS"}
+	case !s.Hook(hook):
+		return &Skip{Reason: "lifecycle hook is not in DRAINER_HOOKS: another hook's action, which the drainer neither drains nor completes"}
+	}
+	return nil
+}
+
 // Skip is the error for a lifecycle action that is not the drainer's: the
 // record is logged with the reason and succeeds, and nothing is written.
 type Skip struct{ Reason string }
@@ -49,11 +61,8 @@ func IsSkip(err error) bool {
 // drainer's but its metadata can never be used (the record belongs in the
 // DLQ, where an alarm shows it).
 func (s Scope) Drains(group, hook, metadata string) (lifecycle.HookMetadata, error) {
-	switch {
-	case !s.Group(group):
-		return lifecycle.HookMetadata{}, &Skip{Reason: "auto scaling group is not in DRAINER_ASGS"}
-	case !s.Hook(hook):
-		return lifecycle.HookMetadata{}, &Skip{Reason: "lifecycle hook is not in DRAINER_HOOKS: another hook's action, which the drainer neither drains nor completes"}
+	if err := s.Covers(group, hook); err != nil {
+		return lifecycle.HookMetadata{}, err
 	}
 	meta, ok, err := lifecycle.ParseHookMetadata(metadata)
 	switch {

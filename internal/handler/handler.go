@@ -86,7 +86,7 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 				b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: meta})
 			}
 		case in.Message != nil:
-			if h.scoped(*in.Message) == nil {
+			if h.cfg.Covers(in.Message.GroupName, in.Message.HookName) == nil {
 				b.Hops = append(b.Hops, *in.Message)
 			}
 		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
@@ -100,18 +100,6 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 		return nil, repeats
 	}
 	return h.d.Prefetch(ctx, b), repeats
-}
-
-// scoped says why a re-queue message's drain is outside the scope (the
-// configuration changed since it started), nil if it is inside.
-func (h *Handler) scoped(m drain.State) error {
-	switch {
-	case !h.cfg.Group(m.GroupName):
-		return &drain.Skip{Reason: "auto scaling group is not in DRAINER_ASGS"}
-	case !h.cfg.Hook(m.HookName):
-		return &drain.Skip{Reason: "lifecycle hook is not in DRAINER_HOOKS"}
-	}
-	return nil
 }
 
 // parallelRecords is how many of a batch's records run at once. Each hop
@@ -199,7 +187,7 @@ func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre 
 		return nil
 	case in.Message != nil:
 		m := *in.Message
-		if err := h.scoped(m); err != nil {
+		if err := h.cfg.Covers(m.GroupName, m.HookName); err != nil {
 			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs(m.Cluster, m.GroupName, m.HookName, m.InstanceID), append(attrs, slog.String(keyReason, err.Error()))...)
 			return nil
 		}
