@@ -122,9 +122,9 @@ func (c *coalescer[In, Out]) do(ctx context.Context, key string, in In, joinable
 }
 
 // flush makes g's call, once: the window and the write that fills it may
-// both ask. The call is the gathering's, not its first caller's: it
-// is bounded by its own timeout, so a caller that gives up does not cancel
-// it for the others.
+// both ask. The call is the gathering's, not its first caller's: a caller
+// that gives up does not cancel it for the others (the client bounds it,
+// see BoundCalls).
 func (c *coalescer[In, Out]) flush(ctx context.Context, key string, g *gathering[In, Out]) {
 	c.mu.Lock()
 	if c.open[key] != g {
@@ -133,9 +133,7 @@ func (c *coalescer[In, Out]) flush(ctx context.Context, key string, g *gathering
 	}
 	delete(c.open, key)
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
-	defer cancel()
-	g.outs, g.errs = c.call(ctx, key, g.ins)
+	g.outs, g.errs = c.call(context.WithoutCancel(ctx), key, g.ins)
 	close(g.done)
 }
 

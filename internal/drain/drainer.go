@@ -44,11 +44,6 @@ type QueueAPI interface {
 	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// callTimeout bounds one AWS call, SDK retries included, so a hung
-// connection cannot eat the whole invocation: the record then fails
-// and is redelivered instead of timing out the batch.
-const callTimeout = 10 * time.Second
-
 // Drainer runs drains against AWS.
 type Drainer struct {
 	ecs      ECSAPI
@@ -60,9 +55,11 @@ type Drainer struct {
 	newID    func() string // a chain message's id
 }
 
-// New builds a Drainer with real AWS clients from cfg, whose writes the
-// concurrent hops of an invocation share (see CoalescingECS).
+// New builds a Drainer with real AWS clients from cfg, each call bounded
+// (see BoundCalls), whose writes the concurrent hops of an invocation share
+// (see CoalescingECS).
 func New(cfg aws.Config, queueURL string, p Policy) *Drainer {
+	cfg = BoundCalls(cfg)
 	return NewWithClients(CoalescingECS(ecs.NewFromConfig(cfg)), autoscaling.NewFromConfig(cfg), CoalescingQueue(sqs.NewFromConfig(cfg)), queueURL, p, time.Now)
 }
 
@@ -92,19 +89,6 @@ type Result struct {
 	// looked up), whose counts stand for the tasks of a hop that did not
 	// list them.
 	Instance *Instance
-}
-
-// StartWith begins draining for a lifecycle action with its hook's
-// metadata, from what the batch's shared calls observed (p may be nil).
-// recordID identifies the record carrying the action (see Observation).
-func (d *Drainer) StartWith(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string, p *Prefetch) (Result, error) {
-	s := d.begin(a, meta)
-	o := Observation{RecordID: recordID}
-	p.observeStart(&s, &o, d.policy)
-	if o.Instance != nil && o.Instance.Found {
-		d.adopt(&s, o)
-	}
-	return d.runFrom(ctx, s, o)
 }
 
 // begin is the state of a drain before its first hop.
@@ -232,8 +216,6 @@ func (d *Drainer) adopt(s *State, o Observation) {
 }
 
 func (d *Drainer) describeHook(ctx context.Context, s *State, o *Observation) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	// All the group's hooks, in the same one call: the others are worth a
 	// warning.
 	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &s.GroupName})
@@ -304,8 +286,6 @@ func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, erro
 }
 
 func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	arn := s.ContainerInstanceARN
 	if arn == "" {
 		// The filter makes ECS do the search: listing every instance of a
@@ -387,8 +367,6 @@ func integerResources(rs []ecstypes.Resource) map[string]int {
 
 // mark writes the chain mark on the container instance.
 func (d *Drainer) mark(ctx context.Context, s State, c Chain) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	_, err := d.ecs.PutAttributes(ctx, &ecs.PutAttributesInput{
 		Cluster: &s.Cluster,
 		Attributes: []ecstypes.Attribute{{
@@ -403,8 +381,6 @@ func (d *Drainer) mark(ctx context.Context, s State, c Chain) error {
 }
 
 func (d *Drainer) markDraining(ctx context.Context, s State) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	out, err := d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
 		Cluster:            &s.Cluster,
 		ContainerInstances: []string{s.ContainerInstanceARN},
@@ -421,8 +397,6 @@ func (d *Drainer) markDraining(ctx context.Context, s State) error {
 }
 
 func (d *Drainer) heartbeat(ctx context.Context, s State) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	in := &autoscaling.RecordLifecycleActionHeartbeatInput{
 		AutoScalingGroupName: &s.GroupName,
 		LifecycleHookName:    &s.HookName,
@@ -435,8 +409,6 @@ func (d *Drainer) heartbeat(ctx context.Context, s State) error {
 }
 
 func (d *Drainer) complete(ctx context.Context, s State, result string) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	in := &autoscaling.CompleteLifecycleActionInput{
 		AutoScalingGroupName:  &s.GroupName,
 		LifecycleHookName:     &s.HookName,
@@ -462,8 +434,6 @@ func setActionTarget(s State, token, instanceID **string) {
 
 // requeue sends the drain's next message.
 func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	body, err := s.Encode()
 	if err != nil {
 		return fmt.Errorf("encoding re-queue message: %w", err)
@@ -481,8 +451,6 @@ func (d *Drainer) requeue(ctx context.Context, s State, delay time.Duration) err
 // Resend puts a record body back on the queue unchanged, for a record the
 // invocation has no time left to process.
 func (d *Drainer) Resend(ctx context.Context, body string) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &d.queueURL, MessageBody: &body}); err != nil {
 		return fmt.Errorf("sending record back to the queue: %w", err)
 	}

@@ -32,6 +32,12 @@ func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
 	return d
 }
 
+// alone is a round of one record: it observed nothing, so the hop makes
+// every call itself.
+func alone(d *Drainer) *Round {
+	return d.Prefetch(context.Background(), Batch{})
+}
+
 // The first hop must mark the instance DRAINING through the cluster query
 // filter, look at tasks of both desired statuses (the instance was ACTIVE
 // when described: a task may have been placed since), and wait by
@@ -40,7 +46,7 @@ func newTestDrainer(f *fakeAWS, now time.Time) *Drainer {
 func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
 		tasks: []ecstypes.Task{task(2, "RUNNING", "STOPPED"), task(3, "STOPPED", "STOPPED")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil {
 		t.Fatalf("Start error: %v", err)
 	}
@@ -84,7 +90,7 @@ func TestContinueCompletesWhenNoTaskIsLeft(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "STOPPED", "STOPPED")}}
 	s := testState()
 	s.Token, s.ContainerInstanceARN = testAction().Token, testCI
-	res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(time.Minute))).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -111,7 +117,7 @@ func TestCountsMoreThanAHundredTasks(t *testing.T) {
 	}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0).ContinueWith(context.Background(), s, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0)).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -151,7 +157,7 @@ func TestNoActiveLifecycleActionEndsTheDrain(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testState()
 			s.ContainerInstanceARN = testCI
-			res, err := newTestDrainer(tt.f, tt.now).ContinueWith(context.Background(), s, "r1", nil)
+			res, err := alone(newTestDrainer(tt.f, tt.now)).Continue(context.Background(), s, "r1")
 			if err != nil {
 				t.Fatalf("Continue error: %v, want success", err)
 			}
@@ -172,7 +178,7 @@ func TestThrottledTaskListFailsTheHopWithoutCompleting(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", errs: map[string]error{"ListTasks:STOPPED": throttled}}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	_, err := newTestDrainer(f, t0).ContinueWith(context.Background(), s, "r1", nil)
+	_, err := alone(newTestDrainer(f, t0)).Continue(context.Background(), s, "r1")
 	if !errors.Is(err, throttled) || Classify(err) != Retryable {
 		t.Fatalf("Continue error = %v (class %s), want the throttling error, retryable", err, Classify(err))
 	}
@@ -215,7 +221,7 @@ func TestStopTasksPolicyStopsWhatIsLeft(t *testing.T) {
 		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING"), task(2, "RUNNING", "STOPPED")}}
 	s := withPolicy(testState(), "stop-tasks")
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0.Add(time.Hour)).ContinueWith(context.Background(), s, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(time.Hour))).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -238,7 +244,7 @@ func TestDeadlineReportsProtectedTasks(t *testing.T) {
 		protected: map[string]time.Time{aws.ToString(protected.TaskArn): until}}
 	s := testState()
 	s.ContainerInstanceARN = testCI
-	res, err := newTestDrainer(f, t0.Add(time.Hour)).ContinueWith(context.Background(), s, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(time.Hour))).Continue(context.Background(), s, "r1")
 	if err != nil {
 		t.Fatalf("Continue error: %v", err)
 	}
@@ -261,7 +267,7 @@ func TestRequeueMarksTheChainBeforeSending(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
 	s := withToken(testState(), "tok")
 	s.ContainerInstanceARN, s.ID, s.Attempt = testCI, "c7", 2
-	if _, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil); err != nil {
+	if _, err := alone(newTestDrainer(f, t0.Add(time.Minute))).Continue(context.Background(), s, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", By: "c7", Token: "tok", Hook: "hook"}.String()
@@ -275,7 +281,7 @@ func TestRequeueMarksTheChainBeforeSending(t *testing.T) {
 	f = &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")},
 		chain: Chain{Start: t0, Due: t0, MessageID: "c7", By: "c6", Token: "tok", Hook: "hook"}.String(),
 		errs:  map[string]error{"PutAttributes": &smithy.GenericAPIError{Code: "ThrottlingException"}}}
-	res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(time.Minute))).Continue(context.Background(), s, "r1")
 	if err != nil || res.Outcome != OutcomeRequeued || len(res.Notes) != 1 {
 		t.Fatalf("with the mark failing: outcome %s, notes %v, error %v; want re-queued with a note", res.Outcome, res.Notes, err)
 	}
@@ -374,7 +380,7 @@ func TestChainMarkRoundTrips(t *testing.T) {
 func TestATaskPlacedJustBeforeDrainingIsWaitedFor(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE",
 		placedBeforeDrain: []ecstypes.Task{task(1, "PENDING", "RUNNING")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +409,7 @@ func TestHopsTrackHowLongTheAgentIsDisconnected(t *testing.T) {
 			f := &fakeAWS{lifecycleState: "Terminating:Wait", ciStatus: "DRAINING", agentDisconnected: tt.disconnected, tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
 			s := s
 			s.DisconnectedSince = tt.since
-			res, err := newTestDrainer(f, t0.Add(time.Minute)).ContinueWith(context.Background(), s, "r1", nil)
+			res, err := alone(newTestDrainer(f, t0.Add(time.Minute))).Continue(context.Background(), s, "r1")
 			if err != nil || res.Outcome != OutcomeRequeued {
 				t.Fatalf("outcome %s, error %v; want requeued", res.Outcome, err)
 			}
@@ -420,7 +426,7 @@ func TestHopsTrackHowLongTheAgentIsDisconnected(t *testing.T) {
 func TestTheFirstHopKnowsTheGroupsOtherTerminateHooks(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "DRAINING", otherHooks: []string{"ecs-managed-draining-termination-hook", "log-flush"},
 		tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +447,7 @@ func TestTheFirstHopKnowsTheGroupsOtherTerminateHooks(t *testing.T) {
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
 func TestAWarmPoolInstanceTerminatingIsDrained(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Warmed:Terminating:Wait", hookTimeout: 300}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil || res.Outcome != OutcomeNotRegistered || len(f.done) != 1 {
 		t.Fatalf("outcome %s, completions %d, error %v; want not_registered with the action completed", res.Outcome, len(f.done), err)
 	}
@@ -453,13 +459,13 @@ func TestAWarmPoolInstanceTerminatingIsDrained(t *testing.T) {
 // drain must go on by polling to completion.
 func TestAnInstanceAtTheAttributeLimitIsDrainedByPolling(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "DRAINING", customAttrs: 10, tasks: []ecstypes.Task{task(1, "RUNNING", "RUNNING")}}
-	res, err := newTestDrainer(f, t0.Add(5*time.Second)).StartWith(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1", nil)
+	res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), testAction(), lifecycle.HookMetadata{Cluster: "c1"}, "r1")
 	if err != nil || res.Outcome != OutcomeRequeued || !res.Unmarkable || !res.State.Unmarked {
 		t.Fatalf("first hop: outcome %s, unmarkable %v, unmarked %v, error %v; want requeued, unmarkable, the message unmarked", res.Outcome, res.Unmarkable, res.State.Unmarked, err)
 	}
 	next := res.State
 	f.tasks = []ecstypes.Task{task(1, "STOPPED", "STOPPED")}
-	res, err = newTestDrainer(f, t0.Add(40*time.Second)).ContinueWith(context.Background(), next, "r2", nil)
+	res, err = alone(newTestDrainer(f, t0.Add(40*time.Second))).Continue(context.Background(), next, "r2")
 	if err != nil || res.Outcome != OutcomeDrained || res.Unmarkable {
 		t.Fatalf("next hop: outcome %s, unmarkable %v, error %v; want drained, no second warning", res.Outcome, res.Unmarkable, err)
 	}

@@ -77,9 +77,9 @@ func NextOnEvent(s State, o EventObservation) Step {
 
 // Settle handles an ECS event: it completes the lifecycle action of the
 // drain of the event's container instance if that drain is over. scope is
-// what the drainer drains; p is what the batch's shared calls observed (nil:
-// nothing).
-func (d *Drainer) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope, p *Prefetch) (Result, error) {
+// what the drainer drains.
+func (p *Round) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope) (Result, error) {
+	d := p.d
 	s := State{Cluster: e.Cluster(), InstanceID: e.EC2InstanceID}
 	o := EventObservation{TasksShown: e.ShowsTasks()}
 	if in, chain, ok := p.described(e.ContainerInstanceARN); ok && !o.TasksShown {
@@ -140,8 +140,6 @@ func settleFrom(s *State, in *Instance, c *Chain) {
 
 // describeInstance reads one container instance and its chain mark.
 func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*Instance, *Chain, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	out, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: []string{arn}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("describing container instance %s: %w", arn, err)
@@ -170,8 +168,6 @@ func checked(s *State, o *EventObservation, w asgView, scope Scope) {
 // hook (by an earlier build, or with a hook name too long to fit). "" if
 // there is none.
 func (d *Drainer) drainerHook(ctx context.Context, group, cluster string, scope Scope) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &group})
 	if err != nil {
 		return "", fmt.Errorf("describing lifecycle hooks of %s: %w", group, err)

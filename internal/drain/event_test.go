@@ -93,7 +93,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Settle(context.Background(), taskStopped(), tt.scope, nil)
+			res, err := alone(newTestDrainer(tt.f, t0.Add(time.Minute))).Settle(context.Background(), taskStopped(), tt.scope)
 			if err != nil || res.Outcome != tt.want {
 				t.Fatalf("Settle: outcome %s, error %v; want %s", res.Outcome, err, tt.want)
 			}
@@ -104,7 +104,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	}
 	t.Run("the action is named by the mark's token and hook", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: mark, lifecycleState: "Terminating:Wait"}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), Scope{}, nil); err != nil {
+		if _, err := alone(newTestDrainer(f, t0)).Settle(context.Background(), taskStopped(), Scope{}); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 {
@@ -119,7 +119,7 @@ func TestSettleCompletesTheDrainWhoseLastTaskStopped(t *testing.T) {
 	})
 	t.Run("a mark of an earlier build: the hook is the group's drainer hook, the action named by instance", func(t *testing.T) {
 		f := &fakeAWS{ciStatus: "DRAINING", chain: Chain{Start: t0, Due: t0, MessageID: "m1"}.String(), lifecycleState: "Terminating:Wait", hookTimeout: 300}
-		if _, err := newTestDrainer(f, t0).Settle(context.Background(), taskStopped(), Scope{}, nil); err != nil {
+		if _, err := alone(newTestDrainer(f, t0)).Settle(context.Background(), taskStopped(), Scope{}); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.done) != 1 || aws.ToString(f.done[0].LifecycleHookName) != "hook" || aws.ToString(f.done[0].InstanceId) != testInstance || f.done[0].LifecycleActionToken != nil {

@@ -44,9 +44,7 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 			AutoScalingGroupNames: batch, MaxRecords: aws.Int32(maxGroupsPerCall),
 		})
 		for p.HasMorePages() {
-			cctx, cancel := context.WithTimeout(ctx, callTimeout)
-			page, err := p.NextPage(cctx)
-			cancel()
+			page, err := p.NextPage(ctx)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("describing auto scaling groups %v: %w", batch, err))
 				break
@@ -132,9 +130,7 @@ func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, sco
 	if len(waiting) == 0 {
 		return nil, errors.Join(errs...)
 	}
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: g.AutoScalingGroupName})
+	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: g.AutoScalingGroupName})
 	if err != nil {
 		return nil, errors.Join(append(errs, fmt.Errorf("describing lifecycle hooks of %s: %w", group, err))...)
 	}
@@ -163,9 +159,7 @@ func (d *Drainer) warmWaiting(ctx context.Context, group string, reuse bool) ([]
 	var waiting []string
 	in := &autoscaling.DescribeWarmPoolInput{AutoScalingGroupName: &group}
 	for {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.asg.DescribeWarmPool(cctx, in)
-		cancel()
+		out, err := d.asg.DescribeWarmPool(ctx, in)
 		if err != nil {
 			return waiting, fmt.Errorf("describing the warm pool of %s: %w", group, err)
 		}
@@ -194,18 +188,14 @@ func (d *Drainer) chainMarks(ctx context.Context, cluster string) (map[string]ma
 	marks := map[string]markView{}
 	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &cluster, Status: ecstypes.ContainerInstanceStatusDraining})
 	for p.HasMorePages() {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		page, err := p.NextPage(cctx)
-		cancel()
+		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("listing draining container instances of %s: %w", cluster, err)
 		}
 		if len(page.ContainerInstanceArns) == 0 {
 			continue
 		}
-		cctx, cancel = context.WithTimeout(ctx, callTimeout)
-		out, err := d.ecs.DescribeContainerInstances(cctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: page.ContainerInstanceArns})
-		cancel()
+		out, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: page.ContainerInstanceArns})
 		if err != nil {
 			return nil, fmt.Errorf("describing draining container instances of %s: %w", cluster, err)
 		}
@@ -250,8 +240,6 @@ func (d *Drainer) Restart(ctx context.Context, p Pending, eventID string) error 
 	if err != nil {
 		return fmt.Errorf("encoding restart of %s: %w", p.Action.InstanceID, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	if _, err := d.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl: &d.queueURL, MessageBody: aws.String(string(body)), DelaySeconds: int32(RestartGrace / time.Second),
 	}); err != nil {

@@ -48,9 +48,7 @@ func (d *Drainer) tasksLeft(ctx context.Context, s State, in *Instance) ([]Task,
 	arns = slices.Compact(arns)
 	var left []Task
 	for batch := range slices.Chunk(arns, describeBatch) {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.ecs.DescribeTasks(cctx, &ecs.DescribeTasksInput{Cluster: &s.Cluster, Tasks: batch})
-		cancel()
+		out, err := d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: &s.Cluster, Tasks: batch})
 		if err != nil {
 			return nil, fmt.Errorf("describing %d tasks on %s: %w", len(batch), s.ContainerInstanceARN, err)
 		}
@@ -70,8 +68,6 @@ func (d *Drainer) tasksLeft(ctx context.Context, s State, in *Instance) ([]Task,
 }
 
 func (d *Drainer) page(ctx context.Context, p *ecs.ListTasksPaginator) (*ecs.ListTasksOutput, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	return p.NextPage(ctx)
 }
 
@@ -88,9 +84,7 @@ func (d *Drainer) protection(ctx context.Context, s State, tasks []Task) error {
 		}
 	}
 	for batch := range slices.Chunk(arns, describeBatch) {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.ecs.GetTaskProtection(cctx, &ecs.GetTaskProtectionInput{Cluster: &s.Cluster, Tasks: batch})
-		cancel()
+		out, err := d.ecs.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{Cluster: &s.Cluster, Tasks: batch})
 		if err != nil {
 			return fmt.Errorf("reading task protection on %s: %w", s.ContainerInstanceARN, err)
 		}
@@ -115,9 +109,7 @@ func (d *Drainer) stopTasks(ctx context.Context, s State, tasks []Task) error {
 		if t.DesiredStatus == "STOPPED" {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		_, err := d.ecs.StopTask(cctx, &ecs.StopTaskInput{Cluster: &s.Cluster, Task: aws.String(t.ARN), Reason: aws.String(stopReason)})
-		cancel()
+		_, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: &s.Cluster, Task: aws.String(t.ARN), Reason: aws.String(stopReason)})
 		if err != nil {
 			return fmt.Errorf("stopping task %s: %w", t.ARN, err)
 		}

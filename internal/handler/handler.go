@@ -19,15 +19,20 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
-// Drainer runs one hop of a drain.
+// Drainer reads what a batch's records ask first in shared calls, and does
+// what no record's hop does.
 type Drainer interface {
-	StartWith(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string, p *drain.Prefetch) (drain.Result, error)
-	Prefetch(ctx context.Context, b drain.Batch) *drain.Prefetch
-	ContinueWith(ctx context.Context, s drain.State, recordID string, p *drain.Prefetch) (drain.Result, error)
+	Prefetch(ctx context.Context, b drain.Batch) Round
 	Resend(ctx context.Context, body string) error
 	Lost(ctx context.Context, scope drain.Scope) ([]drain.Pending, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
-	Settle(ctx context.Context, e lifecycle.ECSEvent, scope drain.Scope, p *drain.Prefetch) (drain.Result, error)
+}
+
+// Round runs one record's hop from what its batch's shared calls observed.
+type Round interface {
+	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
+	Continue(ctx context.Context, s drain.State, recordID string) (drain.Result, error)
+	Settle(ctx context.Context, e lifecycle.ECSEvent, scope drain.Scope) (drain.Result, error)
 }
 
 // Config selects what the handler drains: records of other groups and
@@ -43,9 +48,20 @@ type Handler struct {
 	now func() time.Time
 }
 
-// New returns a Handler.
-func New(d Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+// New returns a Handler running d's drains.
+func New(d *drain.Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+	return newHandler(batched{d}, cfg, log, now)
+}
+
+func newHandler(d Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
 	return &Handler{d: d, cfg: cfg, log: log, now: now}
+}
+
+// batched is a *drain.Drainer whose Prefetch returns its round as a Round.
+type batched struct{ *drain.Drainer }
+
+func (b batched) Prefetch(ctx context.Context, batch drain.Batch) Round {
+	return b.Drainer.Prefetch(ctx, batch)
 }
 
 // minBudget is the invocation time a record needs before it is started: a
@@ -53,6 +69,32 @@ func New(d Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler
 // left, the record is sent back to the queue unchanged rather than started
 // and cut off by the function timeout, which would fail the whole batch.
 const minBudget = 10 * time.Second
+
+// record is one body of an invocation, parsed and scoped once.
+type record struct {
+	id  string // the SQS message id; "" when EventBridge invokes directly
+	in  lifecycle.Input
+	err error // the body can never be processed
+	// meta is an action's hook metadata; scoped is nil for an action or
+	// re-queue message of one of the drainer's groups and hooks, a *Skip
+	// for another's, and the error of an action whose metadata is bad.
+	meta   lifecycle.HookMetadata
+	scoped error
+}
+
+func (h *Handler) parse(id string, body []byte) record {
+	r := record{id: id}
+	r.in, r.err = lifecycle.Parse(body)
+	switch {
+	case r.err != nil:
+	case r.in.Action != nil:
+		a := r.in.Action
+		r.meta, r.scoped = h.cfg.Drains(a.GroupName, a.HookName, a.NotificationMetadata)
+	case r.in.Message != nil:
+		r.scoped = h.cfg.Covers(r.in.Message.GroupName, r.in.Message.HookName)
+	}
+	return r
+}
 
 // Invoke handles one Lambda invocation.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
@@ -62,42 +104,36 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	}
 	// The rule may also target the function directly: then the payload is
 	// the event, and a returned error makes Lambda retry the invocation.
-	return nil, h.record(ctx, payload, "", nil, slog.String(keyRequestID, requestID(ctx)))
+	r := h.parse("", payload)
+	round, _ := h.prefetch(ctx, []record{r})
+	return nil, h.record(ctx, round, r, slog.String(keyRequestID, requestID(ctx)))
 }
 
-// prefetch reads, in shared calls, what the batch's lifecycle actions,
+// prefetch reads, in shared calls, what the records' lifecycle actions,
 // re-queue messages and ECS events will each ask first (the hook, is the
 // action pending, the container instance and its mark), so N drains of a
 // cluster cost ceil(N/100) DescribeContainerInstances instead of N. Records
-// that do not parse or will be ignored are left to record. It also returns
-// the ids of ECS event records that repeat an earlier record's container
+// that do not parse or will be ignored are left out. It also returns the
+// indexes of ECS event records that repeat an earlier record's container
 // instance: one look at an instance answers for every event of the batch
 // about it.
-func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.Prefetch, map[string]bool) {
+func (h *Handler) prefetch(ctx context.Context, recs []record) (Round, map[int]bool) {
 	var b drain.Batch
-	repeats := map[string]bool{}
+	repeats := map[int]bool{}
 	named := map[string]bool{}
-	for _, r := range batch.Records {
-		in, err := lifecycle.Parse([]byte(r.Body))
-		switch {
-		case err != nil:
+	for i, r := range recs {
+		switch in := r.in; {
+		case r.err != nil || r.scoped != nil:
 		case in.Action != nil:
-			if meta, err := h.cfg.Drains(in.Action.GroupName, in.Action.HookName, in.Action.NotificationMetadata); err == nil {
-				b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: meta})
-			}
+			b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: r.meta})
 		case in.Message != nil:
-			if h.cfg.Covers(in.Message.GroupName, in.Message.HookName) == nil {
-				b.Hops = append(b.Hops, *in.Message)
-			}
+			b.Hops = append(b.Hops, *in.Message)
 		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
-			repeats[r.MessageId] = true
+			repeats[i] = true
 		case in.ECS != nil:
 			named[in.ECS.ContainerInstanceARN] = true
 			b.Events = append(b.Events, *in.ECS)
 		}
-	}
-	if len(b.Starts)+len(b.Hops)+len(b.Events) == 0 {
-		return nil, repeats
 	}
 	return h.d.Prefetch(ctx, b), repeats
 }
@@ -108,16 +144,20 @@ func (h *Handler) prefetch(ctx context.Context, batch events.SQSEvent) (*drain.P
 const parallelRecords = 10
 
 func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEventResponse {
-	pre, repeats := h.prefetch(ctx, batch)
-	failed := make([]bool, len(batch.Records))
+	recs := make([]record, len(batch.Records))
+	for i, m := range batch.Records {
+		recs[i] = h.parse(m.MessageId, []byte(m.Body))
+	}
+	round, repeats := h.prefetch(ctx, recs)
+	failed := make([]bool, len(recs))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, parallelRecords)
-	for i, r := range batch.Records {
-		if repeats[r.MessageId] {
+	for i, r := range recs {
+		if repeats[i] {
 			// If the first event about the instance fails, its record is
 			// retried and looks again; this one adds nothing.
 			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""),
-				slog.String(keyRequestID, requestID(ctx)), slog.String(keyMessageID, r.MessageId),
+				slog.String(keyRequestID, requestID(ctx)), slog.String(keyMessageID, r.id),
 				slog.String(keyReason, "an earlier ECS event of the batch names the same container instance"))
 			continue
 		}
@@ -125,95 +165,92 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			failed[i] = h.batchRecord(ctx, r, pre) != nil
+			failed[i] = h.batchRecord(ctx, round, r, batch.Records[i].Body) != nil
 		}()
 	}
 	wg.Wait()
 	var resp events.SQSEventResponse
-	for i, r := range batch.Records {
+	for i, r := range recs {
 		if failed[i] {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.id})
 		}
 	}
 	return resp
 }
 
-// batchRecord handles one record of a batch, or sends it back to the queue
-// when the invocation has too little time left to start it.
-func (h *Handler) batchRecord(ctx context.Context, r events.SQSMessage, pre *drain.Prefetch) error {
+// batchRecord handles one record of a batch, or sends its body back to the
+// queue when the invocation has too little time left to start it.
+func (h *Handler) batchRecord(ctx context.Context, round Round, r record, body string) error {
 	rid := slog.String(keyRequestID, requestID(ctx))
-	mid := slog.String(keyMessageID, r.MessageId)
+	mid := slog.String(keyMessageID, r.id)
 	// Invocation deadlines are wall-clock times, whatever clock the
 	// drains read.
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minBudget {
-		err := h.d.Resend(ctx, resendable(r))
+		err := h.d.Resend(ctx, r.resendable(body))
 		if err == nil {
 			h.log.Warn("invocation budget too short: record sent back to the queue", rid, mid, slog.Duration("budget_left", time.Until(deadline)))
 		}
 		return err
 	}
-	return h.record(ctx, []byte(r.Body), r.MessageId, pre, rid, mid)
+	return h.record(ctx, round, r, rid, mid)
 }
 
-// resendable is the body to send back for record r: unchanged, but for a
-// re-queue message of an earlier build, which has no id of its own and is
-// named in the chain mark by its SQS message id, which the copy would lose.
-func resendable(r events.SQSMessage) string {
-	in, err := lifecycle.Parse([]byte(r.Body))
-	if err != nil || in.Message == nil || in.Message.ID != "" {
-		return r.Body
+// resendable is the body to send back for r: unchanged, but for a re-queue
+// message of an earlier build, which has no id of its own and is named in
+// the chain mark by its SQS message id, which the copy would lose.
+func (r record) resendable(body string) string {
+	if r.err != nil || r.in.Message == nil || r.in.Message.ID != "" {
+		return body
 	}
-	m := *in.Message
-	m.ID = r.MessageId
+	m := *r.in.Message
+	m.ID = r.id
 	if b, err := m.Encode(); err == nil {
 		return string(b)
 	}
-	return r.Body
+	return body
 }
 
-// record handles one body and logs its outcome. recordID is the SQS message
-// id ("" when EventBridge invokes the function directly). A non-nil error
-// means the record must be retried or, if it can never succeed, reach the
-// DLQ. pre is what the batch's shared calls observed (nil: nothing).
-func (h *Handler) record(ctx context.Context, body []byte, recordID string, pre *drain.Prefetch, attrs ...slog.Attr) error {
-	in, err := lifecycle.Parse(body)
+// record handles one record and logs its outcome. A non-nil error means the
+// record must be retried or, if it can never succeed, reach the DLQ.
+func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...slog.Attr) error {
+	in := r.in
 	switch {
-	case err != nil:
+	case r.err != nil:
 		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", drainAttrs("", "", "", ""),
-			append(attrs, slog.String(keyReason, err.Error()))...)
-		return err
+			append(attrs, slog.String(keyReason, r.err.Error()))...)
+		return r.err
 	case in.Ignored != "":
 		h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""), append(attrs, slog.String(keyReason, in.Ignored))...)
 		return nil
 	case in.Message != nil:
 		m := *in.Message
-		if err := h.cfg.Covers(m.GroupName, m.HookName); err != nil {
-			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs(m.Cluster, m.GroupName, m.HookName, m.InstanceID), append(attrs, slog.String(keyReason, err.Error()))...)
+		if r.scoped != nil {
+			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs(m.Cluster, m.GroupName, m.HookName, m.InstanceID), append(attrs, slog.String(keyReason, r.scoped.Error()))...)
 			return nil
 		}
-		res, err := h.d.ContinueWith(ctx, m, recordID, pre)
+		res, err := round.Continue(ctx, m, r.id)
 		return h.outcome(ctx, m, res, err, attrs)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
-		return h.settle(ctx, *in.ECS, pre, attrs)
+		return h.settle(ctx, round, *in.ECS, attrs)
 	}
 	a := *in.Action
+	recordID := r.id
 	if recordID == "" {
 		recordID = a.EventID
 	}
 	attrs = append(attrs, slog.String(keyEventID, a.EventID))
 	where := drainAttrs("", a.GroupName, a.HookName, a.InstanceID)
-	meta, err := h.cfg.Drains(a.GroupName, a.HookName, a.NotificationMetadata)
-	if drain.IsSkip(err) {
-		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, err.Error()))...)
+	if drain.IsSkip(r.scoped) {
+		h.logLine(ctx, slog.LevelInfo, "record ignored", where, append(attrs, slog.String(keyReason, r.scoped.Error()))...)
 		return nil
 	}
-	if err != nil {
-		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, err.Error()))...)
-		return err
+	if r.scoped != nil {
+		h.logLine(ctx, slog.LevelError, "record can never be processed: reported failed for the DLQ", where, append(attrs, slog.String(keyReason, r.scoped.Error()))...)
+		return r.scoped
 	}
-	res, err := h.d.StartWith(ctx, a, meta, recordID, pre)
+	res, err := round.Start(ctx, a, r.meta, recordID)
 	return h.outcome(ctx, res.State, res, err, attrs)
 }
 
@@ -253,9 +290,9 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 
 // settle handles an ECS event: the drain of its container instance may be
 // over, and is then completed without waiting for its chain's next poll.
-func (h *Handler) settle(ctx context.Context, e lifecycle.ECSEvent, pre *drain.Prefetch, attrs []slog.Attr) error {
+func (h *Handler) settle(ctx context.Context, round Round, e lifecycle.ECSEvent, attrs []slog.Attr) error {
 	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
-	res, err := h.d.Settle(ctx, e, h.cfg, pre)
+	res, err := round.Settle(ctx, e, h.cfg)
 	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
 		// How long after the task stopped its instance was released: the
 		// lag event-driven completion exists to cut.

@@ -48,7 +48,7 @@ type fakeDrainer struct {
 	settled                                        []string
 }
 
-func (f *fakeDrainer) StartWith(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string, _ *drain.Prefetch) (drain.Result, error) {
+func (f *fakeDrainer) Start(_ context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, _ string) (drain.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cluster := meta.Cluster
@@ -59,16 +59,16 @@ func (f *fakeDrainer) StartWith(_ context.Context, a lifecycle.Action, meta life
 	return res, f.startErr
 }
 
-func (f *fakeDrainer) Prefetch(_ context.Context, b drain.Batch) *drain.Prefetch {
+func (f *fakeDrainer) Prefetch(_ context.Context, b drain.Batch) Round {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prefetched = append(f.prefetched, len(b.Hops))
 	f.prefetchedStarts = append(f.prefetchedStarts, len(b.Starts))
 	f.prefetchedEvents = append(f.prefetchedEvents, len(b.Events))
-	return nil
+	return f
 }
 
-func (f *fakeDrainer) ContinueWith(_ context.Context, s drain.State, _ string, _ *drain.Prefetch) (drain.Result, error) {
+func (f *fakeDrainer) Continue(_ context.Context, s drain.State, _ string) (drain.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.continues = append(f.continues, s)
@@ -88,7 +88,7 @@ func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string
 	return nil
 }
 
-func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ drain.Scope, _ *drain.Prefetch) (drain.Result, error) {
+func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ drain.Scope) (drain.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.settled = append(f.settled, e.EventID)
@@ -113,7 +113,7 @@ func testdata(t *testing.T, name string) string {
 
 func newTestHandler(d Drainer, cfg Config) (*Handler, *bytes.Buffer) {
 	var logs bytes.Buffer
-	return New(d, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
+	return newHandler(d, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
 }
 
 func sqsEvent(bodies ...string) json.RawMessage {

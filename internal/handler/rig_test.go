@@ -125,8 +125,10 @@ func newRig(t *testing.T, p drain.Policy, opts ...drain.CoalesceOption) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As drain.New wires them: calls bounded, writes coalesced, through
+	// the real clients.
+	cfg = drain.BoundCalls(cfg)
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
-	// As drain.New wires them: writes coalesced, through the real clients.
 	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg), opts...), r.asg, drain.CoalescingQueue(r.sqs, opts...), r.queueURL, p, r.clk.Now)
 	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
 	return r

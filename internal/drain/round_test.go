@@ -96,15 +96,15 @@ func TestPrefetchSharesTheBatchsDescribeCalls(t *testing.T) {
 
 // A hop that starts from the batch's observations must not ask again what
 // is known: it goes straight to counting the tasks.
-func TestContinueWithAPrefetchMakesNoCallWhoseAnswerIsKnown(t *testing.T) {
+func TestContinueMakesNoCallWhoseAnswerTheRoundKnows(t *testing.T) {
 	f := &batchFake{}
 	d := NewWithClients(f, f, f, "q", testPolicy, func() time.Time { return t0 })
 	states := batchStates(3)
 	p := d.Prefetch(context.Background(), Batch{Hops: states})
 	f.calls = nil
-	res, err := d.ContinueWith(context.Background(), states[1], "r1", p)
+	res, err := p.Continue(context.Background(), states[1], "r1")
 	if err != nil || res.Outcome != OutcomeDrained {
-		t.Fatalf("ContinueWith: outcome %s, error %v; want drained", res.Outcome, err)
+		t.Fatalf("Continue: outcome %s, error %v; want drained", res.Outcome, err)
 	}
 	want := []string{"ListTasks:STOPPED", "CompleteLifecycleAction"}
 	if fmt.Sprint(f.calls) != fmt.Sprint(want) {
@@ -150,7 +150,7 @@ func TestPrefetchSharesTheEventsDescribeCalls(t *testing.T) {
 		t.Errorf("DescribeContainerInstances sizes %v, want %v (c2's 50 and c1's 100)", f.ciCalls, want)
 	}
 	f.calls = nil
-	res, err := d.Settle(context.Background(), evs[2], Scope{}, p)
+	res, err := p.Settle(context.Background(), evs[2], Scope{})
 	if err != nil || res.Outcome != OutcomeNotDraining || len(f.calls) != 0 {
 		t.Errorf("Settle after the prefetch: outcome %s, error %v, calls %v; want not_draining (the fake's instances carry no mark) with no call", res.Outcome, err, f.calls)
 	}
@@ -194,9 +194,9 @@ func TestPrefetchSharesTheFirstHopsReads(t *testing.T) {
 		t.Errorf("prefetch calls (-want +got):\n%s", diff)
 	}
 	f.calls = nil
-	res, err := d.StartWith(context.Background(), starts[7].Action, starts[7].Meta, "r1", p)
+	res, err := p.Start(context.Background(), starts[7].Action, starts[7].Meta, "r1")
 	if err != nil || res.Outcome != OutcomeDrained || res.State.HeartbeatTimeoutSeconds != 300 || res.State.ContainerInstanceARN == "" {
-		t.Fatalf("StartWith: %+v, %v; want drained with the hook's timeout and the instance's ARN", res, err)
+		t.Fatalf("Start: %+v, %v; want drained with the hook's timeout and the instance's ARN", res, err)
 	}
 	if want := []string{"ListTasks:STOPPED", "CompleteLifecycleAction"}; !slices.Equal(f.calls, want) {
 		t.Errorf("first hop calls %v, want %v", f.calls, want)
@@ -219,7 +219,7 @@ func TestPrefetchAsksAutoScalingOnceForTheEventsThatMayEndADrain(t *testing.T) {
 		t.Errorf("DescribeAutoScalingInstances sizes %v, want %v", f.asgCalls, want)
 	}
 	f.calls = nil
-	res, err := d.Settle(context.Background(), evs[7], Scope{ASGs: []string{"asg"}}, p)
+	res, err := p.Settle(context.Background(), evs[7], Scope{ASGs: []string{"asg"}})
 	if err != nil || res.Outcome != OutcomeDrained {
 		t.Fatalf("Settle: %+v, %v; want drained", res, err)
 	}

@@ -26,25 +26,36 @@ const (
 	maxASGInstancesPerCall  = 50  // DescribeAutoScalingInstances
 )
 
-// Prefetch is what a batch's shared calls observed. The zero value (or nil)
-// observed nothing.
-type Prefetch struct {
-	actions   map[string]ActionStatus // by "group/instance id"
-	instances map[string]seen         // by container instance ARN, for hops
-	// byEC2 finds a first hop's container instance in instances: the ARN
-	// by "cluster/EC2 instance id".
-	byEC2 map[string]string
-	// hooks are the first hops' hooks, by "group/hook"; a heartbeat
-	// timeout of 0 for a hook that does not exist.
-	hooks map[string]hookView
-	// byEvent holds the instances the batch's ECS events name. They are
-	// kept apart so that a forked drain's hop, left out above, never reads
-	// a mark described for an event.
+// Round is what a batch's shared calls observed, and runs each of the
+// batch's hops from it: a hop makes only the calls whose answer the round
+// does not know.
+type Round struct {
+	d         *Drainer
+	actions   map[actionKey]ActionStatus
+	instances map[string]seen // by container instance ARN, for hops
+	// byEC2 finds a first hop's container instance in instances.
+	byEC2 map[ec2Key]string
+	// hooks are the first hops' hooks; a heartbeat timeout of 0 for a hook
+	// that does not exist.
+	hooks map[hookKey]hookView
+	// byEvent holds the instances the batch's ECS events name, by ARN.
+	// They are kept apart so that a forked drain's hop, left out above,
+	// never reads a mark described for an event.
 	byEvent map[string]seen
 	// eventActions are what Auto Scaling says of the EC2 instances of
 	// byEvent whose drain may be over, by instance id.
 	eventActions map[string]asgView
 }
+
+// actionKey names a lifecycle action by its group and EC2 instance: an
+// action of another group on the same instance is not the drain's.
+type actionKey struct{ group, instance string }
+
+// hookKey names a lifecycle hook.
+type hookKey struct{ group, hook string }
+
+// ec2Key names an EC2 instance in a cluster.
+type ec2Key struct{ cluster, instance string }
 
 type seen struct {
 	instance Instance
@@ -72,8 +83,8 @@ type Batch struct {
 // reads the mark the other may just have written. A failed call leaves its
 // drains and events out: they make their own calls and report their own
 // errors.
-func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
-	p := &Prefetch{actions: map[string]ActionStatus{}, instances: map[string]seen{}, byEC2: map[string]string{}, hooks: map[string]hookView{}, byEvent: map[string]seen{}}
+func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Round {
+	p := &Round{d: d, actions: map[actionKey]ActionStatus{}, instances: map[string]seen{}, byEC2: map[ec2Key]string{}, hooks: map[hookKey]hookView{}, byEvent: map[string]seen{}}
 	states := slices.Clone(b.Hops)
 	for _, st := range b.Starts {
 		states = append(states, d.begin(st.Action, st.Meta))
@@ -103,7 +114,7 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Prefetch {
 	d.describeAll(ctx, hops, p.instances)
 	for arn, v := range p.instances {
 		if c := clusterOfARN(hops, arn); c != "" {
-			p.byEC2[c+"/"+v.instance.EC2InstanceID] = arn
+			p.byEC2[ec2Key{c, v.instance.EC2InstanceID}] = arn
 		}
 	}
 	d.describeAll(ctx, named, p.byEvent)
@@ -137,9 +148,7 @@ func (d *Drainer) listByEC2(ctx context.Context, cluster string, ids []string) [
 	for chunk := range slices.Chunk(ids, maxASGInstancesPerCall) {
 		in := &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster), Filter: aws.String("ec2InstanceId in [" + strings.Join(chunk, ", ") + "]")}
 		for {
-			cctx, cancel := context.WithTimeout(ctx, callTimeout)
-			out, err := d.ecs.ListContainerInstances(cctx, in)
-			cancel()
+			out, err := d.ecs.ListContainerInstances(ctx, in)
 			if err != nil {
 				break
 			}
@@ -155,7 +164,7 @@ func (d *Drainer) listByEC2(ctx context.Context, cluster string, ids []string) [
 
 // prefetchHooks reads the first hops' hooks, one DescribeLifecycleHooks per
 // group (all its hooks: the others are worth a warning).
-func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State) {
+func (d *Drainer) prefetchHooks(ctx context.Context, p *Round, states []State) {
 	names := map[string][]string{} // group -> hook names
 	var groups []string
 	for _, s := range states {
@@ -170,15 +179,13 @@ func (d *Drainer) prefetchHooks(ctx context.Context, p *Prefetch, states []State
 		}
 	}
 	for _, g := range groups {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := d.asg.DescribeLifecycleHooks(cctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g)})
-		cancel()
+		out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g)})
 		if err != nil {
 			continue
 		}
 		found := hooksOf(out.LifecycleHooks)
 		for _, h := range names[g] {
-			p.hooks[g+"/"+h] = found[h]
+			p.hooks[hookKey{g, h}] = found[h]
 		}
 	}
 }
@@ -220,7 +227,7 @@ func sharedStates(states []State) []State {
 
 // prefetchActions asks Auto Scaling, 50 instances a call, whether each hop's
 // action is pending.
-func (d *Drainer) prefetchActions(ctx context.Context, p *Prefetch, states []State) {
+func (d *Drainer) prefetchActions(ctx context.Context, p *Round, states []State) {
 	ids := make([]string, len(states))
 	for i, s := range states {
 		ids[i] = s.InstanceID
@@ -228,7 +235,7 @@ func (d *Drainer) prefetchActions(ctx context.Context, p *Prefetch, states []Sta
 	found := d.waitingGroups(ctx, ids)
 	for _, s := range states {
 		if w, ok := found[s.InstanceID]; ok {
-			p.actions[s.GroupName+"/"+s.InstanceID] = w.in(s.GroupName)
+			p.actions[actionKey{s.GroupName, s.InstanceID}] = w.in(s.GroupName)
 		}
 	}
 }
@@ -271,8 +278,6 @@ func (d *Drainer) waitingGroups(ctx context.Context, ids []string) map[string]as
 
 // describeWaiting asks Auto Scaling about up to 50 instances at once.
 func (d *Drainer) describeWaiting(ctx context.Context, ids []string) (map[string]asgView, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	out, err := d.asg.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids})
 	if err != nil {
 		return nil, fmt.Errorf("describing auto scaling instances %v: %w", ids, err)
@@ -295,9 +300,7 @@ func (d *Drainer) describeWaiting(ctx context.Context, ids []string) (map[string
 func (d *Drainer) describeAll(ctx context.Context, b byCluster, into map[string]seen) {
 	for _, cluster := range b.clusters {
 		for batch := range slices.Chunk(b.ids[cluster], maxInstancesPerDescribe) {
-			cctx, cancel := context.WithTimeout(ctx, callTimeout)
-			out, err := d.ecs.DescribeContainerInstances(cctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: batch})
-			cancel()
+			out, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: batch})
 			if err != nil {
 				continue
 			}
@@ -313,10 +316,7 @@ func (d *Drainer) describeAll(ctx context.Context, b byCluster, into map[string]
 
 // described returns the instance an ECS event names, if the batch described
 // it with an EC2 instance id the drain may use.
-func (p *Prefetch) described(arn string) (*Instance, *Chain, bool) {
-	if p == nil {
-		return nil, nil, false
-	}
+func (p *Round) described(arn string) (*Instance, *Chain, bool) {
 	v, ok := p.byEvent[arn]
 	if !ok || !lifecycle.ValidInstanceID(v.instance.EC2InstanceID) {
 		return nil, nil, false
@@ -326,11 +326,8 @@ func (p *Prefetch) described(arn string) (*Instance, *Chain, bool) {
 }
 
 // observe fills o with what p observed for drain s.
-func (p *Prefetch) observe(s State, o *Observation) {
-	if p == nil {
-		return
-	}
-	if a, ok := p.actions[s.GroupName+"/"+s.InstanceID]; ok {
+func (p *Round) observe(s State, o *Observation) {
+	if a, ok := p.actions[actionKey{s.GroupName, s.InstanceID}]; ok {
 		o.Action = a
 	}
 	if v, ok := p.instances[s.ContainerInstanceARN]; ok && s.ContainerInstanceARN != "" && v.instance.EC2InstanceID == s.InstanceID {
@@ -342,27 +339,35 @@ func (p *Prefetch) observe(s State, o *Observation) {
 // observeStart fills o, and s's heartbeat timeout and deadline, with what p
 // observed for the first hop of drain s. An instance the batch did not find
 // is left to the hop's own lookup.
-func (p *Prefetch) observeStart(s *State, o *Observation, policy Policy) {
-	if p == nil {
-		return
+func (p *Round) observeStart(s *State, o *Observation) {
+	if h, ok := p.hooks[hookKey{s.GroupName, s.HookName}]; ok {
+		h.apply(s, o, p.d.policy)
 	}
-	if h, ok := p.hooks[s.GroupName+"/"+s.HookName]; ok {
-		h.apply(s, o, policy)
-	}
-	if a, ok := p.actions[s.GroupName+"/"+s.InstanceID]; ok {
+	if a, ok := p.actions[actionKey{s.GroupName, s.InstanceID}]; ok {
 		o.Action = a
 	}
-	if arn, ok := p.byEC2[s.Cluster+"/"+s.InstanceID]; ok {
+	if arn, ok := p.byEC2[ec2Key{s.Cluster, s.InstanceID}]; ok {
 		v := p.instances[arn]
 		in := v.instance
 		o.Instance, o.Chain = &in, v.chain
 	}
 }
 
-// ContinueWith runs the next hop of drain s starting from what the batch's
-// shared calls observed (p may be nil).
-func (d *Drainer) ContinueWith(ctx context.Context, s State, recordID string, p *Prefetch) (Result, error) {
+// Start begins draining for a lifecycle action with its hook's metadata.
+// recordID identifies the record carrying the action (see Observation).
+func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
+	s := p.d.begin(a, meta)
+	o := Observation{RecordID: recordID}
+	p.observeStart(&s, &o)
+	if o.Instance != nil && o.Instance.Found {
+		p.d.adopt(&s, o)
+	}
+	return p.d.runFrom(ctx, s, o)
+}
+
+// Continue runs the next hop of drain s.
+func (p *Round) Continue(ctx context.Context, s State, recordID string) (Result, error) {
 	o := Observation{RecordID: recordID}
 	p.observe(s, &o)
-	return d.runFrom(ctx, s, o)
+	return p.d.runFrom(ctx, s, o)
 }
