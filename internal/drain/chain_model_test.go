@@ -433,6 +433,9 @@ func TestChainProtocolModel(t *testing.T) {
 		{"three faults, the chain going on", 3, 2, 2, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if testing.Short() && tt.maxFaults > 1 {
+				t.Skip("explores tens of thousands of states; skipped with -short")
+			}
 			c := &modelChecker{t: t, maxFaults: tt.maxFaults, maxQueue: tt.maxQueue, maxHops: tt.hops, tasksStop: tt.tasksStop, seen: map[string]bool{}}
 			c.explore(&modelWorld{queue: []modelMsg{{sqsID: "e0", origin: "e0", body: modelEvent()}}, acked: map[string]bool{}, tasks: 1}, nil)
 			t.Logf("%d states explored", c.states)

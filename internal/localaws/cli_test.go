@@ -59,6 +59,9 @@ type cliCall struct {
 // answers, or the local AWS only agrees with the Go SDK it was built
 // against, and the drainer's integration tests prove less than they claim.
 func TestAWSCLIGetsAWSAnswersFromTheLocalAWS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI once per call; skipped with -short")
+	}
 	cli := findCLI(t)
 	a, err := Start(Options{Clock: clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC))})
 	if err != nil {
