@@ -16,16 +16,16 @@ build:
 
 # A full drain on the local AWS with the real binary; flags: make demo DEMO_FLAGS="-refresh -instances 6".
 demo:
-	$(GO) run ./internal/demo $(DEMO_FLAGS)
+	$(GO) run ./cmd/demo $(DEMO_FLAGS)
 
 # The chaos soak: 500 drains at once under every fault, for three seeds.
 soak:
-	$(GO) run ./internal/soak $(SOAK_FLAGS)
+	$(GO) run ./cmd/soak $(SOAK_FLAGS)
 
 # Three drain designs on the same local AWS and workload, 1, 100 and 1,000
 # drains: prints a markdown table, writes bench/results.md and bench/results.svg.
 bench:
-	$(GO) run ./internal/bench $(BENCH_FLAGS)
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 test: fmt-check vet lint
 	$(GO) test -race -count=1 ./...
@@ -59,13 +59,16 @@ clean:
 	rm -f bootstrap
 
 # The CDK app (infra/). The CLI is pinned and run through npx, nothing global:
-# 2.1148.1 reads the cloud assembly that aws-cdk-go v2.220.0 writes (3.x does
-# not). The synth builds the function itself and needs no AWS account.
+# 2.1148.1 reads the cloud assembly (schema 55) that aws-cdk-go v2.277.0 writes
+# (the deprecated 3.0.0 reads up to 43). The synth builds the function itself
+# and needs no AWS account.
 # Without CDK_FLAGS: the example stack. For an existing cluster:
 #   make deploy CDK_FLAGS="-c cluster=NAME -c asgs=ASG1,ASG2"
 CDK ?= npx --yes aws-cdk@2.1148.1
 CDK_FLAGS ?=
-CDK_ENV = JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+# jsii's banners for node 20 (deprecated; past jsii's support since
+# 2026-10-30, which needs the major version named).
+CDK_ENV = JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 .PHONY: synth deploy destroy
 

@@ -22,7 +22,7 @@ import (
 
 	lsautoscaling "github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 const (
@@ -73,12 +73,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 		fmt.Fprintln(out, "building the drainer's bootstrap binary ...")
-		if o.binary, err = scenario.BuildBootstrap(ctx, dir); err != nil {
+		if o.binary, err = localdeploy.BuildBootstrap(ctx, dir); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(out, "synthesizing the CDK app for the demo's cluster (its rule, function and queue settings) ...")
-	d, err := scenario.Synthesize(ctx, cluster, []string{group})
+	d, err := localdeploy.Synthesize(ctx, cluster, []string{group})
 	if err != nil {
 		return err
 	}
@@ -86,14 +86,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.verbose {
 		logs = out
 	}
-	w, err := scenario.Start(ctx, d, scenario.FunctionOptions{
+	w, err := localdeploy.Start(ctx, d, localdeploy.FunctionOptions{
 		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, Logs: logs,
 	})
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
+	ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 // team in the background until ctx is done: once an instance's containers
 // have all stopped, it ships their last logs for o.flush and then completes
 // its action. The drainer leaves that hook alone; the instance waits for it.
-func otherTeam(ctx context.Context, w *scenario.World, o options) error {
+func otherTeam(ctx context.Context, w *localdeploy.World, o options) error {
 	if err := w.OtherHook(group, o.otherHook, 300); err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func otherTeam(ctx context.Context, w *scenario.World, o options) error {
 // workload puts on the cluster what a real one has: a web service spread
 // over every instance, an API on a fixed host port (one per instance), a
 // log-agent daemon, and a standalone job that ECS draining leaves alone.
-func workload(w *scenario.World, o options, ids []string) error {
+func workload(w *localdeploy.World, o options, ids []string) error {
 	specs := []ecs.ServiceSpec{
 		{Name: "web", DesiredCount: o.tasks * o.instances, CPU: 256, Memory: 512, StopDelay: o.stopDelay},
 		{Name: "api", DesiredCount: max(1, o.instances-o.scaleIn), CPU: 256, Memory: 512, HostPort: 8080, MinimumHealthyPercent: 50, StopDelay: o.stopDelay},

@@ -1,11 +1,11 @@
-package scenario
+package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 // The soak's account is as varied as a real one (issue 11): besides the
@@ -55,7 +57,7 @@ type account struct {
 	attrLimit map[string]bool   // at ECS's custom attribute limit before the drain
 	brief     map[string]bool   // agent disconnected for a few seconds mid-drain
 	long      map[string]bool   // agent disconnected as the drain began, for good
-	team      *OtherTeam
+	team      *localdeploy.OtherTeam
 
 	mu           sync.Mutex
 	disconnected map[string]time.Time
@@ -83,7 +85,7 @@ func (a *account) disconnectedAt(id string) (time.Time, bool) {
 
 // deploymentDrains reports whether the deployment's terminate rule names
 // the group.
-func deploymentDrains(d Deployment, group string) bool {
+func deploymentDrains(d localdeploy.Deployment, group string) bool {
 	var p struct {
 		Detail struct {
 			AutoScalingGroupName []string `json:"AutoScalingGroupName"`
@@ -98,29 +100,6 @@ func deploymentDrains(d Deployment, group string) bool {
 		}
 	}
 	return false
-}
-
-// WarmPool gives the group a warm pool of n stopped instances and returns
-// them once they rest in it. MaxGroupPreparedCapacity n keeps the pool at
-// n however far the group shrinks.
-func (w *World) WarmPool(ctx context.Context, group string, n int) ([]string, error) {
-	size := int32(n) // #nosec G115 -- a handful of instances
-	if err := w.AWS.AutoScaling.PutWarmPool(group, autoscaling.WarmPool{MinSize: size, MaxGroupPreparedCapacity: &size}); err != nil {
-		return nil, err
-	}
-	for ctx.Err() == nil {
-		var ready []string
-		for _, in := range w.AWS.AutoScaling.WarmInstances(group) {
-			if in.LifecycleState == autoscaling.StateWarmedStopped {
-				ready = append(ready, in.ID)
-			}
-		}
-		if len(ready) >= n {
-			return ready[:n], nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("warm pool of %s: %w", group, ctx.Err())
 }
 
 // customAttributes are ten team attributes such as an account carries
@@ -196,7 +175,7 @@ func (l *outcomeLog) Write(p []byte) (int, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	other := line.Hook != "" && line.Hook != HookName
+	other := line.Hook != "" && line.Hook != localdeploy.HookName
 	if other && line.Msg == "record ignored" {
 		l.ignored++
 	}
@@ -235,12 +214,39 @@ func (l *outcomeLog) otherHooks() (ignored int, foreign []string) {
 func (l *outcomeLog) counts() (outcomes, warnings map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	outcomes, warnings = map[string]int{}, map[string]int{}
-	for k, n := range l.outcomes {
-		outcomes[k] = n
+	return maps.Clone(l.outcomes), maps.Clone(l.warnings)
+}
+
+// forwardOtherHooks adds a rule that sends the terminate events of every
+// hook but the drainer's to the queue the drainer's lifecycle rule targets,
+// as a rule without the construct's hook filter (an earlier deployment's,
+// or one made by hand) would: the drainer must then ignore those events
+// itself. A deployment whose rule has no hook filter already sends them.
+func (w world) forwardOtherHooks(d localdeploy.Deployment) error {
+	var pattern map[string]any
+	if err := json.Unmarshal(d.EventPattern, &pattern); err != nil {
+		return fmt.Errorf("reading the lifecycle rule's pattern: %w", err)
 	}
-	for k, n := range l.warnings {
-		warnings[k] = n
+	detail, _ := pattern["detail"].(map[string]any)
+	hooks, ok := detail["LifecycleHookName"]
+	if !ok {
+		return nil
 	}
-	return outcomes, warnings
+	detail["LifecycleHookName"] = []any{map[string]any{"anything-but": hooks}}
+	b, err := json.Marshal(pattern)
+	if err != nil {
+		return err
+	}
+	target := w.EventQueueURL
+	for _, r := range d.Rules {
+		if bytes.Equal(r.Pattern, d.EventPattern) && r.Queue == localdeploy.PollQueue {
+			target = w.QueueURL
+		}
+	}
+	// Named as the world names the lifecycle rule it adds to.
+	const name = "ecs-drainer-lifecycle-other-hooks"
+	if err := w.Bus.PutRule(name, b); err != nil {
+		return err
+	}
+	return w.Bus.AddTarget(name, eventbridge.SQSTarget(w.AWS.SQS.Send, target))
 }

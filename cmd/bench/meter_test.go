@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 func TestMeterCountsOperationsAndThrottles(t *testing.T) {
@@ -88,8 +88,8 @@ func TestMeterCountsDescribesOfPollInvocationsOnly(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	poll, event := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0123456789abcdef;Sampled=1"
-	m.invoked(scenario.PollQueue, poll)
-	m.invoked(scenario.EventQueue, event)
+	m.invoked(localdeploy.PollQueue, poll)
+	m.invoked(localdeploy.EventQueue, event)
 	describe := func(trace string, instances ...string) {
 		body := `{"cluster":"c","containerInstances":["` + strings.Join(instances, `","`) + `"]}`
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))

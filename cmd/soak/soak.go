@@ -1,4 +1,4 @@
-package scenario
+package main
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 // SoakFaults are every fault at once, at rates that make each happen many
@@ -31,7 +32,7 @@ var SoakFaults = faults.Config{
 // SoakConfig describes a chaos soak: many drains at once, every fault on.
 type SoakConfig struct {
 	Binary     string
-	Deployment Deployment // the synthesized template's, for SoakGroups
+	Deployment localdeploy.Deployment // the synthesized template's, for SoakGroups
 	Seed       uint64
 	// Drains is how many in-service instances are drained, a fifth of them
 	// in SoakOtherGroup; the few terminated out of its warm pool come on
@@ -102,7 +103,7 @@ type SoakReport struct {
 	// RecordLifecycleActionHeartbeat requests, and those that named a hook
 	// or a token not its own: the invariant is none.
 	DrainerLifecycleCalls, ForeignLifecycleCalls int
-	// OtherEventsIgnored are the other hook's events (ForwardOtherHooks)
+	// OtherEventsIgnored are the other hook's events (forwardOtherHooks)
 	// that the drainer logged as ignored; it must log no outcome for one.
 	OtherEventsIgnored int
 	// Outcomes are the function's logged outcomes, Warnings its counted
@@ -137,6 +138,10 @@ func counts(m map[string]int) string {
 	return strings.Join(out, " ")
 }
 
+// world is the soak's local deployment, with the soak's own moves on it:
+// the account it builds, the chaos it does, the invariants it checks.
+type world struct{ *localdeploy.World }
+
 // Soak runs the chaos soak and checks its invariants.
 func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	start := time.Now()
@@ -149,7 +154,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	cfg.Faults.Seed = int64(cfg.Seed)              // #nosec G115 -- a seed's bits, not a quantity
 	inj := faults.New(cfg.Faults)
 	logs := newOutcomeLog(cfg.Logs)
-	w, err := Start(ctx, cfg.Deployment, FunctionOptions{
+	dw, err := localdeploy.Start(ctx, cfg.Deployment, localdeploy.FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
 		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
 		Env: []string{"DRAINER_STALE_AFTER=1m", "DRAINER_DISCONNECTED_AFTER=" + soakDisconnectedAfter.String()},
@@ -157,8 +162,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	if err != nil {
 		return SoakReport{}, err
 	}
-	defer w.Close()
-	if err := w.ForwardOtherHooks(cfg.Deployment); err != nil {
+	defer dw.Close()
+	w := world{dw}
+	if err := w.forwardOtherHooks(cfg.Deployment); err != nil {
 		return SoakReport{}, err
 	}
 
@@ -218,7 +224,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 			}
 			acct.disconnect(id, time.Now())
 		}
-		if err := w.retry(ctx, func() error { _, err := w.ASG.TerminateInstanceInAutoScalingGroup(ctx, terminate(id)); return err }); err != nil {
+		if err := localdeploy.Retry(ctx, func() error { _, err := w.ASG.TerminateInstanceInAutoScalingGroup(ctx, terminate(id)); return err }); err != nil {
 			return SoakReport{}, fmt.Errorf("terminating %s: %w", id, err)
 		}
 	}
@@ -247,13 +253,13 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 // all drained, with another team's hook and a warm pool whose instances are
 // terminated out of it. It returns the instances to drain, those of the
 // warm pool last.
-func (w *World) soakAccount(ctx context.Context, cfg SoakConfig, rng *rand.Rand) (*account, []string, error) {
+func (w world) soakAccount(ctx context.Context, cfg SoakConfig, rng *rand.Rand) (*account, []string, error) {
 	acct := &account{group: map[string]string{}, attrLimit: map[string]bool{}, brief: map[string]bool{}, long: map[string]bool{},
 		disconnected: map[string]time.Time{}, reconnected: map[string]time.Time{}}
 	other := cfg.Drains / 5
 	plain := cfg.Drains - other
 	spares := cfg.Drains/24 + 2
-	spec := GroupSpec{Name: soakGroup, Cluster: soakGroup, Instances: plain + spares, Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat}
+	spec := localdeploy.GroupSpec{Name: soakGroup, Cluster: soakGroup, Instances: plain + spares, Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat}
 	ids, err := w.Group(ctx, spec)
 	if err != nil {
 		return nil, nil, err
@@ -286,7 +292,7 @@ func (w *World) soakAccount(ctx context.Context, cfg SoakConfig, rng *rand.Rand)
 // those whose agent disconnects briefly or for good (with tasks to drain,
 // so the disconnect matters); no instance gets two. It returns the chaos
 // done to each instance and fills acct.
-func (w *World) pickFaults(rng *rand.Rand, registered []string, cfg SoakConfig, acct *account) map[string]string {
+func (w world) pickFaults(rng *rand.Rand, registered []string, cfg SoakConfig, acct *account) map[string]string {
 	picked := map[string]string{}
 	order := rng.Perm(len(registered))
 	kinds := []string{chaosDeregistered, chaosCompleted, chaosExpired}
@@ -302,7 +308,7 @@ func (w *World) pickFaults(rng *rand.Rand, registered []string, cfg SoakConfig, 
 		acct.brief[registered[order[i]]] = true
 	}
 	for n := 0; n < max(1, few/2) && i < len(order); i++ {
-		if id := registered[order[i]]; len(w.liveTasks(soakGroup, id, time.Time{})) > 0 {
+		if id := registered[order[i]]; len(w.LiveTasks(soakGroup, id, time.Time{})) > 0 {
 			acct.long[id] = true
 			n++
 		}
@@ -314,7 +320,7 @@ func (w *World) pickFaults(rng *rand.Rand, registered []string, cfg SoakConfig, 
 // its drain and reconnects it a few seconds later, well before
 // DRAINER_DISCONNECTED_AFTER: the drain must carry on as if nothing
 // happened.
-func (w *World) briefDisconnects(rng *rand.Rand, acct *account) {
+func (w world) briefDisconnects(rng *rand.Rand, acct *account) {
 	for _, id := range slices.Sorted(maps.Keys(acct.brief)) {
 		after := time.Duration(500+rng.IntN(2500)) * time.Millisecond
 		lasting := time.Second + time.Duration(rng.Int64N(int64(soakBriefMax-time.Second)))
@@ -342,19 +348,6 @@ func poisonBody(i int) string {
 	return fmt.Sprintf("poison #%d: not an event", i)
 }
 
-// retry repeats a harness call through the faults (the SDK's own retries
-// may give up under heavy throttling).
-func (w *World) retry(ctx context.Context, call func() error) error {
-	var err error
-	for range 20 {
-		if err = call(); err == nil || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return err
-}
-
 func terminate(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGroupInput {
 	return &sdkautoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(true)}
 }
@@ -368,7 +361,7 @@ const (
 
 // chaos does to each picked drain its kind of chaos a few seconds into
 // its drain.
-func (w *World) chaos(ctx context.Context, rng *rand.Rand, picked, group map[string]string) {
+func (w world) chaos(ctx context.Context, rng *rand.Rand, picked, group map[string]string) {
 	for _, id := range slices.Sorted(maps.Keys(picked)) {
 		kind, g := picked[id], group[id]
 		delay := time.Duration(500+rng.IntN(4000)) * time.Millisecond
@@ -377,9 +370,9 @@ func (w *World) chaos(ctx context.Context, rng *rand.Rand, picked, group map[str
 			case chaosDeregistered:
 				w.AWS.ECS.DeregisterEC2Instance(id)
 			case chaosCompleted:
-				_ = w.retry(ctx, func() error {
+				_ = localdeploy.Retry(ctx, func() error {
 					_, err := w.ASG.CompleteLifecycleAction(ctx, &sdkautoscaling.CompleteLifecycleActionInput{
-						AutoScalingGroupName: aws.String(g), LifecycleHookName: aws.String(HookName),
+						AutoScalingGroupName: aws.String(g), LifecycleHookName: aws.String(localdeploy.HookName),
 						InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")})
 					if err != nil && strings.Contains(err.Error(), "No active Lifecycle Action") {
 						return nil // the drainer was first
@@ -387,14 +380,14 @@ func (w *World) chaos(ctx context.Context, rng *rand.Rand, picked, group map[str
 					return err
 				})
 			case chaosExpired:
-				w.AWS.AutoScaling.ExpireAction(id, HookName)
+				w.AWS.AutoScaling.ExpireAction(id, localdeploy.HookName)
 			}
 		})
 	}
 }
 
 // pendingActions counts the terminate actions still pending, of every hook.
-func (w *World) pendingActions() int {
+func (w world) pendingActions() int {
 	n := 0
 	for _, a := range w.AWS.AutoScaling.Actions() {
 		if a.Transition == autoscaling.TransitionTerminating && a.Active {
@@ -433,18 +426,11 @@ func (l *lossLog) decide(id string) bool {
 // watchQueue records every re-queue message (their delay of at least a
 // second keeps each on the queue for several looks) and loses the share
 // the soak asks for.
-func (w *World) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) {
+	localdeploy.Every(ctx, 100*time.Millisecond, func() bool {
 		msgs, err := w.AWS.SQS.Messages(w.QueueURL)
 		if err != nil {
-			return
+			return false
 		}
 		for _, m := range msgs {
 			if !strings.Contains(m.Body, `"kind":"ecs-drainer/requeue"`) || strings.Contains(m.Body, `"version":99`) {
@@ -459,10 +445,11 @@ func (w *World) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog)
 				w.AWS.SQS.Lose(w.QueueURL, m.MessageID)
 			}
 		}
-	}
+		return true
+	})
 }
 
-func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, chains *chainLog, lost *lossLog,
+func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, chains *chainLog, lost *lossLog,
 	logs *outcomeLog, inj *faults.Injector, wall time.Duration) SoakReport {
 	r := SoakReport{Seed: cfg.Seed, Drains: len(drained), Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost,
 		Warm: len(acct.warm), AttrLimit: len(acct.attrLimit), BriefDisconnects: len(acct.brief), LongDisconnects: len(acct.long)}
@@ -474,7 +461,7 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 	for _, a := range w.AWS.AutoScaling.Actions() {
 		hookOf[a.Token] = a.Hook
 		switch a.Hook {
-		case HookName:
+		case localdeploy.HookName:
 			actions[a.InstanceID] = a
 		case soakOtherHook:
 			others[a.InstanceID] = a
@@ -522,7 +509,7 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 		if chaos[id] != "" {
 			continue // the drainer did not decide this release
 		}
-		left := w.liveTasks(soakGroup, id, a.Ended)
+		left := w.LiveTasks(soakGroup, id, a.Ended)
 		drainHeld := a.Ended.Sub(a.Started)
 		since, disconnected := acct.disconnectedAt(id)
 		switch {
@@ -605,7 +592,7 @@ func (w *World) soakReport(cfg SoakConfig, drained []string, chaos map[string]st
 // hand (never lapsed, never completed by anyone else) and none ever
 // heartbeated, since the team sends none: a heartbeat or a completion the
 // team did not send can only be the drainer's.
-func (w *World) checkOtherHook(r *SoakReport, others map[string]autoscaling.ActionView, byTeam map[string]string, violate func(string, ...any)) {
+func (w world) checkOtherHook(r *SoakReport, others map[string]autoscaling.ActionView, byTeam map[string]string, violate func(string, ...any)) {
 	for id, o := range others {
 		r.OtherActions++
 		result, mine := byTeam[o.Token]
@@ -631,14 +618,14 @@ func (w *World) checkOtherHook(r *SoakReport, others map[string]autoscaling.Acti
 // front of the function saw them: every CompleteLifecycleAction and
 // RecordLifecycleActionHeartbeat names the drainer's hook, and a token
 // names an action of that hook.
-func (w *World) checkOwnHook(r *SoakReport, hookOf map[string]string, violate func(string, ...any)) {
+func (w world) checkOwnHook(r *SoakReport, hookOf map[string]string, violate func(string, ...any)) {
 	for _, c := range w.LifecycleCalls() {
 		r.DrainerLifecycleCalls++
 		switch {
-		case c.Hook != HookName:
+		case c.Hook != localdeploy.HookName:
 			r.ForeignLifecycleCalls++
 			violate("%s: the drainer sent %s for hook %q (answered %d)", c.InstanceID, c.Operation, c.Hook, c.Status)
-		case c.Token != "" && hookOf[c.Token] != "" && hookOf[c.Token] != HookName:
+		case c.Token != "" && hookOf[c.Token] != "" && hookOf[c.Token] != localdeploy.HookName:
 			r.ForeignLifecycleCalls++
 			violate("%s: the drainer sent %s with the token of a %s action (answered %d)", c.InstanceID, c.Operation, hookOf[c.Token], c.Status)
 		}

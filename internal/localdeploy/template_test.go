@@ -1,4 +1,4 @@
-package scenario
+package localdeploy
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 // does not have: the rules' events on a queue without a batching window, the
 // re-queue messages in batches of 100 gathered for a second.
 func TestTheDeploymentIsReadFromTheSynthesizedTemplate(t *testing.T) {
+	skipShort(t, "reads the synthesized template")
 	want := struct{ Events, Poll EventSource }{
 		Events: EventSource{VisibilityTimeout: 180 * time.Second, MaxReceiveCount: 5, BatchSize: 10, MaxConcurrency: 10, ReportFailures: true},
 		Poll: EventSource{VisibilityTimeout: 181 * time.Second, MaxReceiveCount: 5, BatchSize: 100, MaxBatchingWindow: time.Second,

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 func main() {
@@ -61,11 +61,11 @@ func run(drains int, seeds string, lose float64, timeout time.Duration, logPath 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := scenario.BuildBootstrap(ctx, dir)
+	bin, err := localdeploy.BuildBootstrap(ctx, dir)
 	if err != nil {
 		return err
 	}
-	d, err := scenario.Synthesize(ctx, "soak", scenario.SoakGroups)
+	d, err := localdeploy.Synthesize(ctx, "soak", SoakGroups)
 	if err != nil {
 		return err
 	}
@@ -75,8 +75,8 @@ func run(drains int, seeds string, lose float64, timeout time.Duration, logPath 
 		if err != nil {
 			return fmt.Errorf("seed %q: %w", s, err)
 		}
-		r, err := scenario.Soak(ctx, scenario.SoakConfig{
-			Binary: bin, Deployment: d, Seed: seed, Drains: drains, Faults: scenario.SoakFaults, LoseRequeues: lose,
+		r, err := Soak(ctx, SoakConfig{
+			Binary: bin, Deployment: d, Seed: seed, Drains: drains, Faults: SoakFaults, LoseRequeues: lose,
 			Poison: 10, Chaos: max(1, drains/50), Timeout: timeout, Logs: logs,
 		})
 		if err != nil {

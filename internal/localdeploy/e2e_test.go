@@ -1,9 +1,10 @@
-package scenario
+package localdeploy
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -20,13 +21,18 @@ import (
 )
 
 // bootstrap is the real drainer binary, built once for all scenarios, and
-// deployment what the CDK app synthesizes for their groups.
+// deployment what the CDK app synthesizes for their group; neither is made
+// under -short, which skips every test that needs them.
 var (
 	bootstrap  string
 	deployment Deployment
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "ecs-drainer-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -37,7 +43,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	deployment, err = Synthesize(context.Background(), "c1", append([]string{"asg-a"}, SoakGroups...))
+	deployment, err = Synthesize(context.Background(), "c1", []string{"asg-a"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -45,6 +51,15 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// skipShort skips a test that needs the built binary or the synthesized
+// template.
+func skipShort(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why + "; skipped with -short")
+	}
 }
 
 // syncBuffer collects the function's log lines, written from several
@@ -78,6 +93,7 @@ func start(t *testing.T, o FunctionOptions) e2e {
 
 func startDeployment(t *testing.T, d Deployment, o FunctionOptions) e2e {
 	t.Helper()
+	skipShort(t, "runs the function end to end")
 	t.Parallel()
 	// Only a hang guard: every drain ends by itself, at its MaxDrain
 	// deadline at the latest, and the scenarios run in parallel on a
@@ -263,6 +279,7 @@ func TestUndrainableInstanceEndsAtTheDeadlineLoudly(t *testing.T) {
 // shows what happens if it were missing: the drain is cut and the hook
 // times out.
 func TestRecursiveLoopDetectionCutsTheChainWithoutAllow(t *testing.T) {
+	skipShort(t, "runs the function end to end")
 	if deployment.RecursiveLoop != "Allow" {
 		t.Fatalf("the template's RecursiveLoop = %q, want Allow", deployment.RecursiveLoop)
 	}
@@ -364,6 +381,7 @@ func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGro
 // side of the stop holds half an interval of margin for a loaded machine.
 // (How small the lag is with the events is measured by the bench.)
 func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
+	skipShort(t, "runs the function end to end")
 	if len(deployment.Rules) != 3 {
 		t.Fatalf("the template has %d rules with a pattern, want 3: the lifecycle rule and the two ECS rules", len(deployment.Rules))
 	}

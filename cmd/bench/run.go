@@ -11,7 +11,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 const (
@@ -50,7 +50,7 @@ type drainRecord struct {
 // Lag is the completion lag: End minus the last task's stop.
 func (d drainRecord) Lag() float64 { return d.End - d.LastStop }
 
-// result is one run of one design on one scenario.
+// result is one run of one design on one localdeploy.
 type result struct {
 	Design        string
 	Drains        int
@@ -72,17 +72,17 @@ type result struct {
 // runDesign deploys the design into a fresh local AWS, puts the workload on it,
 // terminates drains instances at once and waits for every lifecycle action
 // to end.
-func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains int, limit time.Duration, throttle bool) (result, error) {
+func runDesign(ctx context.Context, dep localdeploy.Deployment, ds design, drains int, limit time.Duration, throttle bool) (result, error) {
 	m, err := startMeter()
 	if err != nil {
 		return result{}, err
 	}
 	defer m.Close()
-	o := scenario.FunctionOptions{Binary: ds.binary}
+	o := localdeploy.FunctionOptions{Binary: ds.binary}
 	ds.deploy(&dep, &o)
 	o.Env = append(o.Env, m.env()...)
 	o.Invoked = m.invoked
-	w, err := scenario.Start(ctx, dep, o)
+	w, err := localdeploy.Start(ctx, dep, o)
 	if err != nil {
 		return result{}, err
 	}
@@ -94,7 +94,7 @@ func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains i
 		}
 	}
 	spares := drains/8 + 2
-	ids, err := w.Group(ctx, scenario.GroupSpec{Name: group, Cluster: cluster, Instances: drains + spares,
+	ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: group, Cluster: cluster, Instances: drains + spares,
 		Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: hookHeartbeat})
 	if err != nil {
 		return result{}, err
@@ -117,7 +117,7 @@ func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains i
 	for {
 		ended, latest := 0, time.Time{}
 		for _, a := range w.AWS.AutoScaling.Actions() {
-			if a.Hook == scenario.HookName && !a.Active {
+			if a.Hook == localdeploy.HookName && !a.Active {
 				ended++
 				if a.Ended.After(latest) {
 					latest = a.Ended
@@ -139,7 +139,7 @@ func runDesign(ctx context.Context, dep scenario.Deployment, ds design, drains i
 // load-balancer deregistration, real), and on two instances in five a
 // standalone job that ends on its own 4 to 20 s in (40 s to 200 s, real),
 // which draining does not stop.
-func workload(w *scenario.World, drained []string) error {
+func workload(w *localdeploy.World, drained []string) error {
 	n := len(drained)
 	for _, s := range []ecs.ServiceSpec{
 		{Name: "web", DesiredCount: n, CPU: 128, Memory: 128, StopDelay: 2 * time.Second, MinimumHealthyPercent: 50},
@@ -161,7 +161,7 @@ func workload(w *scenario.World, drained []string) error {
 	return nil
 }
 
-func collect(w *scenario.World, m *meter, ds design, drained []string, t0, last time.Time) result {
+func collect(w *localdeploy.World, m *meter, ds design, drained []string, t0, last time.Time) result {
 	r := result{Design: ds.Name, Drains: len(drained)}
 	if !last.IsZero() {
 		r.Wall = last.Sub(t0)
@@ -169,7 +169,7 @@ func collect(w *scenario.World, m *meter, ds design, drained []string, t0, last 
 	secs := func(t time.Time) float64 { return t.Sub(t0).Seconds() }
 	actions := map[string]autoscaling.ActionView{}
 	for _, a := range w.AWS.AutoScaling.Actions() {
-		if a.Hook == scenario.HookName {
+		if a.Hook == localdeploy.HookName {
 			actions[a.InstanceID] = a
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 // meter stands between the function under test and the local AWS: the
@@ -77,15 +78,15 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == "ECS.DescribeContainerInstances" {
 		described = describedInstances(r)
 	}
-	rec := &recorder{ResponseWriter: w}
-	(*h).ServeHTTP(rec, r)
+	tap := localdeploy.NewResponseTap(w, throttleCodeBytes)
+	(*h).ServeHTTP(tap, r)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls[op]++
-	if described != nil && rec.status == http.StatusOK {
+	if described != nil && tap.Status == http.StatusOK {
 		m.describes = append(m.describes, describeCall{parent: traceParent(r.Header.Get("X-Amzn-Trace-Id")), instances: described})
 	}
-	if isThrottle(rec.status, rec.head.Bytes()) {
+	if isThrottle(tap.Status, tap.Head()) {
 		m.throttled[op]++
 	}
 }
@@ -94,20 +95,13 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *meter) counts() (calls, throttled map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	calls, throttled = map[string]int{}, map[string]int{}
-	for k, v := range m.calls {
-		calls[k] = v
-	}
-	for k, v := range m.throttled {
-		throttled[k] = v
-	}
-	return calls, throttled
+	return maps.Clone(m.calls), maps.Clone(m.throttled)
 }
 
-// invoked records an invocation an event source made (scenario's
+// invoked records an invocation an event source made (localdeploy's
 // FunctionOptions.Invoked), so that its calls are known by their queue.
-func (m *meter) invoked(q scenario.Queue, traceHeader string) {
-	if q != scenario.PollQueue {
+func (m *meter) invoked(q localdeploy.Queue, traceHeader string) {
+	if q != localdeploy.PollQueue {
 		return
 	}
 	m.mu.Lock()
@@ -208,35 +202,13 @@ func operation(r *http.Request) string {
 	return "AutoScaling." + form.Get("Action")
 }
 
+// throttleCodeBytes is how much of an answer isThrottle reads: every
+// service names its error code near the start of the body.
+const throttleCodeBytes = 512
+
 // isThrottle reports whether an answer is a throttling error in any of the
 // three services' wire shapes: ECS ThrottlingException, Auto Scaling
 // Throttling, SQS RequestThrottled.
 func isThrottle(status int, head []byte) bool {
 	return status >= 400 && bytes.Contains(head, []byte("Throttl"))
-}
-
-// recorder keeps the status and the first bytes of the answer.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	head   bytes.Buffer
-}
-
-const headBytes = 512
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	if room := headBytes - r.head.Len(); room > 0 {
-		r.head.Write(b[:min(room, len(b))])
-	}
-	return r.ResponseWriter.Write(b)
 }

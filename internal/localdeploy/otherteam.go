@@ -1,11 +1,8 @@
-package scenario
+package localdeploy
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -14,7 +11,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
-	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 )
 
 // OtherHookMetadata is the notification metadata of another team's hook:
@@ -32,39 +28,6 @@ func (w *World) OtherHook(group, name string, heartbeatTimeout int32) error {
 		HeartbeatTimeout: heartbeatTimeout, DefaultResult: autoscaling.ResultContinue,
 		NotificationMetadata: OtherHookMetadata,
 	})
-}
-
-// ForwardOtherHooks adds a rule that sends the terminate events of every
-// hook but the drainer's to the queue the drainer's lifecycle rule targets,
-// as a rule without the construct's hook filter (an earlier deployment's,
-// or one made by hand) would: the drainer must then ignore those events
-// itself. A deployment whose rule has no hook filter already sends them.
-func (w *World) ForwardOtherHooks(d Deployment) error {
-	var pattern map[string]any
-	if err := json.Unmarshal(d.EventPattern, &pattern); err != nil {
-		return fmt.Errorf("reading the lifecycle rule's pattern: %w", err)
-	}
-	detail, _ := pattern["detail"].(map[string]any)
-	hooks, ok := detail["LifecycleHookName"]
-	if !ok {
-		return nil
-	}
-	detail["LifecycleHookName"] = []any{map[string]any{"anything-but": hooks}}
-	b, err := json.Marshal(pattern)
-	if err != nil {
-		return err
-	}
-	target := w.EventQueueURL
-	for _, r := range d.Rules {
-		if bytes.Equal(r.Pattern, d.EventPattern) && r.Queue == PollQueue {
-			target = w.QueueURL
-		}
-	}
-	const name = ruleName + "-other-hooks"
-	if err := w.Bus.PutRule(name, b); err != nil {
-		return err
-	}
-	return w.Bus.AddTarget(name, eventbridge.SQSTarget(w.AWS.SQS.Send, target))
 }
 
 // OtherTeam plays the team that owns another terminate hook: it learns of
@@ -94,14 +57,7 @@ func (w *World) NewOtherTeam(hook string, decide func(a autoscaling.ActionView) 
 
 // Run completes the hook's actions as they come due, until ctx is done.
 func (t *OtherTeam) Run(ctx context.Context) {
-	tick := time.NewTicker(otherTeamTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	Every(ctx, otherTeamTick, func() bool {
 		for _, a := range t.w.AWS.AutoScaling.Actions() {
 			if a.Hook != t.hook || !a.Active || t.done(a.Token) {
 				continue
@@ -110,7 +66,8 @@ func (t *OtherTeam) Run(ctx context.Context) {
 				t.complete(ctx, a, result)
 			}
 		}
-	}
+		return true
+	})
 }
 
 func (t *OtherTeam) done(token string) bool {
@@ -125,7 +82,7 @@ func (t *OtherTeam) done(token string) bool {
 // another hook skipped it): nothing to complete, and not counted.
 func (t *OtherTeam) complete(ctx context.Context, a autoscaling.ActionView, result string) {
 	var gone bool
-	err := t.w.retry(ctx, func() error {
+	err := Retry(ctx, func() error {
 		_, err := t.w.ASG.CompleteLifecycleAction(ctx, &sdkautoscaling.CompleteLifecycleActionInput{
 			AutoScalingGroupName: aws.String(a.Group), LifecycleHookName: aws.String(t.hook),
 			LifecycleActionToken: aws.String(a.Token), LifecycleActionResult: aws.String(result)})

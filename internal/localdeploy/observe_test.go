@@ -1,4 +1,4 @@
-package scenario
+package localdeploy
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestRecorderKeepsOnlyTheCallsSentThroughIt(t *testing.T) {
 	}
 	direct := sdkautoscaling.NewFromConfig(cfg)
 	through := sdkautoscaling.NewFromConfig(cfg, func(o *sdkautoscaling.Options) { o.BaseEndpoint = aws.String(r.URL) })
-	if _, err := direct.TerminateInstanceInAutoScalingGroup(ctx, terminate(ids[0])); err != nil {
+	if _, err := direct.TerminateInstanceInAutoScalingGroup(ctx, terminateInput(ids[0])); err != nil {
 		t.Fatal(err)
 	}
 	other, ok := a.AutoScaling.Action(ids[0], "log-flush")

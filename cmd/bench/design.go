@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 // Time is scaled down so that the whole benchmark fits in minutes: one
@@ -37,12 +37,12 @@ type design struct {
 	// scaling keeps.
 	BillsWaiting bool
 	binary       string
-	deploy       func(d *scenario.Deployment, o *scenario.FunctionOptions)
+	deploy       func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions)
 }
 
 // designs builds the three functions into dir.
 func designs(ctx context.Context, dir string) ([]design, error) {
-	drainer, err := scenario.BuildBootstrap(ctx, dir)
+	drainer, err := localdeploy.BuildBootstrap(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -55,17 +55,17 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 		return nil, err
 	}
 	return []design{
-		{Name: "ecs-drainer", binary: drainer, deploy: func(_ *scenario.Deployment, o *scenario.FunctionOptions) {
+		{Name: "ecs-drainer", binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// Everything else as the template says: batch, concurrency,
 			// timeout, visibility.
 			o.PollInterval, o.MaxDrain = drainerPoll, 10*time.Minute
 		}},
-		{Name: "ecs-drainer, ECS events lost", binary: drainer, deploy: func(_ *scenario.Deployment, o *scenario.FunctionOptions) {
+		{Name: "ecs-drainer, ECS events lost", binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// Only the lifecycle rule: every drain completes at a poll, the
 			// safety net the event-driven completion falls back on.
 			o.PollInterval, o.MaxDrain, o.NoECSEvents = drainerPoll, 10*time.Minute, true
 		}},
-		{Name: "sleep-poll (CDK)", BillsWaiting: true, binary: sleepPoll, deploy: func(d *scenario.Deployment, o *scenario.FunctionOptions) {
+		{Name: "sleep-poll (CDK)", BillsWaiting: true, binary: sleepPoll, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// One event per invocation, as SNS gives it; Lambda's
 			// 15-minute limit; a visibility timeout above it, as SQS
 			// requires of an event source.
@@ -75,7 +75,7 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 			o.Concurrency = baselineConcurrency
 			o.Env = append(o.Env, "BENCH_SLEEP="+sleepPollWait.String())
 		}},
-		{Name: "republish (AWS sample)", binary: republish, deploy: func(d *scenario.Deployment, o *scenario.FunctionOptions) {
+		{Name: "republish (AWS sample)", binary: republish, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			d.BatchSize = 1
 			o.NoECSEvents = true
 			o.Timeout, o.VisibilityTimeout = 30*time.Second, 30*time.Second
@@ -86,10 +86,10 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 }
 
 // build compiles a baseline function for this machine, as
-// scenario.BuildBootstrap does the drainer.
+// localdeploy.BuildBootstrap does the drainer.
 func build(ctx context.Context, dir, name string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, "./internal/bench/baselines/"+name) // #nosec G204 -- builds this module's own baseline into a directory of ours
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, "./cmd/bench/baselines/"+name) // #nosec G204 -- builds this module's own baseline into a directory of ours
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building %s: %w\n%s", name, err, b)
 	}

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecs-drainer/ecs-drainer/internal/scenario"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 func main() {
@@ -74,7 +74,7 @@ func run(ctx context.Context, opt options, outDir string, out io.Writer) error {
 	if ds, err = selectDesigns(ds, opt.only); err != nil {
 		return err
 	}
-	dep, err := scenario.Synthesize(ctx, cluster, []string{group})
+	dep, err := localdeploy.Synthesize(ctx, cluster, []string{group})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
-package scenario
+package main
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
 // The short soak of `make test`: drains in parallel under every fault at
@@ -13,8 +15,20 @@ import (
 // chains' minute to go stale; the timeout is only a hang guard, with room
 // for a loaded machine and under go test's 10 minutes for the package.
 func TestSoakShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the soak end to end; skipped with -short")
+	}
 	t.Parallel()
-	r, err := Soak(context.Background(), SoakConfig{
+	ctx := context.Background()
+	bootstrap, err := localdeploy.BuildBootstrap(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment, err := localdeploy.Synthesize(ctx, "c1", SoakGroups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Soak(ctx, SoakConfig{
 		Binary: bootstrap, Deployment: deployment, Seed: 1, Drains: 30, Faults: SoakFaults, LoseRequeues: 0.2, Poison: 4, Chaos: 2, Timeout: 6 * time.Minute,
 	})
 	if err != nil {

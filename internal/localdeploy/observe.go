@@ -1,4 +1,4 @@
-package scenario
+package localdeploy
 
 import (
 	"bytes"
@@ -92,14 +92,14 @@ func (r *recorder) handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, req)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, req)
+		tap := NewResponseTap(w, 0)
+		next.ServeHTTP(tap, req)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.calls = append(r.calls, LifecycleCall{
 			Operation: op, Group: form.Get("AutoScalingGroupName"), Hook: form.Get("LifecycleHookName"),
 			InstanceID: form.Get("InstanceId"), Token: form.Get("LifecycleActionToken"),
-			Result: form.Get("LifecycleActionResult"), Status: sw.status,
+			Result: form.Get("LifecycleActionResult"), Status: tap.Status,
 		})
 	})
 }
@@ -123,28 +123,44 @@ func (r *recorder) env(env []string, endpoint string) []string {
 
 func (r *recorder) Close() { _ = r.srv.Close() }
 
-type statusWriter struct {
+// ResponseTap passes an HTTP answer through unchanged and keeps its status
+// and its first bytes, for a proxy in front of the local AWS that must know
+// how a request was answered (the recorder here, the bench's meter).
+type ResponseTap struct {
 	http.ResponseWriter
-	status int
+	Status int // 0 until the answer starts
+	keep   int
+	head   bytes.Buffer
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+// NewResponseTap taps w, keeping up to keep bytes of the body.
+func NewResponseTap(w http.ResponseWriter, keep int) *ResponseTap {
+	return &ResponseTap{ResponseWriter: w, keep: keep}
+}
+
+// Head is the start of the body, up to the bytes the tap keeps.
+func (t *ResponseTap) Head() []byte { return t.head.Bytes() }
+
+func (t *ResponseTap) WriteHeader(code int) {
+	if t.Status == 0 {
+		t.Status = code
 	}
-	s.ResponseWriter.WriteHeader(code)
+	t.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+func (t *ResponseTap) Write(b []byte) (int, error) {
+	if t.Status == 0 {
+		t.Status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	if room := t.keep - t.head.Len(); room > 0 {
+		t.head.Write(b[:min(room, len(b))])
+	}
+	return t.ResponseWriter.Write(b)
 }
 
-// Flush lets the reverse proxy flush through the recorder.
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+// Flush lets a reverse proxy flush through the tap.
+func (t *ResponseTap) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }

@@ -1,4 +1,4 @@
-package scenario
+package localdeploy
 
 import (
 	"context"
@@ -7,18 +7,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // BuildBootstrap compiles the drainer function for this machine into dir and
 // returns the binary's path. The local Lambda runs it as the provided.al2023
-// runtime would run the arm64 build: the Runtime API contract is the same.
+// runtime would run the arm64 build: the Runtime API contract is the same,
+// and so are the build tags and compiler flags (the contract's).
 func BuildBootstrap(ctx context.Context, dir string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-gcflags=all=-l", "-o", out, "./functions/drainer") // #nosec G204 -- builds this module's own function into a directory of ours
+	out := filepath.Join(dir, contract.Bootstrap)
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", contract.BuildTags, "-gcflags="+contract.BuildGCFlags, "-o", out, "./"+contract.FunctionDir) // #nosec G204 -- builds this module's own function into a directory of ours
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building bootstrap: %w\n%s", err, b)

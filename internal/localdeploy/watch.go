@@ -1,4 +1,4 @@
-package scenario
+package localdeploy
 
 import (
 	"cmp"
@@ -37,7 +37,7 @@ func (w *World) Watch(ctx context.Context, cluster string, expected int, out io.
 			}
 			d, ok := tracked[a.InstanceID]
 			if !ok {
-				d = &Drain{InstanceID: a.InstanceID, TasksAtStart: len(w.liveTasks(cluster, a.InstanceID, time.Time{}))}
+				d = &Drain{InstanceID: a.InstanceID, TasksAtStart: len(w.LiveTasks(cluster, a.InstanceID, time.Time{}))}
 				tracked[a.InstanceID] = d
 				order = append(order, a.InstanceID)
 			}
@@ -94,11 +94,11 @@ func (w *World) progress(cluster string, a autoscaling.ActionView, d *Drain) str
 		if ci, ok := w.AWS.ECS.Instance(a.InstanceID); ok {
 			status = ci.Status
 		}
-		left := w.liveTasks(cluster, a.InstanceID, time.Time{})
+		left := w.LiveTasks(cluster, a.InstanceID, time.Time{})
 		return fmt.Sprintf("%s  %s  %-14s tasks left %-3d heartbeats %d", a.InstanceID, w.lifecycleState(a.InstanceID), status, len(left), a.Heartbeats)
 	}
 	d.Held = a.Ended.Sub(a.Started)
-	d.TasksAtRelease = w.liveTasks(cluster, a.InstanceID, a.Ended)
+	d.TasksAtRelease = w.LiveTasks(cluster, a.InstanceID, a.Ended)
 	d.Lag = w.lastStopLag(cluster, a.InstanceID, a.Ended)
 	return fmt.Sprintf("%s  released: %s %s, %d tasks left, %d heartbeats",
 		a.InstanceID, a.End, a.Result, len(d.TasksAtRelease), a.Heartbeats)
@@ -162,9 +162,9 @@ func (w *World) lastStopLag(cluster, instanceID string, ended time.Time) time.Du
 	return ended.Sub(last)
 }
 
-// liveTasks lists the tasks on the instance whose lastStatus was not STOPPED
+// LiveTasks lists the tasks on the instance whose lastStatus was not STOPPED
 // at the time at (zero: now).
-func (w *World) liveTasks(cluster, instanceID string, at time.Time) []string {
+func (w *World) LiveTasks(cluster, instanceID string, at time.Time) []string {
 	var live []string
 	for _, t := range w.AWS.ECS.Tasks(cluster) {
 		if t.EC2InstanceID != instanceID {

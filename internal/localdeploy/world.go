@@ -1,10 +1,12 @@
-// Package scenario runs whole drains locally: the local AWS, its EventBridge
-// rules (the patterns the CDK construct deploys), the real bootstrap binary
-// under the local Lambda runtime, and the SQS event source mappings of its
-// two queues between them. The end-to-end tests and `make demo` drive it;
-// nothing in the path from scale-in to CompleteLifecycleAction is a shortcut
-// around what AWS does.
-package scenario
+// Package localdeploy deploys the drainer into the local AWS as a
+// synthesized CloudFormation template describes it, and watches it drain:
+// the template's EventBridge rules (the patterns the CDK construct deploys),
+// the real bootstrap binary under the local Lambda runtime, the SQS event
+// source mappings of its two queues between them, and a report of each
+// lifecycle action. The end-to-end tests, `make demo`, the soak and the
+// bench drive it; nothing in the path from scale-in to
+// CompleteLifecycleAction is a shortcut around what AWS does.
+package localdeploy
 
 import (
 	"bytes"
@@ -356,6 +358,43 @@ func (w *World) Group(ctx context.Context, g GroupSpec) ([]string, error) {
 	return w.Instances(ctx, g.Name)
 }
 
+// WarmPool gives the group a warm pool of n stopped instances and returns
+// them once they rest in it. MaxGroupPreparedCapacity n keeps the pool at
+// n however far the group shrinks.
+func (w *World) WarmPool(ctx context.Context, group string, n int) ([]string, error) {
+	size := int32(n) // #nosec G115 -- a handful of instances
+	if err := w.AWS.AutoScaling.PutWarmPool(group, autoscaling.WarmPool{MinSize: size, MaxGroupPreparedCapacity: &size}); err != nil {
+		return nil, err
+	}
+	for ctx.Err() == nil {
+		var ready []string
+		for _, in := range w.AWS.AutoScaling.WarmInstances(group) {
+			if in.LifecycleState == autoscaling.StateWarmedStopped {
+				ready = append(ready, in.ID)
+			}
+		}
+		if len(ready) >= n {
+			return ready[:n], nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("warm pool of %s: %w", group, ctx.Err())
+}
+
+// Retry repeats a harness call through the faults (the SDK's own retries
+// may give up under heavy throttling) until it succeeds, ctx is done, or
+// 20 tries have failed.
+func Retry(ctx context.Context, call func() error) error {
+	var err error
+	for range 20 {
+		if err = call(); err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
 // Instances lists the group's instances that are in service.
 func (w *World) Instances(ctx context.Context, group string) ([]string, error) {
 	out, err := w.ASG.DescribeAutoScalingGroups(ctx, &sdkautoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
@@ -408,7 +447,24 @@ func (w *World) APICalls() map[string]int {
 // reconciler's rate rule every interval until ctx is done, as the
 // construct's schedule does.
 func (w *World) Reconcile(ctx context.Context, every time.Duration) {
-	tick := time.NewTicker(every)
+	Every(ctx, every, func() bool {
+		body, err := eventbridge.Envelope(awswire.Event{Source: "aws.events", DetailType: "Scheduled Event",
+			Resources: []string{"arn:aws:events:" + localaws.Region + ":" + localaws.AccountID + ":rule/ecs-drainer-reconcile"}, Detail: map[string]any{}},
+			localaws.AccountID, localaws.Region, time.Now())
+		if err != nil {
+			return false
+		}
+		// A failed sweep is retried at the next tick, as a rate rule's is.
+		_, _ = w.Function.Invoke(ctx, body, lambda.InvokeOptions{})
+		return true
+	})
+}
+
+// Every calls f at each tick of interval until ctx is done or f returns
+// false: the loop of everything in the harness that looks at the local AWS
+// now and then.
+func Every(ctx context.Context, interval time.Duration, f func() (more bool)) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -416,13 +472,8 @@ func (w *World) Reconcile(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		body, err := eventbridge.Envelope(awswire.Event{Source: "aws.events", DetailType: "Scheduled Event",
-			Resources: []string{"arn:aws:events:" + localaws.Region + ":" + localaws.AccountID + ":rule/ecs-drainer-reconcile"}, Detail: map[string]any{}},
-			localaws.AccountID, localaws.Region, time.Now())
-		if err != nil {
+		if !f() {
 			return
 		}
-		// A failed sweep is retried at the next tick, as a rate rule's is.
-		_, _ = w.Function.Invoke(ctx, body, lambda.InvokeOptions{})
 	}
 }
