@@ -6,36 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
-	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
-)
-
-// Defaults. The poll interval trades API calls against the lag between the
-// last task stopping and the instance being released. The max drain is an
-// hour: long enough for the default 300 s load balancer deregistration delay
-// plus service replacement and a stop timeout, short enough that a drain that
-// can never finish (no room for replacements, a standalone task that never
-// ends) does not hold an instance for the hook's 48 h cap.
-const (
-	defaultPollInterval = 30 * time.Second
-	minPollInterval     = time.Second
-	maxPollInterval     = 15 * time.Minute // SQS's 900 s message timer
-	defaultMaxDrain     = time.Hour
-	maxMaxDrain         = 48 * time.Hour // Auto Scaling's global timeout cap
-	// The stop grace covers a container's stop timeout (ECS's default is
-	// 30 s, a task definition may set up to 120 s) with room to spare.
-	defaultStopGrace = 2 * time.Minute
-	maxStopGrace     = 15 * time.Minute
-	// A chain's message is redelivered after the queue's visibility
-	// timeout (six function timeouts) when a hop fails; the reconciler
-	// waits longer than a few of those before it takes a drain over.
-	defaultStaleAfter = 15 * time.Minute
-	minStaleAfter     = time.Minute
-	maxStaleAfter     = 24 * time.Hour
-	// An ECS agent reconnects several times an hour in normal operation;
-	// five minutes disconnected in the middle of a drain is a dead host.
-	defaultDisconnectedAfter = 5 * time.Minute
 )
 
 type config struct {
@@ -44,43 +17,44 @@ type config struct {
 	policy   drain.Policy
 }
 
-// loadConfig reads the environment. Each error names its variable.
+// loadConfig reads the environment: the variables, defaults and ranges of
+// the contract, which the construct sets and checks the same way. Each error
+// names its variable.
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		queueURL: strings.TrimSpace(getenv("DRAINER_QUEUE_URL")),
-		handler:  handler.Config{Cluster: strings.TrimSpace(getenv("DRAINER_CLUSTER"))},
+		queueURL: strings.TrimSpace(getenv(contract.EnvQueueURL)),
+		handler:  handler.Config{Cluster: strings.TrimSpace(getenv(contract.EnvCluster))},
 	}
 	if c.queueURL == "" {
-		return config{}, fmt.Errorf("DRAINER_QUEUE_URL is required: the URL of the queue the drainer re-queues itself through")
+		return config{}, fmt.Errorf("%s is required: the URL of the queue the drainer re-queues itself through", contract.EnvQueueURL)
 	}
 	if u, err := url.Parse(c.queueURL); err != nil || u.Host == "" || strings.Count(strings.Trim(u.Path, "/"), "/") != 1 {
-		return config{}, fmt.Errorf("DRAINER_QUEUE_URL %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", c.queueURL)
+		return config{}, fmt.Errorf("%s %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", contract.EnvQueueURL, c.queueURL)
 	}
-	c.handler.ASGs = names(getenv("DRAINER_ASGS"))
-	c.handler.Hooks = names(getenv("DRAINER_HOOKS"))
+	c.handler.ASGs = names(getenv(contract.EnvASGs))
+	c.handler.Hooks = names(getenv(contract.EnvHooks))
 	var err error
-	if c.policy.PollInterval, err = duration(getenv, "DRAINER_POLL_INTERVAL", defaultPollInterval, minPollInterval, maxPollInterval); err != nil {
+	if c.policy.PollInterval, err = duration(getenv, contract.PollInterval); err != nil {
 		return config{}, err
 	}
-	if c.policy.MaxDrain, err = duration(getenv, "DRAINER_MAX_DRAIN", defaultMaxDrain, time.Nanosecond, maxMaxDrain); err != nil {
+	if c.policy.MaxDrain, err = duration(getenv, contract.MaxDrain); err != nil {
 		return config{}, err
 	}
-	if c.policy.StopGrace, err = duration(getenv, "DRAINER_STOP_GRACE", defaultStopGrace, time.Second, maxStopGrace); err != nil {
+	if c.policy.StopGrace, err = duration(getenv, contract.StopGrace); err != nil {
 		return config{}, err
 	}
-	if c.policy.StaleAfter, err = duration(getenv, "DRAINER_STALE_AFTER", defaultStaleAfter, minStaleAfter, maxStaleAfter); err != nil {
+	if c.policy.StaleAfter, err = duration(getenv, contract.StaleAfter); err != nil {
 		return config{}, err
 	}
-	if c.policy.DisconnectedAfter, err = duration(getenv, "DRAINER_DISCONNECTED_AFTER", defaultDisconnectedAfter, 0, maxMaxDrain); err != nil {
+	if c.policy.DisconnectedAfter, err = duration(getenv, contract.DisconnectedAfter); err != nil {
 		return config{}, err
 	}
-	c.policy.OnTimeout = strings.TrimSpace(getenv("DRAINER_ON_TIMEOUT"))
+	c.policy.OnTimeout = strings.TrimSpace(getenv(contract.EnvOnTimeout))
 	if c.policy.OnTimeout == "" {
-		c.policy.OnTimeout = lifecycle.OnTimeoutContinue
+		c.policy.OnTimeout = contract.DefaultOnTimeout
 	}
-	if !lifecycle.ValidOnTimeout(c.policy.OnTimeout) {
-		return config{}, fmt.Errorf("DRAINER_ON_TIMEOUT %q is not a timeout policy: want %s, %s or %s",
-			c.policy.OnTimeout, lifecycle.OnTimeoutContinue, lifecycle.OnTimeoutStopTasks, lifecycle.OnTimeoutAbandon)
+	if err := contract.CheckOnTimeout(contract.EnvOnTimeout, c.policy.OnTimeout); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }
@@ -96,20 +70,15 @@ func names(v string) []string {
 	return out
 }
 
-func duration(getenv func(string) string, name string, def, lo, hi time.Duration) (time.Duration, error) {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return def, nil
+// duration reads v, or its default when unset.
+func duration(getenv func(string) string, v contract.DurationVar) (time.Duration, error) {
+	s := strings.TrimSpace(getenv(v.Env))
+	if s == "" {
+		return v.Default, nil
 	}
-	d, err := time.ParseDuration(v)
+	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s %q is not a Go duration such as 30s or 2h", name, v)
+		return 0, fmt.Errorf("%s %q is not a Go duration such as 30s or 2h", v.Env, s)
 	}
-	if d < lo || d > hi {
-		if lo == time.Nanosecond {
-			return 0, fmt.Errorf("%s %s is out of range: want more than 0 and at most %s", name, v, hi)
-		}
-		return 0, fmt.Errorf("%s %s is out of range: want %s to %s", name, v, lo, hi)
-	}
-	return d, nil
+	return d, v.Check(v.Env, d)
 }

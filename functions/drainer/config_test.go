@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
 )
@@ -66,6 +67,25 @@ func TestLoadConfig(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(config{})); diff != "" {
 				t.Fatalf("config mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The function must accept exactly the range the construct accepts for
+// each variable, with the same words, or a stack the construct let through
+// would fail at the function's init (or a value it refused would pass here).
+func TestEveryDurationVariableIsCheckedAgainstTheContract(t *testing.T) {
+	for _, v := range contract.DurationVars() {
+		t.Run(v.Env, func(t *testing.T) {
+			over := v.Max + time.Second
+			_, err := loadConfig(env(map[string]string{contract.EnvQueueURL: queue, v.Env: over.String()}))
+			want := v.Check(v.Env, over)
+			if err == nil || err.Error() != want.Error() {
+				t.Fatalf("loadConfig with %s=%s: error %v, want %v", v.Env, over, err, want)
+			}
+			if _, err := loadConfig(env(map[string]string{contract.EnvQueueURL: queue, v.Env: v.Max.String()})); err != nil {
+				t.Fatalf("loadConfig with %s=%s (the maximum): %v, want accepted", v.Env, v.Max, err)
 			}
 		})
 	}

@@ -12,15 +12,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // modulePath is this module. The function is built from its source wherever
 // the module is: this repository, or the module cache of an app that imports
 // the construct.
 const modulePath = "github.com/ecs-drainer/ecs-drainer"
-
-// functionDir is the function's main package inside the module.
-const functionDir = "functions/drainer"
 
 // functionCode is the drainer's bootstrap binary, built by the synth itself:
 // Go cross-compiles offline, so no Docker is involved. The asset's source is
@@ -32,7 +31,7 @@ func functionCode() awslambda.Code {
 	if err != nil {
 		panic(err.Error())
 	}
-	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, functionDir)), &awss3assets.AssetOptions{
+	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, contract.FunctionDir)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
 		Bundling: &awscdk.BundlingOptions{
 			// Required by the API but never pulled: goBuild always bundles
@@ -46,21 +45,21 @@ func functionCode() awslambda.Code {
 // goBuild builds the function on the synthesizing machine.
 type goBuild struct{ moduleRoot string }
 
-// TryBundle builds bootstrap into outputDir for provided.al2023 on arm64:
-// static (CGO off), without net/rpc (lambda.norpc: only the retired go1.x
-// runtime used it), stripped, with reproducible paths. It panics on failure
-// rather than returning false, which would make the CDK fall back to Docker.
+// TryBundle builds bootstrap into outputDir for provided.al2023 on arm64
+// with the contract's environment and flags, the Makefile's build target's
+// (static, without net/rpc, stripped, no inlining, reproducible paths). It
+// panics on failure rather than returning false, which would make the CDK
+// fall back to Docker.
 func (g *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
-	// No inlining: about 1 MB less to load at a cold start, for a function
-	// that waits on the network (see the Makefile's build target).
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w",
-		"-o", filepath.Join(*outputDir, "bootstrap"), "./"+functionDir) // #nosec G204 -- the synth builds this module's own function into the CDK's asset directory
+	args := append([]string{"build"}, contract.BuildFlags()...)
+	args = append(args, "-o", filepath.Join(*outputDir, contract.Bootstrap), "./"+contract.FunctionDir)
+	cmd := exec.Command("go", args...) // #nosec G204 -- the synth builds this module's own function into the CDK's asset directory
 	cmd.Dir = g.moduleRoot
 	// GOWORK=off: build with the module's own go.mod, also from the module
 	// cache of an app that has a go.work.
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOWORK=off")
+	cmd.Env = append(append(os.Environ(), contract.BuildEnv()...), "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("building the drainer function (%s in %s): %v\n%s", functionDir, g.moduleRoot, err, out))
+		panic(fmt.Sprintf("building the drainer function (%s in %s): %v\n%s", contract.FunctionDir, g.moduleRoot, err, out))
 	}
 	return jsii.Bool(true)
 }

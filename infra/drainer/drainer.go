@@ -43,13 +43,14 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // HookName is the name of the lifecycle hook the construct puts on each group.
 // A fixed name makes it easy to tell apart from ECS's own
 // "ecs-managed-draining-termination-hook" and from hand-built hooks, and makes
 // a second drainer on the same group fail at deploy instead of running twice.
-const HookName = "ecs-drainer"
+const HookName = contract.HookName
 
 // The metric of drains that hit their deadline, counted from the function's
 // JSON logs. The namespace gets the stack's name, so drainers in several
@@ -200,27 +201,29 @@ func (d *Drainer) function(c config) {
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("ecs-drainer function: drains the container instances of its Auto Scaling groups"),
 	})
+	// The variables the function reads (internal/contract), each set, the
+	// defaults included, so the environment says what the function does.
 	env := map[string]*string{
-		"DRAINER_QUEUE_URL":          d.Queue.QueueUrl(),
-		"DRAINER_ASGS":               jsii.String(strings.Join(c.groupNames, ",")),
-		"DRAINER_HOOKS":              jsii.String(HookName),
-		"DRAINER_POLL_INTERVAL":      jsii.String(c.pollInterval.String()),
-		"DRAINER_MAX_DRAIN":          jsii.String(c.maxDrain.String()),
-		"DRAINER_ON_TIMEOUT":         jsii.String(c.onTimeout),
-		"DRAINER_STOP_GRACE":         jsii.String(c.stopGrace.String()),
-		"DRAINER_STALE_AFTER":        jsii.String(c.staleAfter.String()),
-		"DRAINER_DISCONNECTED_AFTER": jsii.String(c.disconnected.String()),
+		contract.EnvQueueURL:           d.Queue.QueueUrl(),
+		contract.EnvASGs:               jsii.String(strings.Join(c.groupNames, ",")),
+		contract.EnvHooks:              jsii.String(HookName),
+		contract.PollInterval.Env:      jsii.String(c.pollInterval.String()),
+		contract.MaxDrain.Env:          jsii.String(c.maxDrain.String()),
+		contract.EnvOnTimeout:          jsii.String(c.onTimeout),
+		contract.StopGrace.Env:         jsii.String(c.stopGrace.String()),
+		contract.StaleAfter.Env:        jsii.String(c.staleAfter.String()),
+		contract.DisconnectedAfter.Env: jsii.String(c.disconnected.String()),
 	}
 	// Every hook carries its cluster in its metadata; the fallback is set
 	// only when it is unambiguous.
 	if clusters := clusterNames(c.targets); len(clusters) == 1 {
-		env["DRAINER_CLUSTER"] = jsii.String(clusters[0])
+		env[contract.EnvCluster] = jsii.String(clusters[0])
 	}
 	d.Function = awslambda.NewFunction(d.Construct, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:   jsii.String("ecs-drainer: drains ECS container instances before their Auto Scaling group terminates them"),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
+		Handler:       jsii.String(contract.Bootstrap),
 		Code:          functionCode(),
 		MemorySize:    jsii.Number(c.memorySize),
 		Timeout:       seconds(functionTimeout.Seconds()),
@@ -249,17 +252,11 @@ func (d *Drainer) function(c config) {
 	}))
 }
 
-// hookMetadata is what the function reads from a hook's NotificationMetadata
-// (lifecycle.HookMetadata): the group's cluster, and its timeout policy when
-// it is not DRAINER_ON_TIMEOUT.
-type hookMetadata struct {
-	Cluster   string `json:"cluster"`
-	OnTimeout string `json:"on_timeout,omitempty"`
-}
-
 func (d *Drainer) hooks(c config) {
 	for i, t := range c.targets {
-		metadata, err := json.Marshal(hookMetadata{Cluster: *t.Cluster.ClusterName(), OnTimeout: c.overrides[i]})
+		// The group's cluster, and its timeout policy when it is not
+		// DRAINER_ON_TIMEOUT: what the function reads per drain.
+		metadata, err := json.Marshal(contract.HookMetadata{Cluster: *t.Cluster.ClusterName(), OnTimeout: c.overrides[i]})
 		if err != nil {
 			panic(err) // two strings always marshal
 		}
@@ -438,18 +435,19 @@ func (d *Drainer) grants(c config) {
 
 func (d *Drainer) alarms(c config) {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
+	// The handler logs one JSON line per drain outcome; a drain that hit
+	// DRAINER_MAX_DRAIN completes with tasks still running (continue,
+	// stop-tasks) or ABANDONs the instance for a person to look at
+	// (abandon); one whose agent stayed disconnected met its policy early
+	// (DRAINER_DISCONNECTED_AFTER), as loudly. The outcomes and their key
+	// are the contract's, the same identifiers the function logs.
+	var outcomes []awslogs.JsonPattern
+	for _, o := range contract.DeadlineOutcomes() {
+		outcomes = append(outcomes, awslogs.FilterPattern_StringValue(jsii.String("$."+contract.LogKeyOutcome), jsii.String("="), jsii.String(o)))
+	}
 	deadline := awslogs.NewMetricFilter(d.Construct, jsii.String("DeadlineReachedFilter"), &awslogs.MetricFilterProps{
-		LogGroup: d.LogGroup,
-		// The handler logs one JSON line per drain outcome; a drain that
-		// hit DRAINER_MAX_DRAIN completes with tasks still running
-		// (continue, stop-tasks) or ABANDONs the instance for a person to
-		// look at (abandon); one whose agent stayed disconnected met its
-		// policy early (DRAINER_DISCONNECTED_AFTER), as loudly.
-		FilterPattern: awslogs.FilterPattern_Any(
-			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_reached")),
-			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("deadline_abandoned")),
-			awslogs.FilterPattern_StringValue(jsii.String("$.outcome"), jsii.String("="), jsii.String("agent_disconnected")),
-		),
+		LogGroup:        d.LogGroup,
+		FilterPattern:   awslogs.FilterPattern_Any(outcomes...),
 		MetricNamespace: jsii.String(metricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
 		MetricName:      jsii.String(deadlineReachedMetric),
 		MetricValue:     jsii.String("1"),

@@ -834,7 +834,7 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), MaxDrain: sec(100 * 600)}, ""},
 		{"a max drain beyond 48 hours",
 			&drainer.Props{Targets: one, HeartbeatTimeout: sec(7200), MaxDrain: awscdk.Duration_Hours(jsii.Number(49))},
-			"MaxDrain 49h0m0s is beyond 48h0m0s"},
+			"MaxDrain 49h0m0s is out of range: want more than 0 and at most 48h0m0s"},
 		{"a group named twice, by two imports of one name",
 			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a}, {Cluster: cluster, AutoScalingGroup: a2}}},
 			"Auto Scaling group asg-a is named twice in props.Targets"},

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // Target is one Auto Scaling group whose instances belong to one ECS cluster.
@@ -27,17 +29,19 @@ type Target struct {
 }
 
 // The timeout policies: what a drain does at its deadline with tasks left
-// (the function's DRAINER_ON_TIMEOUT, README "Configuration").
+// (the function's DRAINER_ON_TIMEOUT, README "Configuration"). They are the
+// contract's, named here for apps outside this module, which cannot import
+// it.
 const (
 	// OnTimeoutContinue completes the action with CONTINUE: the instance
 	// terminates with its tasks.
-	OnTimeoutContinue = "continue"
+	OnTimeoutContinue = contract.OnTimeoutContinue
 	// OnTimeoutStopTasks stops the tasks left (StopTask), waits up to
 	// StopGrace for them to stop, then completes with CONTINUE.
-	OnTimeoutStopTasks = "stop-tasks"
+	OnTimeoutStopTasks = contract.OnTimeoutStopTasks
 	// OnTimeoutAbandon completes with ABANDON, so a group whose instance
 	// lifecycle policy retains on TerminateHookAbandon keeps the instance.
-	OnTimeoutAbandon = "abandon"
+	OnTimeoutAbandon = contract.OnTimeoutAbandon
 )
 
 // Props configures a Drainer. Durations must be literal values (not tokens):
@@ -94,30 +98,21 @@ type Props struct {
 	DisableReconcile bool
 }
 
-// Defaults. The function's own defaults (functions/drainer/config.go) are the
-// same, so the environment says explicitly what the function would assume.
+// Defaults of what only the construct sets. The props that set a DRAINER_*
+// variable default to the contract's default, which the function assumes
+// too, so the environment says explicitly what the function would assume.
 const (
-	defaultPollInterval     = 30 * time.Second
-	defaultMaxDrain         = time.Hour
 	defaultHeartbeatTimeout = 10 * time.Minute
 	defaultMemorySize       = 128
-	defaultStopGrace        = 2 * time.Minute
-	defaultStaleAfter       = 15 * time.Minute
 	defaultReconcile        = time.Minute
-	defaultDisconnected     = 5 * time.Minute
 )
 
-// Limits, from the function (config.go), SQS and Auto Scaling.
+// Limits of what only the construct sets, from Auto Scaling and
+// EventBridge. The DRAINER_* variables' ranges are the contract's, which the
+// function checks too.
 const (
-	minPollInterval     = time.Second
-	maxPollInterval     = 15 * time.Minute // SQS's 900 s message timer carries the wait
 	minHeartbeatTimeout = 30 * time.Second // PutLifecycleHook's range is 30 to 7200 s
 	maxHeartbeatTimeout = 2 * time.Hour
-	maxGlobalTimeout    = 48 * time.Hour
-	minStopGrace        = time.Second
-	maxStopGrace        = 15 * time.Minute
-	minStaleAfter       = time.Minute
-	maxStaleAfter       = 24 * time.Hour
 	minReconcile        = time.Minute // the shortest EventBridge rate
 )
 
@@ -165,10 +160,6 @@ func (c config) policy(i int) string {
 	return c.onTimeout
 }
 
-func validOnTimeout(p string) bool {
-	return p == OnTimeoutContinue || p == OnTimeoutStopTasks || p == OnTimeoutAbandon
-}
-
 // MinHeartbeatTimeout is the shortest heartbeat timeout that keeps a drain
 // with this poll interval alive through one failed hop. The drainer sends a
 // heartbeat once half the heartbeat timeout would otherwise pass before its
@@ -184,7 +175,7 @@ func MinHeartbeatTimeout(pollInterval time.Duration) time.Duration {
 // GlobalTimeout is the longest an instance can wait on a hook with this
 // heartbeat timeout, heartbeats or not: min(48 h, 100 x HeartbeatTimeout).
 func GlobalTimeout(heartbeatTimeout time.Duration) time.Duration {
-	return min(maxGlobalTimeout, 100*heartbeatTimeout)
+	return contract.GlobalTimeout(heartbeatTimeout)
 }
 
 // resolve applies the defaults and checks the guardrails. Each error says what
@@ -201,7 +192,7 @@ func resolve(p *Props) (config, error) {
 		onTimeout:    p.OnTimeout,
 	}
 	if c.onTimeout == "" {
-		c.onTimeout = OnTimeoutContinue
+		c.onTimeout = contract.DefaultOnTimeout
 	}
 	if c.logRetention == "" {
 		c.logRetention = awslogs.RetentionDays_ONE_MONTH
@@ -210,22 +201,22 @@ func resolve(p *Props) (config, error) {
 		c.memorySize = *p.MemorySize
 	}
 	var err error
-	if c.pollInterval, err = duration("PollInterval", p.PollInterval, defaultPollInterval); err != nil {
+	if c.pollInterval, err = variable("PollInterval", p.PollInterval, contract.PollInterval); err != nil {
 		return config{}, err
 	}
-	if c.maxDrain, err = duration("MaxDrain", p.MaxDrain, defaultMaxDrain); err != nil {
+	if c.maxDrain, err = variable("MaxDrain", p.MaxDrain, contract.MaxDrain); err != nil {
 		return config{}, err
 	}
 	if c.heartbeatTimeout, err = duration("HeartbeatTimeout", p.HeartbeatTimeout, defaultHeartbeatTimeout); err != nil {
 		return config{}, err
 	}
-	if c.stopGrace, err = duration("StopGrace", p.StopGrace, defaultStopGrace); err != nil {
+	if c.stopGrace, err = variable("StopGrace", p.StopGrace, contract.StopGrace); err != nil {
 		return config{}, err
 	}
-	if c.staleAfter, err = duration("StaleAfter", p.StaleAfter, defaultStaleAfter); err != nil {
+	if c.staleAfter, err = variable("StaleAfter", p.StaleAfter, contract.StaleAfter); err != nil {
 		return config{}, err
 	}
-	if c.disconnected, err = duration("DisconnectedAfter", p.DisconnectedAfter, defaultDisconnected); err != nil {
+	if c.disconnected, err = variable("DisconnectedAfter", p.DisconnectedAfter, contract.DisconnectedAfter); err != nil {
 		return config{}, err
 	}
 	if c.reconcile, err = duration("ReconcileInterval", p.ReconcileInterval, defaultReconcile); err != nil {
@@ -237,8 +228,8 @@ func resolve(p *Props) (config, error) {
 		}
 		c.reconcile = 0
 	}
-	if !validOnTimeout(c.onTimeout) {
-		return config{}, fmt.Errorf("OnTimeout %q is not a timeout policy: want %q, %q or %q", c.onTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
+	if err := contract.CheckOnTimeout("OnTimeout", c.onTimeout); err != nil {
+		return config{}, err
 	}
 
 	if len(c.targets) == 0 {
@@ -258,8 +249,8 @@ func resolve(p *Props) (config, error) {
 		seen[name] = true
 		c.groupNames = append(c.groupNames, name)
 		switch {
-		case t.OnTimeout != "" && !validOnTimeout(t.OnTimeout):
-			return config{}, fmt.Errorf("Targets[%d].OnTimeout %q is not a timeout policy: want %q, %q or %q, or empty for OnTimeout", i, t.OnTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
+		case t.OnTimeout != "" && !contract.ValidOnTimeout(t.OnTimeout):
+			return config{}, fmt.Errorf("%w, or empty for OnTimeout", contract.CheckOnTimeout(fmt.Sprintf("Targets[%d].OnTimeout", i), t.OnTimeout))
 		case t.OnTimeout == c.onTimeout:
 			c.overrides = append(c.overrides, "")
 		default:
@@ -268,29 +259,17 @@ func resolve(p *Props) (config, error) {
 	}
 
 	switch {
-	case c.pollInterval < minPollInterval || c.pollInterval > maxPollInterval:
-		return config{}, fmt.Errorf("PollInterval %s is out of range: want %s to %s (the wait rides on an SQS message timer)", c.pollInterval, minPollInterval, maxPollInterval)
 	case c.heartbeatTimeout < minHeartbeatTimeout || c.heartbeatTimeout > maxHeartbeatTimeout:
 		return config{}, fmt.Errorf("HeartbeatTimeout %s is out of range: Auto Scaling accepts %s to %s", c.heartbeatTimeout, minHeartbeatTimeout, maxHeartbeatTimeout)
 	case c.heartbeatTimeout < MinHeartbeatTimeout(c.pollInterval):
 		return config{}, fmt.Errorf("HeartbeatTimeout %s is too short for PollInterval %s: want at least %s, twice (the poll interval + the batching window %s + the function timeout %s + the poll queue's visibility timeout %s), so that one failed hop cannot let the heartbeat lapse and terminate the instance mid-drain",
 			c.heartbeatTimeout, c.pollInterval, MinHeartbeatTimeout(c.pollInterval), pollBatchingWindow, functionTimeout, pollVisibilityTimeout)
-	case c.maxDrain <= 0:
-		return config{}, fmt.Errorf("MaxDrain %s must be more than 0", c.maxDrain)
-	case c.maxDrain > maxGlobalTimeout:
-		return config{}, fmt.Errorf("MaxDrain %s is beyond %s, the longest Auto Scaling holds an instance on a lifecycle hook", c.maxDrain, maxGlobalTimeout)
 	case c.maxDrain > GlobalTimeout(c.heartbeatTimeout):
 		need := time.Duration(math.Ceil(c.maxDrain.Seconds()/100)) * time.Second
 		return config{}, fmt.Errorf("MaxDrain %s is beyond the hook's global timeout %s (min(48h, 100 x HeartbeatTimeout %s)): Auto Scaling would release the instance first; raise HeartbeatTimeout to at least %s or lower MaxDrain",
 			c.maxDrain, GlobalTimeout(c.heartbeatTimeout), c.heartbeatTimeout, need)
 	case c.memorySize < 128 || c.memorySize > 10240:
 		return config{}, fmt.Errorf("MemorySize %v is out of range: Lambda accepts 128 to 10240 MB", c.memorySize)
-	case c.stopGrace < minStopGrace || c.stopGrace > maxStopGrace:
-		return config{}, fmt.Errorf("StopGrace %s is out of range: want %s to %s (DRAINER_STOP_GRACE)", c.stopGrace, minStopGrace, maxStopGrace)
-	case c.staleAfter < minStaleAfter || c.staleAfter > maxStaleAfter:
-		return config{}, fmt.Errorf("StaleAfter %s is out of range: want %s to %s (DRAINER_STALE_AFTER)", c.staleAfter, minStaleAfter, maxStaleAfter)
-	case c.disconnected < 0 || c.disconnected > maxGlobalTimeout:
-		return config{}, fmt.Errorf("DisconnectedAfter %s is out of range: want 0 (off) to %s (DRAINER_DISCONNECTED_AFTER)", c.disconnected, maxGlobalTimeout)
 	}
 	if err := c.checkReconcile(); err != nil {
 		return config{}, err
@@ -330,13 +309,23 @@ func (c config) checkStopTasks() error {
 			continue
 		}
 		fix := "lower MaxDrain or StopGrace"
-		if need := time.Duration(math.Ceil((c.maxDrain+c.stopGrace).Seconds()/100)) * time.Second; need <= maxHeartbeatTimeout && c.maxDrain+c.stopGrace <= maxGlobalTimeout {
+		if need := time.Duration(math.Ceil((c.maxDrain+c.stopGrace).Seconds()/100)) * time.Second; need <= maxHeartbeatTimeout && c.maxDrain+c.stopGrace <= contract.MaxGlobalTimeout {
 			fix += fmt.Sprintf(", or raise HeartbeatTimeout to at least %s", need)
 		}
 		return fmt.Errorf("MaxDrain %s + StopGrace %s is beyond the hook's global timeout %s (min(48h, 100 x HeartbeatTimeout %s)) for group %s, whose timeout policy is stop-tasks: Auto Scaling would release the instance before the stopped tasks are gone; %s",
 			c.maxDrain, c.stopGrace, global, c.heartbeatTimeout, *t.AutoScalingGroup.AutoScalingGroupName(), fix)
 	}
 	return nil
+}
+
+// variable converts the prop name that sets the function's variable v: v's
+// default when d is nil, and within the range the function accepts.
+func variable(name string, d awscdk.Duration, v contract.DurationVar) (time.Duration, error) {
+	t, err := duration(name, d, v.Default)
+	if err != nil {
+		return 0, err
+	}
+	return t, v.Check(name, t)
 }
 
 // duration converts a literal CDK duration, or returns def when d is nil.

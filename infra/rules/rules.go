@@ -1,10 +1,15 @@
 // Package rules holds the EventBridge event patterns the drainer's rules use.
 // It has no CDK dependency, so the construct that deploys the rules and the
 // local EventBridge that routes events in tests and the demo share this one
-// definition: the rules we deploy are the rules we test.
+// definition: the rules we deploy are the rules we test. The values the
+// patterns select are the contract's, which the function's parser accepts.
 package rules
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+)
 
 // TerminateLifecycle is the pattern of the rule that starts drains: terminate
 // lifecycle actions of the given hooks of the given Auto Scaling groups.
@@ -12,8 +17,8 @@ import "encoding/json"
 // other teams' hooks too; their events are not the drainer's to see.
 func TerminateLifecycle(groups, hooks []string) []byte {
 	return marshal(map[string]any{
-		"source":      []string{"aws.autoscaling"},
-		"detail-type": []string{"EC2 Instance-terminate Lifecycle Action"},
+		"source":      []string{contract.SourceAutoScaling},
+		"detail-type": []string{contract.DetailTypeTerminate},
 		"detail":      map[string]any{"AutoScalingGroupName": groups, "LifecycleHookName": hooks},
 	})
 }
@@ -25,9 +30,9 @@ func TerminateLifecycle(groups, hooks []string) []byte {
 // region and account, with no ARN to build (and none to get wrong).
 func ECSTaskStopped(clusters []string) []byte {
 	return marshal(map[string]any{
-		"source":      []string{"aws.ecs"},
-		"detail-type": []string{"ECS Task State Change"},
-		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "lastStatus": []string{"STOPPED"}},
+		"source":      []string{contract.SourceECS},
+		"detail-type": []string{contract.DetailTypeTaskState},
+		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "lastStatus": []string{contract.TaskStopped}},
 	})
 }
 
@@ -36,9 +41,9 @@ func ECSTaskStopped(clusters []string) []byte {
 // task leaves the instance, so the drainer sees its count reach zero.
 func ECSInstanceDraining(clusters []string) []byte {
 	return marshal(map[string]any{
-		"source":      []string{"aws.ecs"},
-		"detail-type": []string{"ECS Container Instance State Change"},
-		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "status": []string{"DRAINING"}},
+		"source":      []string{contract.SourceECS},
+		"detail-type": []string{contract.DetailTypeInstanceState},
+		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "status": []string{contract.InstanceDraining}},
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
@@ -31,7 +32,7 @@ type State = lifecycle.Message
 type Policy struct {
 	PollInterval time.Duration
 	MaxDrain     time.Duration
-	// OnTimeout is the default timeout policy (lifecycle.OnTimeout*); a
+	// OnTimeout is the default timeout policy (contract.OnTimeout*); a
 	// hook's metadata may choose another for its group.
 	OnTimeout string
 	// StopGrace is how long the stop-tasks policy waits for the tasks it
@@ -162,20 +163,20 @@ func (k StepKind) String() string {
 // Outcome says why a drain's invocation ended the way it did.
 type Outcome string
 
-// Outcomes.
+// Outcomes. Those the construct's deadline alarm counts are the contract's.
 const (
-	OutcomeDrained          Outcome = "drained"            // no task left: completed CONTINUE
-	OutcomeNotRegistered    Outcome = "not_registered"     // no live container instance: completed CONTINUE
-	OutcomeDeadline         Outcome = "deadline_reached"   // tasks left at the deadline: completed CONTINUE anyway
-	OutcomeAbandoned        Outcome = "deadline_abandoned" // tasks left at the deadline: completed ABANDON
-	OutcomeAlreadyCompleted Outcome = "already_completed"  // Complete found no active action
-	OutcomeActionGone       Outcome = "action_gone"        // the action ended before we completed it
-	OutcomeHookMissing      Outcome = "hook_missing"       // the hook no longer exists
-	OutcomeSuperseded       Outcome = "superseded"         // another chain carries this drain: this one ends
-	OutcomeRequeued         Outcome = "requeued"           // tasks left: polled again later
+	OutcomeDrained          Outcome = "drained"                         // no task left: completed CONTINUE
+	OutcomeNotRegistered    Outcome = "not_registered"                  // no live container instance: completed CONTINUE
+	OutcomeDeadline         Outcome = contract.OutcomeDeadlineReached   // tasks left at the deadline: completed CONTINUE anyway
+	OutcomeAbandoned        Outcome = contract.OutcomeDeadlineAbandoned // tasks left at the deadline: completed ABANDON
+	OutcomeAlreadyCompleted Outcome = "already_completed"               // Complete found no active action
+	OutcomeActionGone       Outcome = "action_gone"                     // the action ended before we completed it
+	OutcomeHookMissing      Outcome = "hook_missing"                    // the hook no longer exists
+	OutcomeSuperseded       Outcome = "superseded"                      // another chain carries this drain: this one ends
+	OutcomeRequeued         Outcome = "requeued"                        // tasks left: polled again later
 	// The agent stayed disconnected for DisconnectedAfter with tasks left:
 	// the timeout policy applied early.
-	OutcomeAgentDisconnected Outcome = "agent_disconnected"
+	OutcomeAgentDisconnected Outcome = contract.OutcomeAgentDisconnected
 )
 
 // Lifecycle action results.
@@ -278,9 +279,9 @@ func atDeadline(s State, o Observation, p Policy) Step {
 		return Step{Kind: CheckProtection}
 	}
 	switch OnTimeout(s, p) {
-	case lifecycle.OnTimeoutAbandon:
+	case contract.OnTimeoutAbandon:
 		return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeAbandoned), Result: ResultAbandon}
-	case lifecycle.OnTimeoutStopTasks:
+	case contract.OnTimeoutStopTasks:
 		return Step{Kind: StopTasks}
 	}
 	return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeDeadline), Result: ResultContinue}
@@ -295,7 +296,7 @@ func OnTimeout(s State, p Policy) string {
 	case p.OnTimeout != "":
 		return p.OnTimeout
 	}
-	return lifecycle.OnTimeoutContinue
+	return contract.DefaultOnTimeout
 }
 
 // live reports whether a container instance in this status can still run
@@ -342,7 +343,7 @@ func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 // still has tasks to stop after the deadline.
 func Deadline(s State, p Policy) time.Time {
 	global := GlobalTimeout(s.HeartbeatTimeout()) - globalTimeoutMargin
-	if OnTimeout(s, p) == lifecycle.OnTimeoutStopTasks {
+	if OnTimeout(s, p) == contract.OnTimeoutStopTasks {
 		global -= p.StopGrace
 	}
 	return s.Start.Add(min(p.MaxDrain, global))
@@ -352,5 +353,5 @@ func Deadline(s State, p Policy) time.Time {
 // heartbeat timeout: min(48 h, 100 x HeartbeatTimeout), as Auto Scaling
 // documents it.
 func GlobalTimeout(heartbeatTimeout time.Duration) time.Duration {
-	return min(48*time.Hour, 100*heartbeatTimeout)
+	return contract.GlobalTimeout(heartbeatTimeout)
 }

@@ -1,7 +1,10 @@
 package handler
 
+import "github.com/ecs-drainer/ecs-drainer/internal/contract"
+
 // Log keys: one fixed set, so every line of every drain can be queried the
-// same way in CloudWatch Logs Insights.
+// same way in CloudWatch Logs Insights. The outcome's is the contract's: the
+// construct's deadline alarm filters on it.
 const (
 	keyCluster           = "cluster"
 	keyASG               = "asg"
@@ -9,7 +12,7 @@ const (
 	keyInstanceID        = "instance_id"
 	keyContainerInstance = "container_instance"
 	keyAttempt           = "attempt"
-	keyOutcome           = "outcome"
+	keyOutcome           = contract.LogKeyOutcome
 	keyRunningTasks      = "running_tasks"
 	keyPendingTasks      = "pending_tasks"
 	keyStoppingTasks     = "stopping_tasks"

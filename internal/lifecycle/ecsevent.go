@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // Values of the ECS events that let a drain finish as soon as its last task
-// stops (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html).
+// stops (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html):
+// the contract's, which the construct's rules select.
 const (
-	SourceECS               = "aws.ecs"
-	DetailTypeTaskState     = "ECS Task State Change"
-	DetailTypeInstanceState = "ECS Container Instance State Change"
+	SourceECS               = contract.SourceECS
+	DetailTypeTaskState     = contract.DetailTypeTaskState
+	DetailTypeInstanceState = contract.DetailTypeInstanceState
 )
 
 // ECSEvent is what an ECS task or container instance state change says about
@@ -119,8 +122,8 @@ func parseECS(env Envelope) (Input, error) {
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
 			return Input{}, fmt.Errorf("decoding ECS task event %s: %w", env.ID, err)
 		}
-		if d.LastStatus != "STOPPED" {
-			return Input{Ignored: fmt.Sprintf("task event with lastStatus %q, not STOPPED", d.LastStatus)}, nil
+		if d.LastStatus != contract.TaskStopped {
+			return Input{Ignored: fmt.Sprintf("task event with lastStatus %q, not %s", d.LastStatus, contract.TaskStopped)}, nil
 		}
 		if d.ContainerInstanceArn == "" {
 			return Input{Ignored: "task event of a task on no container instance (Fargate)"}, nil
@@ -138,8 +141,8 @@ func parseECS(env Envelope) (Input, error) {
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
 			return Input{}, fmt.Errorf("decoding ECS container instance event %s: %w", env.ID, err)
 		}
-		if d.Status != "DRAINING" {
-			return Input{Ignored: fmt.Sprintf("container instance event with status %q, not DRAINING", d.Status)}, nil
+		if d.Status != contract.InstanceDraining {
+			return Input{Ignored: fmt.Sprintf("container instance event with status %q, not %s", d.Status, contract.InstanceDraining)}, nil
 		}
 		e.ClusterARN, e.ContainerInstanceARN, e.EC2InstanceID = d.ClusterArn, d.ContainerInstanceArn, d.EC2InstanceID
 		e.TasksReported = d.RunningTasksCount + d.PendingTasksCount

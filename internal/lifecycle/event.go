@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
-// Values of the EventBridge envelope and lifecycle detail the drainer acts on.
+// Values of the EventBridge envelope and lifecycle detail the drainer acts
+// on. Source and detail type are the contract's: the construct's rule
+// selects the same.
 const (
-	SourceAutoScaling   = "aws.autoscaling"
-	DetailTypeTerminate = "EC2 Instance-terminate Lifecycle Action"
+	SourceAutoScaling   = contract.SourceAutoScaling
+	DetailTypeTerminate = contract.DetailTypeTerminate
 	TransitionTerminate = "autoscaling:EC2_INSTANCE_TERMINATING"
 	// A scheduled rule's event (EventBridge "rate(...)"): the reconciler's tick.
 	sourceEvents        = "aws.events"
@@ -50,26 +54,9 @@ type Action struct {
 	Destination          string    `json:"Destination,omitempty"`
 }
 
-// Timeout policies: what a drain does when its deadline passes with tasks
-// still on the instance.
-const (
-	OnTimeoutContinue  = "continue"   // complete with CONTINUE: the instance terminates
-	OnTimeoutStopTasks = "stop-tasks" // StopTask what is left, wait a grace period, then CONTINUE
-	OnTimeoutAbandon   = "abandon"    // complete with ABANDON: a retaining instance lifecycle policy keeps it
-)
-
-// ValidOnTimeout reports whether p names a timeout policy.
-func ValidOnTimeout(p string) bool {
-	return p == OnTimeoutContinue || p == OnTimeoutStopTasks || p == OnTimeoutAbandon
-}
-
-// HookMetadata is what the drainer's hooks carry in NotificationMetadata:
-// {"cluster":"NAME"} and optionally "on_timeout", so one function can drain
-// several clusters, each group with its own timeout policy.
-type HookMetadata struct {
-	Cluster   string `json:"cluster"`
-	OnTimeout string `json:"on_timeout,omitempty"`
-}
+// HookMetadata is what the drainer's hooks carry in NotificationMetadata,
+// as the construct writes it.
+type HookMetadata = contract.HookMetadata
 
 // ParseHookMetadata reads a hook's NotificationMetadata. ok is false when
 // it names no cluster (empty, or other keys only); err is set when it is
@@ -86,8 +73,10 @@ func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
 	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return HookMetadata{}, false, fmt.Errorf("notification metadata is not the JSON object {\"cluster\":\"NAME\"}: %w", err)
 	}
-	if raw.OnTimeout != "" && !ValidOnTimeout(raw.OnTimeout) {
-		return HookMetadata{}, false, fmt.Errorf("notification metadata has on_timeout %q, want %s, %s or %s", raw.OnTimeout, OnTimeoutContinue, OnTimeoutStopTasks, OnTimeoutAbandon)
+	if raw.OnTimeout != "" {
+		if err := contract.CheckOnTimeout("notification metadata's on_timeout", raw.OnTimeout); err != nil {
+			return HookMetadata{}, false, err
+		}
 	}
 	if raw.Cluster == nil {
 		return HookMetadata{OnTimeout: raw.OnTimeout}, false, nil

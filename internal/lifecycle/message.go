@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // MessageKind marks a body as the drainer's own re-queue message, so it can
@@ -94,7 +96,7 @@ func (m Message) validate() error {
 		return fmt.Errorf("re-queue message has heartbeat_timeout_s %d, want > 0", m.HeartbeatTimeoutSeconds)
 	case m.Attempt < 1:
 		return fmt.Errorf("re-queue message has attempt %d, want >= 1", m.Attempt)
-	case m.OnTimeout != "" && !ValidOnTimeout(m.OnTimeout):
+	case m.OnTimeout != "" && !contract.ValidOnTimeout(m.OnTimeout):
 		return fmt.Errorf("re-queue message has on_timeout %q, not a timeout policy", m.OnTimeout)
 	}
 	return nil
