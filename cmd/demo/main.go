@@ -1,16 +1,24 @@
 // Command demo runs a full drain on the local AWS: it builds the drainer's
-// bootstrap binary, deploys it (EventBridge rule, SQS queue and DLQ, event
-// source mapping) next to an ECS cluster on an Auto Scaling group, scales
+// bootstrap binary, deploys it as the construct's template for the demo's
+// cluster says (EventBridge rules, SQS queues and DLQ, event source
+// mappings, the function's settings) next to an ECS cluster on an Auto
+// Scaling group, scales
 // the group in (or refreshes it) and shows each instance's drain live. As in
 // a real account, the drainer's hook is not the group's only one: another
 // team's log-flush hook holds each instance until its logs are shipped,
 // after the drainer let it go, and one instance is terminated out of the
 // group's warm pool. It exits 0 only if every lifecycle action was completed
 // by the drainer with no task left running. `make demo` runs it.
+//
+// The template is checked in (demo.template.json), not synthesized: the
+// CDK takes minutes to compile on a fresh machine, and the demo would wait
+// for it behind one line. TestTheCheckedInTemplateIsTheConstructsSynth
+// fails when the construct's synth no longer matches it.
 package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"io"
@@ -25,10 +33,20 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
+// The demo's cluster and group, the context its template was synthesized
+// with.
 const (
 	group   = "demo-asg"
 	cluster = "demo"
 )
+
+// demoTemplate is the construct's template for the demo's cluster and
+// group, asset hash left out (templateFile).
+//
+//go:embed demo.template.json
+var demoTemplate []byte
+
+const templateFile = "demo.template.json"
 
 type options struct {
 	instances, scaleIn, tasks int
@@ -66,22 +84,27 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.instances < 1 || o.scaleIn < 1 || o.scaleIn > o.instances {
 		return fmt.Errorf("want 1 <= -scale-in <= -instances, got %d and %d", o.scaleIn, o.instances)
 	}
+	start := time.Now()
+	step := func(format string, args ...any) {
+		fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
 	if o.binary == "" {
 		dir, err := os.MkdirTemp("", "ecs-drainer-demo")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		fmt.Fprintln(out, "building the drainer's bootstrap binary ...")
+		step("building the drainer's bootstrap binary (./functions/drainer; the first build compiles the AWS SDK) ...")
 		if o.binary, err = localdeploy.BuildBootstrap(ctx, dir); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(out, "synthesizing the CDK app for the demo's cluster (its rule, function and queue settings) ...")
-	d, err := localdeploy.Synthesize(ctx, cluster, []string{group})
+	d, err := localdeploy.ParseTemplate(demoTemplate)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", templateFile, err)
 	}
+	step("starting a local AWS and deploying the construct's template for cluster %q into it (cmd/demo/%s: %d rules, the function with a %s timeout, its event and poll queues) ...",
+		cluster, templateFile, len(d.Rules), d.Timeout)
 	logs := io.Discard
 	if o.verbose {
 		logs = out
@@ -93,6 +116,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer w.Close()
+	step("creating the cluster, its group of %d instances and their tasks ...", o.instances)
 	ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
 	if err != nil {
 		return err

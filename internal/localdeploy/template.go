@@ -1,6 +1,7 @@
 package localdeploy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,23 +65,33 @@ type EventSource struct {
 	ReportFailures    bool
 }
 
-// Synthesize runs the CDK app (`go run ./infra`, as cdk.json does) for an
-// existing cluster and groups, offline, into a temporary directory, and
-// reads the deployment from its template. The app's first build downloads
-// and compiles the CDK modules (a minute or two); later runs take seconds.
+// Synthesize runs the CDK app for an existing cluster and groups
+// (SynthesizeTemplate) and reads the deployment from its template.
 func Synthesize(ctx context.Context, cluster string, groups []string) (Deployment, error) {
-	root, err := moduleRoot()
+	b, err := SynthesizeTemplate(ctx, cluster, groups)
 	if err != nil {
 		return Deployment{}, err
 	}
+	return ParseTemplate(b)
+}
+
+// SynthesizeTemplate runs the CDK app (`go run ./infra`, as cdk.json does)
+// for an existing cluster and groups, offline, into a temporary directory,
+// and returns its template. The app's first build downloads and compiles
+// the CDK modules (minutes on a cold cache); later runs take seconds.
+func SynthesizeTemplate(ctx context.Context, cluster string, groups []string) ([]byte, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
 	out, err := os.MkdirTemp("", "ecs-drainer-synth")
 	if err != nil {
-		return Deployment{}, err
+		return nil, err
 	}
 	defer os.RemoveAll(out)
 	contextJSON, err := json.Marshal(map[string]string{"cluster": cluster, "asgs": strings.Join(groups, ",")})
 	if err != nil {
-		return Deployment{}, err
+		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, "go", "run", "./infra")
 	cmd.Dir = root
@@ -88,17 +99,13 @@ func Synthesize(ctx context.Context, cluster string, groups []string) (Deploymen
 	// output directory and context.
 	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+out, "CDK_CONTEXT_JSON="+string(contextJSON), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return Deployment{}, fmt.Errorf("synthesizing the CDK app: %w\n%s", err, b)
+		return nil, fmt.Errorf("synthesizing the CDK app: %w\n%s", err, b)
 	}
 	matches, err := filepath.Glob(filepath.Join(out, "*.template.json"))
 	if err != nil || len(matches) != 1 {
-		return Deployment{}, fmt.Errorf("want one template in %s, found %v (%v)", out, matches, err)
+		return nil, fmt.Errorf("want one template in %s, found %v (%v)", out, matches, err)
 	}
-	b, err := os.ReadFile(matches[0])
-	if err != nil {
-		return Deployment{}, err
-	}
-	return ParseTemplate(b)
+	return os.ReadFile(matches[0])
 }
 
 type resource struct {
@@ -235,9 +242,15 @@ func (t *template) rule(name string, props json.RawMessage) error {
 	if len(p.Targets) != 1 {
 		return fmt.Errorf("%d targets, want the one queue", len(p.Targets))
 	}
-	t.rules = append(t.rules, templateRule{name: name, target: p.Targets[0].Arn.arnOf(), pattern: p.EventPattern})
-	if strings.Contains(string(p.EventPattern), "aws.autoscaling") {
-		t.d.EventPattern = p.EventPattern
+	// Compact, so that a pattern reads the same from a template however
+	// it was indented.
+	var pattern bytes.Buffer
+	if err := json.Compact(&pattern, p.EventPattern); err != nil {
+		return err
+	}
+	t.rules = append(t.rules, templateRule{name: name, target: p.Targets[0].Arn.arnOf(), pattern: pattern.Bytes()})
+	if strings.Contains(pattern.String(), "aws.autoscaling") {
+		t.d.EventPattern = pattern.Bytes()
 	}
 	return nil
 }
