@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
@@ -157,7 +158,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	dw, err := localdeploy.Start(ctx, cfg.Deployment, localdeploy.FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
 		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
-		Env: []string{"DRAINER_STALE_AFTER=1m", "DRAINER_DISCONNECTED_AFTER=" + soakDisconnectedAfter.String()},
+		Env: []string{contract.StaleAfter.Env + "=1m", contract.DisconnectedAfter.Env + "=" + soakDisconnectedAfter.String()},
 	})
 	if err != nil {
 		return SoakReport{}, err
@@ -518,7 +519,7 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 			r.Deadlines++
 		case acct.long[id] && disconnected && a.Ended.Sub(since) >= soakDisconnectedAfter-time.Second:
 			r.DisconnectReleases++
-			if !logs.logged(id, "agent_disconnected") {
+			if !logs.logged(id, contract.OutcomeAgentDisconnected) {
 				violate("%s: released %s after its agent disconnected with %d tasks running, but no agent_disconnected outcome was logged", id, a.Ended.Sub(since), len(left))
 			}
 		default:

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
@@ -32,7 +33,7 @@ import (
 
 // Names used in every scenario.
 const (
-	HookName     = "ecs-drainer"
+	HookName     = contract.HookName
 	functionName = "ecs-drainer"
 	ruleName     = "ecs-drainer-lifecycle"
 )
@@ -255,12 +256,12 @@ func (w *World) environment(d Deployment, o FunctionOptions) []string {
 	for k, v := range d.Environment {
 		env = append(env, k+"="+v)
 	}
-	env = append(env, "DRAINER_QUEUE_URL="+w.QueueURL)
+	env = append(env, contract.EnvQueueURL+"="+w.QueueURL)
 	if o.PollInterval > 0 {
-		env = append(env, "DRAINER_POLL_INTERVAL="+o.PollInterval.String())
+		env = append(env, contract.PollInterval.Env+"="+o.PollInterval.String())
 	}
 	if o.MaxDrain > 0 {
-		env = append(env, "DRAINER_MAX_DRAIN="+o.MaxDrain.String())
+		env = append(env, contract.MaxDrain.Env+"="+o.MaxDrain.String())
 	}
 	return append(env, o.Env...)
 }
