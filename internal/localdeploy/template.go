@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // Deployment is what the local world takes from the CloudFormation template
@@ -193,10 +195,10 @@ func (t *template) resolve() (Deployment, error) {
 	}
 	var err error
 	if t.pollID == "" {
-		return Deployment{}, errors.New("the function's DRAINER_QUEUE_URL references no queue")
+		return Deployment{}, fmt.Errorf("the function's %s references no queue", contract.EnvQueueURL)
 	}
 	if d.Poll, err = source(t.pollID); err != nil {
-		return Deployment{}, fmt.Errorf("DRAINER_QUEUE_URL: %w", err)
+		return Deployment{}, fmt.Errorf("%s: %w", contract.EnvQueueURL, err)
 	}
 	var eventID string
 	for id := range t.mappings {
@@ -275,7 +277,7 @@ func (t *template) function(props json.RawMessage) error {
 		}
 	}
 	var queueURL struct{ Ref string }
-	if err := json.Unmarshal(p.Environment.Variables["DRAINER_QUEUE_URL"], &queueURL); err == nil {
+	if err := json.Unmarshal(p.Environment.Variables[contract.EnvQueueURL], &queueURL); err == nil {
 		t.pollID = queueURL.Ref
 	}
 	return nil
