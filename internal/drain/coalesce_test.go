@@ -178,7 +178,7 @@ func TestCoalescedWritesThroughTheSDK(t *testing.T) {
 	e := CoalescingECS(sdkecs.NewFromConfig(cfg), Window(w.open))
 	q := CoalescingQueue(sdksqs.NewFromConfig(cfg), Window(w.open))
 	ctx := context.Background()
-	before := a.ECS.Calls()["UpdateContainerInstancesState"]
+	before := a.ECS.Operations()["UpdateContainerInstancesState"]
 
 	ids := make([]string, 10)
 	concurrently(10, func(i int) {
@@ -194,10 +194,10 @@ func TestCoalescedWritesThroughTheSDK(t *testing.T) {
 		}
 		ids[i] = aws.ToString(sent.MessageId)
 	})
-	if got := a.ECS.Calls()["UpdateContainerInstancesState"] - before; got != 1 {
+	if got := a.ECS.Operations()["UpdateContainerInstancesState"] - before; got != 1 {
 		t.Errorf("%d UpdateContainerInstancesState calls, want 1", got)
 	}
-	if got := a.SQS.Calls()["SendMessageBatch"]; got != 1 {
+	if got := a.SQS.Operations()["SendMessageBatch"]; got != 1 {
 		t.Errorf("%d SendMessageBatch calls, want 1", got)
 	}
 	msgs, err := a.SQS.Receive(ctx, url, 10, 0)

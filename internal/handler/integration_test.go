@@ -57,7 +57,7 @@ func TestReleasesAnEmptyInstanceAtOnce(t *testing.T) {
 	if got := r.outcomes(); got["drained"] != 1 || got["requeued"] != 0 {
 		t.Errorf("outcomes = %v, want one drained and no re-queue", got)
 	}
-	if got := r.aws.ECS.Calls()["UpdateContainerInstancesState"]; got != 1 {
+	if got := r.aws.ECS.Operations()["UpdateContainerInstancesState"]; got != 1 {
 		t.Errorf("UpdateContainerInstancesState calls = %d, want 1 (DRAINING before counting)", got)
 	}
 }
@@ -166,7 +166,7 @@ func TestDrainsMoreThanAHundredTasks(t *testing.T) {
 	r.terminate(ids[0])
 	r.run(time.Hour)
 	r.assertReleasedCleanly(ids[0])
-	if got := r.aws.ECS.Calls()["DescribeTasks"]; got < 2 {
+	if got := r.aws.ECS.Operations()["DescribeTasks"]; got < 2 {
 		t.Errorf("DescribeTasks calls = %d, want at least 2 for 150 tasks", got)
 	}
 }
@@ -369,7 +369,7 @@ func TestActionAlreadyCompletedEndsTheDrain(t *testing.T) {
 	if got := r.outcomes(); got["action_gone"] != 1 || len(got) != 1 {
 		t.Errorf("outcomes = %v, want exactly one action_gone", got)
 	}
-	if got := r.aws.ECS.Calls()["UpdateContainerInstancesState"]; got != 0 {
+	if got := r.aws.ECS.Operations()["UpdateContainerInstancesState"]; got != 0 {
 		t.Errorf("UpdateContainerInstancesState calls = %d, want 0 for an action already gone", got)
 	}
 }
@@ -530,10 +530,10 @@ func TestECSEventsOfInstancesNotDrainingChangeNothing(t *testing.T) {
 	if n["not_draining"] == 0 || len(n) != 1 {
 		t.Errorf("outcomes %v, want only not_draining", n)
 	}
-	if calls := r.aws.AutoScaling.Calls(); calls["DescribeAutoScalingInstances"]+calls["CompleteLifecycleAction"] > 0 {
+	if calls := r.aws.AutoScaling.Operations(); calls["DescribeAutoScalingInstances"]+calls["CompleteLifecycleAction"] > 0 {
 		t.Errorf("Auto Scaling calls %v, want none of the drainer's: the instance is not draining", calls)
 	}
-	if calls := r.aws.ECS.Calls()["DescribeContainerInstances"]; calls != n["not_draining"] {
+	if calls := r.aws.ECS.Operations()["DescribeContainerInstances"]; calls != n["not_draining"] {
 		t.Errorf("%d DescribeContainerInstances calls for %d events, want one each", calls, n["not_draining"])
 	}
 }
@@ -555,13 +555,13 @@ func TestABatchOfFirstHopsSharesItsCalls(t *testing.T) {
 	for _, id := range ids[:10] {
 		r.assertReleasedCleanly(id)
 	}
-	calls := r.aws.ECS.Calls()
+	calls := r.aws.ECS.Operations()
 	for op, want := range map[string]int{"ListContainerInstances": 1, "DescribeContainerInstances": 1, "UpdateContainerInstancesState": 1} {
 		if calls[op] != want {
 			t.Errorf("%s calls = %d, want %d for the batch of 10", op, calls[op], want)
 		}
 	}
-	if got := r.aws.AutoScaling.Calls()["DescribeLifecycleHooks"]; got != 1 {
+	if got := r.aws.AutoScaling.Operations()["DescribeLifecycleHooks"]; got != 1 {
 		t.Errorf("DescribeLifecycleHooks calls = %d, want 1 for the batch of 10", got)
 	}
 }

@@ -2,7 +2,6 @@ package autoscaling
 
 import (
 	"fmt"
-	"maps"
 	"time"
 )
 
@@ -264,14 +263,6 @@ func (s *Server) Action(instanceID, hook string) (ActionView, bool) {
 		}
 	})
 	return v, ok
-}
-
-// Calls returns how many requests each operation received, throttled and
-// failed ones included.
-func (s *Server) Calls() map[string]int {
-	var out map[string]int
-	s.locked(func(time.Time) { out = maps.Clone(s.calls) })
-	return out
 }
 
 // ExpireAction makes the instance's pending action for hook lapse now, as if

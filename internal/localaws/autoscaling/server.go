@@ -98,12 +98,12 @@ type Server struct {
 	bootTime        time.Duration
 	shutdownTime    time.Duration
 
-	mu        sync.Mutex
-	groups    map[string]*group
-	instances map[string]*instance // every instance ever launched, Terminated ones included
-	launched  []*instance          // the same, in launch order
-	actions   []*action            // every lifecycle action ever started
-	calls     map[string]int
+	mu              sync.Mutex
+	groups          map[string]*group
+	instances       map[string]*instance // every instance ever launched, Terminated ones included
+	launched        []*instance          // the same, in launch order
+	actions         []*action            // every lifecycle action ever started
+	awswire.Counter                      // requests by operation: Calls, Operations
 	// outbox holds the callbacks and events produced under mu; they run
 	// after it is released so that a callback may call back into the Server.
 	outbox []func()
@@ -124,7 +124,6 @@ func New(c clock.Clock, o Options) *Server {
 		shutdownTime: o.ShutdownTime,
 		groups:       map[string]*group{},
 		instances:    map[string]*instance{},
-		calls:        map[string]int{},
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -196,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		aerr   *awswire.Error
 	)
 	s.locked(func(now time.Time) {
-		s.calls[name]++
+		s.Count(name, r)
 		op, ok := operations[name]
 		switch {
 		case !ok:

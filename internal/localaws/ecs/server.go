@@ -3,7 +3,6 @@ package ecs
 import (
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -38,12 +37,12 @@ type Server struct {
 	opts     Options
 	throttle awswire.Throttle
 
-	mu       sync.Mutex
-	clusters map[string]*cluster
-	order    []string // cluster names in creation order
-	seq      int
-	outbox   []awswire.Event // collected under mu, emitted after unlocking
-	calls    map[string]int
+	mu              sync.Mutex
+	clusters        map[string]*cluster
+	order           []string // cluster names in creation order
+	seq             int
+	outbox          []awswire.Event // collected under mu, emitted after unlocking
+	awswire.Counter                 // requests by operation: Calls, Operations
 	// dirty: something the scheduler reacts to has changed since it last
 	// ran. Every request settles twice; without it each would rescan every
 	// task of every service, and a thousand drains made the emulator, not
@@ -64,7 +63,7 @@ func New(c clock.Clock, o Options) *Server {
 	if o.AccountID == "" {
 		o.AccountID = "123456789012"
 	}
-	return &Server{clock: c, opts: o, clusters: map[string]*cluster{}, calls: map[string]int{}}
+	return &Server{clock: c, opts: o, clusters: map[string]*cluster{}}
 }
 
 // Throttle returns the per-operation token buckets, keyed by operation name
@@ -72,14 +71,6 @@ func New(c clock.Clock, o Options) *Server {
 // ThrottlingException as ECS does
 // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
 func (s *Server) Throttle() *awswire.Throttle { return &s.throttle }
-
-// Calls returns how many requests each operation received, throttled ones
-// included.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.calls)
-}
 
 // Settle applies every transition due at the clock's current time.
 func (s *Server) Settle() { s.do(func(time.Time) {}) }
@@ -122,9 +113,7 @@ var operations = map[string]operation{
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	name, _ := strings.CutPrefix(target, targetPrefix)
-	s.mu.Lock()
-	s.calls[name]++
-	s.mu.Unlock()
+	s.Count(name, r)
 
 	op, ok := operations[name]
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) || !ok {

@@ -2,7 +2,6 @@ package sqs
 
 import (
 	"context"
-	"maps"
 	"time"
 )
 
@@ -109,14 +108,6 @@ func (s *Server) Delete(url, receiptHandle string) error {
 		return err
 	}
 	return q.delete(receiptHandle)
-}
-
-// Calls returns how many wire requests each operation received, throttled
-// and failed attempts included; control-plane calls are not counted.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.calls)
 }
 
 // Send is SendMessage of a plain body with the queue's delay, as an

@@ -91,11 +91,11 @@ type Server struct {
 	region  string
 	account string
 
-	mu       sync.Mutex
-	endpoint string
-	queues   map[string]*queue    // by name
-	deleted  map[string]time.Time // name -> deletion time, for QueueDeletedRecently
-	calls    map[string]int
+	mu              sync.Mutex
+	endpoint        string
+	queues          map[string]*queue    // by name
+	deleted         map[string]time.Time // name -> deletion time, for QueueDeletedRecently
+	awswire.Counter                      // requests by operation: Calls, Operations
 	// duplicate and shuffle are Options.Duplicate and Options.Shuffle.
 	duplicate func() bool
 	shuffle   func(n int) []int
@@ -120,7 +120,6 @@ func New(c clock.Clock, o Options) *Server {
 		endpoint: o.Endpoint,
 		queues:   map[string]*queue{},
 		deleted:  map[string]time.Time{},
-		calls:    map[string]int{},
 		wake:     make(chan struct{}),
 
 		duplicate: o.Duplicate,
@@ -167,9 +166,7 @@ var operations = map[string]operation{
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	name, ok := strings.CutPrefix(target, targetPrefix)
-	s.mu.Lock()
-	s.calls[name]++
-	s.mu.Unlock()
+	s.Count(name, r)
 
 	op := operations[name]
 	if !ok || op == nil || r.Method != http.MethodPost {
