@@ -63,21 +63,33 @@ func synthApp(t *testing.T, context map[string]any, stackName string) app {
 	ann := assertions.Annotations_FromStack(stack)
 	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 	for _, m := range append(*ann.FindError(jsii.String("*"), nag), *ann.FindWarning(jsii.String("*"), nag)...) {
+		//lint:ignore SA1019 FindError and FindWarning return only this type in awscdk's Go API
 		out.findings = append(out.findings, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 	}
 	return out
 }
 
 func exampleApp(t *testing.T) app {
+	skipSynthIfShort(t)
 	exampleOnce.Do(func() { example = synthApp(t, map[string]any{}, ExampleStackName) })
 	return example
 }
 
 func existingApp(t *testing.T) app {
+	skipSynthIfShort(t)
 	existingOnce.Do(func() {
 		existing = synthApp(t, map[string]any{"cluster": "prod_main", "asgs": "prod-a, prod-b"}, "EcsDrainer-prod-main")
 	})
 	return existing
+}
+
+// skipSynthIfShort skips a test that synthesizes: a synth builds the
+// function and takes seconds.
+func skipSynthIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("synthesizes the CDK app; skipped with -short")
+	}
 }
 
 func has(t *testing.T, tpl assertions.Template, typ string, props map[string]any) {

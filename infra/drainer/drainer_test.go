@@ -53,6 +53,7 @@ var (
 
 func synth(t *testing.T) *synthesized {
 	t.Helper()
+	skipSynthIfShort(t)
 	synthOnce.Do(func() {
 		app := awscdk.NewApp(nil)
 		env := &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
@@ -108,6 +109,15 @@ func synth(t *testing.T) *synthesized {
 	return &synthed
 }
 
+// skipSynthIfShort skips a test that synthesizes: a synth builds the
+// function and takes seconds.
+func skipSynthIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("synthesizes the CDK app; skipped with -short")
+	}
+}
+
 func clusterARN(stack awscdk.Stack, name string) *string {
 	return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("cluster"), ResourceName: jsii.String(name)})
 }
@@ -118,6 +128,7 @@ func nagFindings(stack awscdk.Stack) []string {
 	a := assertions.Annotations_FromStack(stack)
 	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 	for _, m := range append(*a.FindError(jsii.String("*"), nag), *a.FindWarning(jsii.String("*"), nag)...) {
+		//lint:ignore SA1019 FindError and FindWarning return only this type in awscdk's Go API
 		out = append(out, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 	}
 	return out
@@ -760,6 +771,7 @@ func TestTheReconcilerRunsOnASchedule(t *testing.T) {
 }
 
 func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
+	skipSynthIfShort(t)
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("NoReconcile"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
 	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
@@ -872,6 +884,11 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 		{"a reconcile interval and DisableReconcile", &drainer.Props{Targets: one, ReconcileInterval: sec(60), DisableReconcile: true}, "set one of them"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == "" {
+				// Accepted props create the drainer, whose asset
+				// builds the function.
+				skipSynthIfShort(t)
+			}
 			got := panicOf(func() { drainer.New(stack, jsii.String("D"+strings.ReplaceAll(tc.name, " ", "")), tc.props) })
 			switch {
 			case tc.want == "" && got != "":
