@@ -28,7 +28,8 @@ soak:
 	$(GO) run ./cmd/soak $(SOAK_FLAGS)
 
 # Three drain designs on the same local AWS and workload, 1, 100 and 1,000
-# drains: prints a markdown table, writes bench/results.md and bench/results.svg.
+# drains: prints a markdown table and writes docs/benchmark.md, the whole page
+# (its prose is cmd/bench/benchmark.md.tmpl), and docs/benchmark.svg.
 bench:
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 

@@ -28,6 +28,14 @@ const (
 	baselineConcurrency = 100
 )
 
+// The designs' names, as the table shows them.
+const (
+	nameDrainer    = "ecs-drainer"
+	nameEventsLost = "ecs-drainer, ECS events lost"
+	nameSleepPoll  = "sleep-poll (CDK)"
+	nameRepublish  = "republish (AWS sample)"
+)
+
 // design is one way to drain, deployed into the same local AWS.
 type design struct {
 	Name string
@@ -55,17 +63,17 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 		return nil, err
 	}
 	return []design{
-		{Name: "ecs-drainer", binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
+		{Name: nameDrainer, binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// Everything else as the template says: batch, concurrency,
 			// timeout, visibility.
 			o.PollInterval, o.MaxDrain = drainerPoll, 10*time.Minute
 		}},
-		{Name: "ecs-drainer, ECS events lost", binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
+		{Name: nameEventsLost, binary: drainer, deploy: func(_ *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// Only the lifecycle rule: every drain completes at a poll, the
 			// safety net the event-driven completion falls back on.
 			o.PollInterval, o.MaxDrain, o.NoECSEvents = drainerPoll, 10*time.Minute, true
 		}},
-		{Name: "sleep-poll (CDK)", BillsWaiting: true, binary: sleepPoll, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
+		{Name: nameSleepPoll, BillsWaiting: true, binary: sleepPoll, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			// One event per invocation, as SNS gives it; Lambda's
 			// 15-minute limit; a visibility timeout above it, as SQS
 			// requires of an event source.
@@ -75,7 +83,7 @@ func designs(ctx context.Context, dir string) ([]design, error) {
 			o.Concurrency = baselineConcurrency
 			o.Env = append(o.Env, "BENCH_SLEEP="+sleepPollWait.String())
 		}},
-		{Name: "republish (AWS sample)", binary: republish, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
+		{Name: nameRepublish, binary: republish, deploy: func(d *localdeploy.Deployment, o *localdeploy.FunctionOptions) {
 			d.BatchSize = 1
 			o.NoECSEvents = true
 			o.Timeout, o.VisibilityTimeout = 30*time.Second, 30*time.Second

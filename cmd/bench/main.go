@@ -5,11 +5,13 @@
 // its message with a fixed delay (the 2017 AWS sample's way). Each runs the
 // same workload on a fresh local AWS with the same ECS throttling, for 1, 100
 // and 1,000 concurrent drains, with time scaled down (timeScale). It prints a
-// markdown table and writes it, with an SVG chart of drain timelines and
-// lag, under bench/.
+// markdown table and writes docs/benchmark.md, the whole page (what is
+// compared, how to read it, the table, what it says: benchmark.md.tmpl),
+// with an SVG chart of drain timelines and lag beside it.
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -29,7 +31,7 @@ func main() {
 	scales := flag.String("drains", "1,100,1000", "comma-separated scenarios: concurrent drains in each")
 	reps := flag.Int("reps", 3, "repetitions of the 1-drain scenario (larger ones run once: each drain is a sample)")
 	sleepPollMax := flag.Int("sleep-poll-max", 100, "largest scenario the sleep-poll baseline runs in (it needs an execution environment, here a process, per drain)")
-	out := flag.String("out", "bench", "directory for results.md and results.svg")
+	out := flag.String("out", "docs/benchmark.md", "the page to write; its chart goes beside it, named as the page with .svg")
 	throttle := flag.Bool("ecs-throttle", true, "throttle ECS with token buckets per operation (off: what the designs do when ECS's budget is not the limit)")
 	only := flag.String("designs", "", "regular expression: run only the designs whose name matches (default: all), e.g. ^ecs-drainer")
 	flag.Parse()
@@ -50,7 +52,7 @@ type options struct {
 	throttle           bool
 }
 
-func run(ctx context.Context, opt options, outDir string, out io.Writer) error {
+func run(ctx context.Context, opt options, outPath string, out io.Writer) error {
 	scales, reps, sleepPollMax := opt.scales, opt.reps, opt.sleepPollMax
 	start := time.Now()
 	var sizes []int
@@ -106,24 +108,26 @@ func run(ctx context.Context, opt options, outDir string, out io.Writer) error {
 			}
 		}
 	}
-	var b strings.Builder
-	ecsLimits := "ECS throttled per operation (see internal/bench/run.go)"
-	if !opt.throttle {
-		ecsLimits = "ECS not throttled"
-	}
-	fmt.Fprintf(&b, "Scenarios of %s concurrent drains, time scaled 1:%d, %s, on %d CPUs; the whole run took %s.\n\n", scales, timeScale, ecsLimits, runtime.NumCPU(), time.Since(start).Round(time.Second))
-	renderTable(&b, rows)
-	table := b.String()
-	fmt.Fprint(out, table)
-	if err := os.MkdirAll(outDir, 0o750); err != nil {
+	chart := strings.TrimSuffix(outPath, filepath.Ext(outPath)) + ".svg"
+	p := newPage(opt, rows, chartScale(sizes), time.Since(start), runtime.NumCPU(), filepath.Base(chart))
+	fmt.Fprint(out, p.Table)
+	var page bytes.Buffer
+	if err := p.render(&page); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "results.md"), []byte(table), 0o600); err != nil {
+	if err := os.MkdirAll(filepath.Dir(outPath), 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(outPath, page.Bytes(), 0o600); err != nil {
 		return err
 	}
 	var svg strings.Builder
 	renderChart(&svg, timelines, rows)
-	return os.WriteFile(filepath.Join(outDir, "results.svg"), []byte(svg.String()), 0o600)
+	if err := os.WriteFile(chart, []byte(svg.String()), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", outPath, chart)
+	return nil
 }
 
 // chartScale is the scenario whose timelines the chart draws: 100 drains if
