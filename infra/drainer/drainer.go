@@ -467,7 +467,7 @@ func (d *Drainer) alarms(c config) {
 		return a
 	}
 	d.DeadLetterAlarm = at("DeadLetterAlarm",
-		"ecs-drainer: records in the dead-letter queue. A drain record failed 5 times (bad payload, missing permission, a cluster that does not exist); its instance waits for the hook's heartbeat timeout. Read the function's ERROR log lines.",
+		"ecs-drainer: records in the dead-letter queue. A drain record failed 5 times (bad payload, missing permission, a cluster that does not exist). The reconciler restarts the drain of an instance still waiting on the hook at its next sweep (without the reconciler, the instance waits for the hook's heartbeat timeout); a record that keeps failing lands here again. Read the function's ERROR log lines.",
 		d.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
 	d.ErrorsAlarm = at("ErrorsAlarm",
 		"ecs-drainer: the function failed (crash, timeout or bad configuration at init); its records return to the queue after the visibility timeout.",

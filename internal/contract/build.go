@@ -2,8 +2,9 @@ package contract
 
 // How the bootstrap is built: `make build` (the Makefile cannot import this,
 // so a test reads it) and the construct's synth (infra/drainer) build the
-// deployed binary with exactly these, and the local deployment builds the
-// binary it runs with the same tags and compiler flags for this machine.
+// deployed binary with exactly these; the local deployment builds the
+// binary it runs for this machine with the same tags, but without the
+// gcflags, so that it reuses the packages its own build compiled.
 // Lambda's provided.al2023 runtime runs an executable named bootstrap
 // (https://docs.aws.amazon.com/lambda/latest/dg/golang-package.html).
 const (

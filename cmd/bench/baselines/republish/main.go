@@ -9,7 +9,7 @@
 // and runningTasksCount counts tasks by desired status, so tasks still
 // stopping are not waited for (ecs-cid-sample#27), as in the sample.
 //
-// DRAINER_QUEUE_URL is the queue it re-sends to; BENCH_DELAY_SECONDS the
+// contract.EnvQueueURL names the queue it re-sends to; BENCH_DELAY_SECONDS the
 // fixed delay (the sample sleeps 5 s and re-publishes at once; SQS delays
 // are whole seconds).
 package main
@@ -29,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 type detail struct {
@@ -66,7 +68,7 @@ func main() {
 		os.Exit(1)
 	}
 	h := &hook{ecs: ecs.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
-		queue: os.Getenv("DRAINER_QUEUE_URL"), delay: int32(delay)} // #nosec G109 G115 -- checked to 0..900 above
+		queue: os.Getenv(contract.EnvQueueURL), delay: int32(delay)} // #nosec G109 G115 -- checked to 0..900 above
 	lambda.Start(h.handle)
 }
 
