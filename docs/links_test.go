@@ -1,10 +1,14 @@
-// Package docs holds the documentation beside the README; its test checks
-// that every relative link in README.md and docs/*.md resolves.
+// Package docs holds the documentation beside the README; its tests check
+// that every relative link in README.md and docs/*.md resolves, and that Go
+// comments cite outside pages by full URL.
 package docs
 
 import (
 	"bufio"
 	"fmt"
+	"go/scanner"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -74,6 +78,89 @@ func TestRelativeLinksResolve(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGoCommentsCiteFullURLs: a Go comment must cite an outside page, such
+// as AWS documentation, by its full https:// URL, not by a bare markdown or
+// HTML file name, which a reader cannot follow. The repository's own files
+// (README.md, docs/*.md) may be named by their path, or docs/ ones by their
+// name; ".../page.html" shortens a URL given just before it.
+func TestGoCommentsCiteFullURLs(t *testing.T) {
+	root := ".."
+	own := func(name string) bool {
+		name = strings.TrimLeft(name, "./")
+		for _, p := range []string{filepath.Join(root, name), filepath.Join(root, "docs", name)} {
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return true
+			}
+		}
+		return false
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
+				name == "testdata" || name == "vendor" || name == "node_modules" || name == "cdk.out") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path) // #nosec G304 -- the repository's own Go files
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		fset := token.NewFileSet()
+		var s scanner.Scanner
+		s.Init(fset.AddFile(path, fset.Base(), len(src)), src, nil, scanner.ScanComments)
+		for {
+			pos, tok, lit := s.Scan()
+			if tok == token.EOF {
+				break
+			}
+			if tok != token.COMMENT {
+				continue
+			}
+			for i, line := range strings.Split(lit, "\n") {
+				for _, name := range bareFileNames(line) {
+					if !own(name) {
+						t.Errorf("%s:%d: comment cites %q by file name; want the page's full https:// URL",
+							rel, fset.Position(pos).Line+i, name)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	urlText  = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://\S+`)
+	pathText = regexp.MustCompile(`[\w./-]+`)
+	pageName = regexp.MustCompile(`(^|/)[\w-]+\.(md|html)$`)
+)
+
+// bareFileNames returns the markdown and HTML file names, with any path,
+// that a line of text names outside URLs and their ".../" shortenings.
+func bareFileNames(line string) []string {
+	var names []string
+	for _, p := range pathText.FindAllString(urlText.ReplaceAllString(line, " "), -1) {
+		p = strings.TrimRight(p, ".") // a sentence's full stop
+		if pageName.MatchString(p) && !strings.HasPrefix(p, ".../") {
+			names = append(names, p)
+		}
+	}
+	return names
 }
 
 // TestGitHubSlug pins the anchor rule the link check relies on: GitHub

@@ -16,7 +16,7 @@ const (
 )
 
 // Hook limits from the PutLifecycleHook model in botocore and the quotas page
-// (awsdocs/amazon-ec2-auto-scaling-user-guide ec2-auto-scaling-quotas.md).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-quotas.html).
 const (
 	minHeartbeat     = 30
 	maxHeartbeat     = 7200
@@ -73,7 +73,8 @@ const (
 )
 
 // Where an instance comes from and goes to, as the Origin and Destination of
-// a lifecycle event spell them (warm-pools-eventbridge-events.html).
+// a lifecycle event spell them
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html).
 const (
 	OriginEC2              = "EC2"
 	OriginAutoScalingGroup = "AutoScalingGroup"
@@ -99,7 +100,7 @@ func (a *action) active() bool { return a.end == "" }
 // LifecycleDetail is the detail of an "EC2 Instance-launch Lifecycle Action"
 // or "EC2 Instance-terminate Lifecycle Action" event
 // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-event-reference.html,
-// warm-pools-eventbridge-events.html).
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html).
 type LifecycleDetail struct {
 	LifecycleActionToken string `json:"LifecycleActionToken"`
 	AutoScalingGroupName string `json:"AutoScalingGroupName"`
@@ -230,7 +231,7 @@ func (s *Server) booted(in *instance, at time.Time) {
 // launch hooks hold it in Warmed:Pending:Wait (EC2 → WarmPool, Example 1);
 // without, "as soon as an instance finishes launching into the warm pool,
 // Amazon EC2 Auto Scaling stops or hibernates the instance"
-// (warm-pool-instance-lifecycle.html).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html).
 func (s *Server) bootedIntoPool(in *instance, at time.Time) {
 	in.stopping, in.readyAt = true, at.Add(s.stopTime(in.group))
 	if s.startActions(in, TransitionLaunching, OriginEC2, OriginWarmPool, at) {
@@ -292,8 +293,8 @@ func (s *Server) complete(a *action, result string, at time.Time) {
 }
 
 // heartbeat restarts the action's timeout with the hook's full
-// HeartbeatTimeout, never past the global timeout (completing-lifecycle-hooks.md
-// in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// HeartbeatTimeout, never past the global timeout
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html).
 func (s *Server) heartbeat(a *action, at time.Time) {
 	a.heartbeats++
 	a.deadline = at.Add(seconds(a.hook.HeartbeatTimeout))
@@ -308,7 +309,7 @@ func (s *Server) timeOut(a *action, at time.Time) {
 
 // finish ends one action and lets the instance proceed once no hook holds
 // it: CONTINUE waits for the other hooks, while ABANDON skips them
-// (adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/adding-lifecycle-hooks.html).
 // Out of a terminate wait both results proceed, to
 // Terminated or, returning to the warm pool, to the pool state; out of a
 // launch wait ABANDON terminates the instance instead.

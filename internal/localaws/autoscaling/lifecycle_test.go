@@ -114,8 +114,9 @@ func TestCompleteLifecycleAction(t *testing.T) {
 
 // A heartbeat must restart the timeout with the hook's full HeartbeatTimeout
 // but never past the global timeout, otherwise a long drain is cut short or
-// an instance waits forever (completing-lifecycle-hooks.md in
-// awsdocs/amazon-ec2-auto-scaling-user-guide; GlobalTimeout in the botocore model).
+// an instance waits forever
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html;
+// GlobalTimeout in the botocore model).
 func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
 	const hb = 60 // seconds; the global timeout is 100 × 60 s = 6000 s
 	e := newEnv(t, Options{})
@@ -174,7 +175,7 @@ func TestHeartbeatExtendsDeadlineUpToGlobalTimeout(t *testing.T) {
 // A lapsed heartbeat timeout must apply the hook's DefaultResult, record
 // that it came from a timeout, and still terminate the instance: both
 // results terminate on the way out (DefaultResult in the botocore autoscaling
-// model; adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// model; https://docs.aws.amazon.com/autoscaling/ec2/userguide/adding-lifecycle-hooks.html).
 func TestTimeoutAppliesDefaultResult(t *testing.T) {
 	for _, def := range []string{ResultContinue, ResultAbandon} {
 		t.Run("DefaultResult "+def, func(t *testing.T) {
@@ -208,7 +209,7 @@ func TestTimeoutAppliesDefaultResult(t *testing.T) {
 // With several terminate hooks, CONTINUE must wait for the others while
 // ABANDON skips them, as documented for terminating instances; otherwise a
 // second hook (the drainer's) is cut short or waits for nothing
-// (adding-lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/adding-lifecycle-hooks.html).
 func TestResultOfOneHookAmongSeveral(t *testing.T) {
 	for _, tc := range []struct {
 		result        string

@@ -27,8 +27,9 @@ const defaultMinHealthy = 90
 // instance; the next batch starts when the previous one is Terminated. Then
 // the warm pool's instances are replaced: "An instance refresh first
 // replaces InService instances. Then it replaces instances in the warm
-// pool" (ec2-auto-scaling-warm-pools.html); here all at once, the pool
-// refilling with new ones, and scale out meanwhile takes none of the old.
+// pool" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html);
+// here all at once, the pool refilling with new ones, and scale out
+// meanwhile takes none of the old.
 // Warm-up, checkpoints, skip-matching and rollback are not modelled.
 type refresh struct {
 	id             string

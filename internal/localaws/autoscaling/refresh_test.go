@@ -16,7 +16,7 @@ import (
 // through the terminate hooks (the drainer's path), in batches sized by
 // MinHealthyPercentage and without capacity dipping below desired; otherwise
 // a rolling AMI update would skip the drain (hooks run for instance refresh:
-// lifecycle-hooks.md in awsdocs/amazon-ec2-auto-scaling-user-guide).
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html).
 func TestInstanceRefreshReplacesEveryInstanceThroughHooks(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

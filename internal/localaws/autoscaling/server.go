@@ -73,12 +73,13 @@ type Options struct {
 
 // DefaultShutdownTime is how long EC2 takes to shut an instance down unless
 // told otherwise. AWS's default terminate first attempts a graceful OS
-// shutdown (instance-terminate-methods.html), and EC2 calls an instance
-// still shutting down after "longer than a few minutes" delayed
-// (TroubleshootingInstancesShuttingDown.html); a minute sits inside that,
-// and is long enough that whoever watches a drain sees the instance linger
-// in Terminating:Proceed after its hooks, as on AWS, with its ECS container
-// instance still registered.
+// shutdown (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-terminate-methods.html),
+// and EC2 calls an instance still shutting down after "longer than a few
+// minutes" delayed
+// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/TroubleshootingInstancesShuttingDown.html);
+// a minute sits inside that, and is long enough that whoever watches a
+// drain sees the instance linger in Terminating:Proceed after its hooks, as
+// on AWS, with its ECS container instance still registered.
 const DefaultShutdownTime = time.Minute
 
 // ShutdownAtOnce as Options.ShutdownTime makes instances Terminated as soon

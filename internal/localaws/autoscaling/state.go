@@ -220,7 +220,8 @@ func (s *Server) reconcile(at time.Time) {
 // scaleOut adds one instance to the group: a warm-pool instance that is
 // ready if there is one, otherwise a new one. "If your warm pool is depleted
 // when there is a scale-out event, instances will launch directly into the
-// Auto Scaling group (a cold start)" (ec2-auto-scaling-warm-pools.html).
+// Auto Scaling group (a cold start)"
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
 func (s *Server) scaleOut(g *group, live []*instance, at time.Time) *instance {
 	var ready []*instance
 	if g.pool != nil && !g.pool.deleting {
@@ -340,7 +341,7 @@ func (s *Server) instanceInGroup(id string) (*instance, *awswire.Error) {
 // the group, and the pool launches its replacement: "you can terminate
 // existing instances in the warm pool. Amazon EC2 Auto Scaling immediately
 // starts launching new instances to replace the instances that you
-// terminated" (ec2-auto-scaling-warm-pools.html).
+// terminated" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
 func (s *Server) terminateInstance(in *instance, decrement bool, at time.Time) (before, after int, err *awswire.Error) {
 	g := in.group
 	before, after = g.desired, g.desired

@@ -8,15 +8,15 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 )
 
-// Warm pools (ec2-auto-scaling-warm-pools.html): a pool of instances beside
-// the group that scale out takes first. New pool instances boot, wait on the
-// launch hooks in Warmed:Pending:Wait (EC2 → WarmPool), then stop into the
-// pool state; scale out starts them into the group, where the launch hooks
-// hold them again in Pending:Wait (WarmPool → AutoScalingGroup); with
-// ReuseOnScaleIn, scale in returns instances to the pool through the
-// terminate hooks (AutoScalingGroup → WarmPool, Warmed:Pending:Wait); an
-// instance terminated out of the pool passes the terminate hooks in
-// Warmed:Terminating:Wait (WarmPool → EC2).
+// Warm pools (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html):
+// a pool of instances beside the group that scale out takes first. New pool
+// instances boot, wait on the launch hooks in Warmed:Pending:Wait
+// (EC2 → WarmPool), then stop into the pool state; scale out starts them into
+// the group, where the launch hooks hold them again in Pending:Wait
+// (WarmPool → AutoScalingGroup); with ReuseOnScaleIn, scale in returns
+// instances to the pool through the terminate hooks (AutoScalingGroup →
+// WarmPool, Warmed:Pending:Wait); an instance terminated out of the pool
+// passes the terminate hooks in Warmed:Terminating:Wait (WarmPool → EC2).
 //
 // Simplified: an instance refresh replaces the pool's instances after the
 // group's, all at once; the pool's instances are never unhealthy;
@@ -71,7 +71,8 @@ func poolStateOf(p *warmPool) string {
 // Auto Scaling group's maximum capacity and its desired capacity", or
 // between MaxGroupPreparedCapacity and the desired capacity when set, "the
 // capacity of the warm pool is 0, unless you specify a value for MinSize"
-// when the desired capacity is higher (ec2-auto-scaling-warm-pools.html,
+// when the desired capacity is higher
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html,
 // API_PutWarmPool).
 func (p *warmPool) size(g *group) int {
 	if p.deleting {

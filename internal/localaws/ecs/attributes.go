@@ -11,8 +11,9 @@ import (
 )
 
 // Custom attributes (PutAttributes), as the ECS API reference and the
-// developer guide (task-placement-constraints.html#attributes) document
-// them: a name of up to 128 letters, digits, hyphens, underscores, slashes,
+// developer guide document them
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html#attributes):
+// a name of up to 128 letters, digits, hyphens, underscores, slashes,
 // backslashes or periods; a value of up to 128 of those plus @, : and
 // spaces, not starting or ending with a space; at most 10 custom attributes
 // per resource (AttributeLimitExceededException).
@@ -23,15 +24,16 @@ var (
 
 const (
 	// maxCustomAttributes is the "Custom attributes per resource" quota
-	// (service-quotas.html). The built-in attributes the agent registers
-	// (ecs.os-type, com.amazonaws.ecs.capability.*) are not custom and do
-	// not count.
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+	// The built-in attributes the agent registers (ecs.os-type,
+	// com.amazonaws.ecs.capability.*) are not custom and do not count.
 	maxCustomAttributes  = 10
 	maxAttributesPerCall = 10
 )
 
 // attributeLimitMessage is the text the ECS API model gives
-// AttributeLimitExceededException (API_PutAttributes.html, Errors).
+// AttributeLimitExceededException
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutAttributes.html, Errors).
 // UNVERIFIED: that the service answers with exactly this sentence; it is
 // the only wording AWS publishes.
 var attributeLimitMessage = fmt.Sprintf("You can apply up to %d custom attributes for each resource.", maxCustomAttributes)
@@ -124,8 +126,9 @@ func validAttribute(name string, value *string) *awswire.Error {
 }
 
 // reserved reports whether a name belongs to the attributes ECS and its agent
-// set themselves (task-placement-constraints.html#attributes: ecs.ami-id,
-// ecs.os-type, ...; the agent's com.amazonaws.ecs.capability.*).
+// set themselves (ecs.ami-id, ecs.os-type, ...; the agent's
+// com.amazonaws.ecs.capability.*):
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html#attributes.
 func reserved(name string) bool {
 	return strings.HasPrefix(name, "ecs.") || strings.HasPrefix(name, "com.amazonaws.ecs.")
 }

@@ -161,8 +161,8 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 		case i.status != statusActive:
 			err = fmt.Errorf("running task %s: container instance %s is %s", spec.Family, i.ec2ID, i.status)
 		case !i.agentConnected:
-			// API_ContainerInstance.html: "Only instances connected to an
-			// agent can accept task placement requests."
+			// "Only instances connected to an agent can accept task placement
+			// requests." (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerInstance.html)
 			err = fmt.Errorf("running task %s: the agent on %s is disconnected", spec.Family, i.ec2ID)
 		case !i.fits(spec.CPU, spec.Memory, spec.HostPort):
 			err = fmt.Errorf("running task %s: no room on %s", spec.Family, i.ec2ID)
@@ -219,15 +219,17 @@ func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 
 // DisconnectAgent plays the ECS agent on an EC2 instance losing its
 // connection to ECS, as it does several times an hour in normal operation
-// and for good when the agent or its host fails (ecs_container_instance_events.html).
+// and for good when the agent or its host fails
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_container_instance_events.html).
 // agentConnected turns false with an "ECS Container Instance State Change"
 // event. Until ReconnectAgent, ECS places nothing on the instance
-// (API_ContainerInstance.html: "Only instances connected to an agent can
-// accept task placement requests") and learns nothing from it: its tasks keep
-// the last status the agent reported. ECS still decides: draining the
-// instance gives its service tasks desiredStatus STOPPED, but their lastStatus
-// stays RUNNING, since no agent is there to stop the containers and report
-// them STOPPED. Disconnecting a disconnected agent does nothing.
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerInstance.html:
+// "Only instances connected to an agent can accept task placement requests")
+// and learns nothing from it: its tasks keep the last status the agent
+// reported. ECS still decides: draining the instance gives its service tasks
+// desiredStatus STOPPED, but their lastStatus stays RUNNING, since no agent
+// is there to stop the containers and report them STOPPED. Disconnecting a
+// disconnected agent does nothing.
 func (s *Server) DisconnectAgent(ec2InstanceID string) (err error) {
 	s.do(func(now time.Time) {
 		i, e := s.agentHost(ec2InstanceID)
@@ -287,12 +289,13 @@ func (s *Server) agentHost(ec2InstanceID string) (*instance, error) {
 
 // SetAttributes gives a container instance custom attributes, as
 // ECS_INSTANCE_ATTRIBUTES in the agent's configuration does at registration
-// (ecs-agent-config.html) or PutAttributes does later: a name already set
-// takes the new value; an empty value is an attribute with no value. Names and
-// values are checked as PutAttributes checks them, and the instance may hold
-// at most 10 custom attributes (service-quotas.html). Built-in attributes
-// (ecs.*, com.amazonaws.ecs.*) are not custom and cannot be set here. No event
-// is sent, as for PutAttributes.
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-config.html)
+// or PutAttributes does later: a name already set takes the new value; an
+// empty value is an attribute with no value. Names and values are checked as
+// PutAttributes checks them, and the instance may hold at most 10 custom
+// attributes (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+// Built-in attributes (ecs.*, com.amazonaws.ecs.*) are not custom and cannot
+// be set here. No event is sent, as for PutAttributes.
 func (s *Server) SetAttributes(ec2InstanceID string, attrs map[string]string) (err error) {
 	s.do(func(time.Time) {
 		i, e := s.agentHost(ec2InstanceID)

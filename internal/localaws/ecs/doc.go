@@ -9,9 +9,10 @@
 // task told to stop reaching STOPPED after its stop delay, standalone tasks
 // exiting, stopped tasks being forgotten after an hour), then lets a service
 // scheduler react: it places service tasks on ACTIVE instances with room and
-// drains DRAINING instances the way container-instance-draining.md describes,
-// within each service's minimumHealthyPercent and maximumPercent. Replies are
-// rendered from that state.
+// drains DRAINING instances the way
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html
+// describes, within each service's minimumHealthyPercent and maximumPercent.
+// Replies are rendered from that state.
 //
 // Task transitions are the ECS agent's reports, so they need its connection:
 // while an instance's agent is disconnected (DisconnectAgent) ECS still

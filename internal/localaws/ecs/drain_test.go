@@ -47,8 +47,8 @@ func (f *fixture) counts(ec2ID string) (running, pending int32) {
 // minimumHealthyPercent 100, stops an old task only once its replacement
 // runs; the stopping task leaves runningTasksCount and the default ListTasks
 // at once but reaches STOPPED only after its stop delay.
-// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide; the
-// counts go by desiredStatus (the botocore ECS model).
+// See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html;
+// the counts go by desiredStatus (the botocore ECS model).
 func TestDrainReplacesServiceTasksElsewhere(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -115,8 +115,8 @@ func TestDrainTimestampsSurviveAClockJump(t *testing.T) {
 
 // "If both are 100 %, draining cannot make progress", and neither can it when
 // a fixed host port leaves no room elsewhere. The drainer must cope with a
-// drain that never ends. See container-instance-draining.md in
-// awsdocs/amazon-ecs-developer-guide.
+// drain that never ends. See
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html.
 func TestDrainNeverFinishesWithoutRoom(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -132,7 +132,7 @@ func TestDrainNeverFinishesWithoutRoom(t *testing.T) {
 
 // With minimumHealthyPercent 50 the scheduler may stop half the tasks before
 // any replacement exists, and finishes once capacity appears.
-// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide
+// See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html
 // (minimumHealthyPercent/maximumPercent).
 func TestDrainWithHalfHealthyStopsWithoutReplacement(t *testing.T) {
 	f := newFixture(t, Options{})
@@ -159,7 +159,7 @@ func TestDrainWithHalfHealthyStopsWithoutReplacement(t *testing.T) {
 // "Any PENDING or RUNNING tasks that do not belong to a service aren't
 // affected": a standalone task runs on until it ends by itself, and the
 // instance's runningTasksCount keeps counting it. See
-// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html.
 func TestDrainLeavesStandaloneTasksAlone(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -190,7 +190,7 @@ func TestDrainLeavesStandaloneTasksAlone(t *testing.T) {
 
 // Daemon tasks are stopped last: only after every other task on the draining
 // instance has reached STOPPED, and no daemon is placed on it again.
-// See container-instance-draining.md in awsdocs/amazon-ecs-developer-guide;
+// See https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html;
 // the daemon ordering is the brief's reading of the DAEMON
 // strategy.
 func TestDrainStopsDaemonTasksLast(t *testing.T) {
@@ -226,8 +226,8 @@ func TestDrainStopsDaemonTasksLast(t *testing.T) {
 }
 
 // "Service tasks on the container instance that are in the PENDING state are
-// stopped immediately." (container-instance-draining.md in
-// awsdocs/amazon-ecs-developer-guide).
+// stopped immediately."
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
 func TestDrainStopsPendingServiceTasksAtOnce(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -247,8 +247,8 @@ func TestDrainStopsPendingServiceTasksAtOnce(t *testing.T) {
 
 // Setting the instance back to ACTIVE stops the drain: nothing more is
 // stopped there, and the service fills it again (it stays DRAINING until it
-// is set ACTIVE again: container-instance-draining.md in
-// awsdocs/amazon-ecs-developer-guide).
+// is set ACTIVE again:
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
 func TestReactivatingStopsTheDrain(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})
@@ -268,7 +268,7 @@ func TestReactivatingStopsTheDrain(t *testing.T) {
 
 // With DrainWaitsForProtection a protected service task holds the drain until
 // its protection expires (UNVERIFIED behaviour, off by default; see
-// task-scale-in-protection.md in awsdocs/amazon-ecs-developer-guide).
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection.html).
 func TestDrainWaitsForProtectionWhenConfigured(t *testing.T) {
 	tests := []struct {
 		name   string

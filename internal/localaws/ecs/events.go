@@ -6,7 +6,8 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 )
 
-// Detail types of the events ECS sends to EventBridge (ecs_cwe_events.md).
+// Detail types of the events ECS sends to EventBridge
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html).
 const (
 	DetailTypeTask     = "ECS Task State Change"
 	DetailTypeInstance = "ECS Container Instance State Change"

@@ -122,7 +122,7 @@ func (s *Server) describeContainerInstances(_ time.Time, body []byte) (any, *aws
 }
 
 // updateContainerInstancesState follows the botocore ECS model and
-// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html.
 func (s *Server) updateContainerInstancesState(now time.Time, body []byte) (any, *awswire.Error) {
 	var in struct {
 		Cluster            *string

@@ -47,9 +47,10 @@ func (v *service) live() []*task {
 }
 
 // scheduleReplica keeps DesiredCount tasks and drains DRAINING instances as
-// container-instance-draining.md (awsdocs/amazon-ecs-developer-guide) says: RUNNING tasks there are
-// replaced within maximumPercent, and an old one is stopped only while the
-// RUNNING count stays at or above minimumHealthyPercent of the desired count.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html
+// says: RUNNING tasks there are replaced within maximumPercent, and an old
+// one is stopped only while the RUNNING count stays at or above
+// minimumHealthyPercent of the desired count.
 // Replacements still PENDING are not healthy, so with minHealthy 100 the old
 // task stops only once its replacement runs; with no room elsewhere it never
 // stops.
@@ -146,7 +147,8 @@ func onlyDaemonsLeft(i *instance) bool {
 }
 
 // stopPendingOnDraining: "Service tasks on the container instance that are in
-// the PENDING state are stopped immediately" (container-instance-draining.md).
+// the PENDING state are stopped immediately"
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
 func (s *Server) stopPendingOnDraining(v *service, at time.Time) bool {
 	changed := false
 	for _, k := range v.live() {

@@ -26,8 +26,9 @@ type Options struct {
 	// DrainWaitsForProtection keeps scale-in-protected service tasks running on
 	// a DRAINING instance until their protection expires. UNVERIFIED: the docs
 	// say protection guards against scale-in and deployments, not whether a
-	// manual drain honours it (task-scale-in-protection.md in
-	// awsdocs/amazon-ecs-developer-guide), so it is off by default.
+	// manual drain honours it
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection.html),
+	// so it is off by default.
 	DrainWaitsForProtection bool
 }
 

@@ -113,7 +113,8 @@ func (s *Server) taskDefinitionARN(family string) string {
 }
 
 // lastSegment turns an ARN or a short id into the short id: ECS accepts both
-// for clusters, container instances, services and tasks (ecs-account-settings.md).
+// for clusters, container instances, services and tasks
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html).
 func lastSegment(v string) string { return v[strings.LastIndex(v, "/")+1:] }
 
 func (c *cluster) instanceByID(id string) *instance {
@@ -218,9 +219,10 @@ func (i *instance) fits(cpu, memory, hostPort int) bool {
 //
 // Everything but protection expiry and forgetting a stopped task is the
 // agent's doing: it starts and stops the containers and reports each change
-// (SubmitTaskStateChange, ecs_container_instance_events.html). While it is
-// disconnected nothing it would report happens in ECS; what came due
-// meanwhile is reported the moment it reconnects.
+// (SubmitTaskStateChange,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_container_instance_events.html).
+// While it is disconnected nothing it would report happens in ECS; what
+// came due meanwhile is reported the moment it reconnects.
 func (k *task) due() (time.Time, bool) {
 	var next time.Time
 	consider := func(t time.Time) {

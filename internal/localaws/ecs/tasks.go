@@ -160,9 +160,10 @@ type wireProtectedTask struct {
 }
 
 // getTaskProtection follows the botocore ECS model and
-// task-scale-in-protection.md in awsdocs/amazon-ecs-developer-guide. Only service tasks can be
-// protected; UNVERIFIED: a standalone task is reported as a TASK_NOT_VALID
-// failure, as UpdateTaskProtection documents for itself.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection.html.
+// Only service tasks can be protected; UNVERIFIED: a standalone task is
+// reported as a TASK_NOT_VALID failure, as UpdateTaskProtection documents
+// for itself.
 func (s *Server) getTaskProtection(now time.Time, body []byte) (any, *awswire.Error) {
 	var in struct {
 		Cluster *string

@@ -120,8 +120,8 @@ func TestListTasksFilters(t *testing.T) {
 }
 
 // The drainer tells service tasks from standalone ones by group and startedBy,
-// and reads the times as SDK time values (task-groups.md in
-// awsdocs/amazon-ecs-developer-guide).
+// and reads the times as SDK time values
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-groups.html).
 func TestDescribeTasksFields(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -181,7 +181,7 @@ func TestDescribeTasksFields(t *testing.T) {
 // StopTask is asynchronous on AWS: desired STOPPED at once, last STOPPED after
 // the stop timeout. A drainer that treats the first as the second cuts
 // connections short (StopTask in the botocore ECS model;
-// container-instance-draining.md in awsdocs/amazon-ecs-developer-guide).
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
 func TestStopTaskTimeline(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -268,8 +268,8 @@ func TestStoppedTasksVanishAfterAnHour(t *testing.T) {
 }
 
 // GetTaskProtection tells the drainer why a drain may stall; only service
-// tasks can be protected (task-scale-in-protection.md in
-// awsdocs/amazon-ecs-developer-guide).
+// tasks can be protected
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection.html).
 func TestGetTaskProtection(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.register("i-1", Resources{})

@@ -144,7 +144,7 @@ func (s *Server) wireTask(k *task) wireTask {
 }
 
 // group is "service:<name>" for service tasks and "family:<family>" for the
-// rest (task-groups.md).
+// rest (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-groups.html).
 func (k *task) group() string {
 	if k.svc != nil {
 		return "service:" + k.svc.spec.Name
