@@ -21,6 +21,11 @@ const (
 	// EnvOnTimeout is the default timeout policy, DefaultOnTimeout when
 	// unset.
 	EnvOnTimeout = "DRAINER_ON_TIMEOUT"
+	// EnvLaunchDaemons is "true" when the launch gate also waits, before it
+	// lets an instance into service, for a RUNNING task on it of every
+	// daemon service whose placement allows it; "false" or unset, it does
+	// not.
+	EnvLaunchDaemons = "DRAINER_LAUNCH_DAEMONS"
 )
 
 // MaxGlobalTimeout is the longest Auto Scaling holds an instance on a
@@ -84,12 +89,18 @@ var (
 	// disconnected in the middle of a drain is a dead host.
 	DisconnectedAfter = DurationVar{Env: "DRAINER_DISCONNECTED_AFTER", Default: 5 * time.Minute,
 		Off: true, Max: MaxGlobalTimeout, Why: "no drain outlasts the hook's global timeout"}
+	// MaxLaunch is how long the launch gate waits for a new instance's ECS
+	// agent to register and connect before it abandons the launch, so Auto
+	// Scaling replaces the instance. An agent usually registers within a
+	// minute or two of boot; ten minutes is a host that will not join.
+	MaxLaunch = DurationVar{Env: "DRAINER_MAX_LAUNCH", Default: 10 * time.Minute,
+		Min: time.Minute, Max: MaxGlobalTimeout, Why: "the longest Auto Scaling holds an instance on a lifecycle hook"}
 )
 
 // DurationVars lists every duration variable, in the order the construct
 // documents them.
 func DurationVars() []DurationVar {
-	return []DurationVar{PollInterval, MaxDrain, StopGrace, StaleAfter, DisconnectedAfter}
+	return []DurationVar{PollInterval, MaxDrain, StopGrace, StaleAfter, DisconnectedAfter, MaxLaunch}
 }
 
 // InRange reports whether d is a value v accepts.

@@ -9,6 +9,12 @@ import "fmt"
 // deploy instead of running twice.
 const HookName = "ecs-drainer"
 
+// LaunchHookName is the name of the launch lifecycle hook the construct
+// puts on each group when the launch gate is on; DRAINER_HOOKS lists it
+// beside HookName. Its DefaultResult is CONTINUE, so a broken function
+// delays a launch by one heartbeat timeout instead of failing it.
+const LaunchHookName = "ecs-drainer-launch"
+
 // The timeout policies: what a drain does at its deadline with tasks still
 // on the instance. DRAINER_ON_TIMEOUT holds the default; a hook's metadata
 // may choose another for its group.

@@ -25,3 +25,21 @@ const (
 func DeadlineOutcomes() []string {
 	return []string{OutcomeDeadlineReached, OutcomeDeadlineAbandoned, OutcomeAgentDisconnected}
 }
+
+// The outcomes of a launch gate that gave up: the launch action was
+// completed with ABANDON, so Auto Scaling terminates the instance and
+// launches another. The construct's launch alarm counts them.
+const (
+	// OutcomeLaunchFailed: ECS reports the container instance
+	// REGISTRATION_FAILED.
+	OutcomeLaunchFailed = "launch_failed"
+	// OutcomeLaunchDeadline: DRAINER_MAX_LAUNCH passed before the instance
+	// was ACTIVE with its agent connected (and, when asked, its daemons
+	// running).
+	OutcomeLaunchDeadline = "launch_deadline"
+)
+
+// LaunchFailureOutcomes lists the outcomes the launch alarm counts.
+func LaunchFailureOutcomes() []string {
+	return []string{OutcomeLaunchFailed, OutcomeLaunchDeadline}
+}
