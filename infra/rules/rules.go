@@ -16,9 +16,22 @@ import (
 // Auto Scaling sends one event per hook of a transition, and a group carries
 // other teams' hooks too; their events are not the drainer's to see.
 func TerminateLifecycle(groups, hooks []string) []byte {
+	return lifecycle(contract.DetailTypeTerminate, groups, hooks)
+}
+
+// LaunchLifecycle is the pattern of the rule that starts launch gates: launch
+// lifecycle actions of the given hooks of the given Auto Scaling groups. It
+// does not look at Origin or Destination: an instance launching into a warm
+// pool is the function's to complete at once, and one leaving the pool is
+// gated like a new one.
+func LaunchLifecycle(groups, hooks []string) []byte {
+	return lifecycle(contract.DetailTypeLaunch, groups, hooks)
+}
+
+func lifecycle(detailType string, groups, hooks []string) []byte {
 	return marshal(map[string]any{
 		"source":      []string{contract.SourceAutoScaling},
-		"detail-type": []string{contract.DetailTypeTerminate},
+		"detail-type": []string{detailType},
 		"detail":      map[string]any{"AutoScalingGroupName": groups, "LifecycleHookName": hooks},
 	})
 }
@@ -44,6 +57,26 @@ func ECSInstanceDraining(clusters []string) []byte {
 		"source":      []string{contract.SourceECS},
 		"detail-type": []string{contract.DetailTypeInstanceState},
 		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "status": []string{contract.InstanceDraining}},
+	})
+}
+
+// ECSInstanceActive is the pattern of the rule that lets a launch gate open
+// as soon as ECS can place tasks on the new instance: state changes of the
+// given clusters' container instances that are ACTIVE, with their agent
+// connected and no task yet. ECS sends one when the agent registers the
+// instance and when it connects. The task count keeps out the stream of
+// changes every placement and stop makes on instances in service; a gate
+// that also waits for daemons sees their tasks at its next poll.
+func ECSInstanceActive(clusters []string) []byte {
+	return marshal(map[string]any{
+		"source":      []string{contract.SourceECS},
+		"detail-type": []string{contract.DetailTypeInstanceState},
+		"detail": map[string]any{
+			"clusterArn":        clusterARNs(clusters),
+			"status":            []string{contract.InstanceActive},
+			"agentConnected":    []bool{true},
+			"runningTasksCount": []any{map[string]any{"numeric": []any{"=", 0}}},
+		},
 	})
 }
 
