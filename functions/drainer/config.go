@@ -49,6 +49,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.policy.DisconnectedAfter, err = duration(getenv, contract.DisconnectedAfter); err != nil {
 		return config{}, err
 	}
+	if c.policy.MaxLaunch, err = duration(getenv, contract.MaxLaunch); err != nil {
+		return config{}, err
+	}
+	switch v := strings.TrimSpace(getenv(contract.EnvLaunchDaemons)); v {
+	case "", "false":
+	case "true":
+		c.policy.LaunchDaemons = true
+	default:
+		return config{}, fmt.Errorf("%s %q is not true or false", contract.EnvLaunchDaemons, v)
+	}
 	c.policy.OnTimeout = strings.TrimSpace(getenv(contract.EnvOnTimeout))
 	if c.policy.OnTimeout == "" {
 		c.policy.OnTimeout = contract.DefaultOnTimeout

@@ -18,7 +18,8 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
-var defaults = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute, DisconnectedAfter: 5 * time.Minute}
+var defaults = drain.Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute, DisconnectedAfter: 5 * time.Minute,
+	MaxLaunch: 10 * time.Minute}
 
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
@@ -31,10 +32,13 @@ func TestLoadConfig(t *testing.T) {
 			config{queueURL: queue, policy: defaults}, ""},
 		{"everything set", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_CLUSTER": "prod", "DRAINER_ASGS": " a, b ,,c",
 			"DRAINER_POLL_INTERVAL": "1m", "DRAINER_MAX_DRAIN": "48h", "DRAINER_ON_TIMEOUT": "stop-tasks", "DRAINER_STOP_GRACE": "90s",
-			"DRAINER_STALE_AFTER": "30m", "DRAINER_HOOKS": "ecs-drainer, legacy-drainer", "DRAINER_DISCONNECTED_AFTER": "10m"},
+			"DRAINER_STALE_AFTER": "30m", "DRAINER_HOOKS": "ecs-drainer, legacy-drainer", "DRAINER_DISCONNECTED_AFTER": "10m",
+			"DRAINER_MAX_LAUNCH": "20m", "DRAINER_LAUNCH_DAEMONS": "true"},
 			config{queueURL: queue, handler: handler.Config{Cluster: "prod", ASGs: []string{"a", "b", "c"}, Hooks: []string{"ecs-drainer", "legacy-drainer"}},
 				policy: drain.Policy{PollInterval: time.Minute, MaxDrain: 48 * time.Hour, OnTimeout: "stop-tasks", StopGrace: 90 * time.Second, StaleAfter: 30 * time.Minute,
-					DisconnectedAfter: 10 * time.Minute}}, ""},
+					DisconnectedAfter: 10 * time.Minute, MaxLaunch: 20 * time.Minute, LaunchDaemons: true}}, ""},
+		{"launch daemons neither true nor false", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_LAUNCH_DAEMONS": "yes"}, config{}, "DRAINER_LAUNCH_DAEMONS"},
+		{"max launch under a minute", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_MAX_LAUNCH": "30s"}, config{}, "DRAINER_MAX_LAUNCH"},
 		{"disconnected after 0 disables it", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_DISCONNECTED_AFTER": "0"},
 			config{queueURL: queue, policy: func() drain.Policy { p := defaults; p.DisconnectedAfter = 0; return p }()}, ""},
 		{"disconnected after negative", map[string]string{"DRAINER_QUEUE_URL": queue, "DRAINER_DISCONNECTED_AFTER": "-5m"}, config{}, "DRAINER_DISCONNECTED_AFTER"},

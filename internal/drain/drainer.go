@@ -26,6 +26,9 @@ type ECSAPI interface {
 	GetTaskProtection(context.Context, *ecs.GetTaskProtectionInput, ...func(*ecs.Options)) (*ecs.GetTaskProtectionOutput, error)
 	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 	PutAttributes(context.Context, *ecs.PutAttributesInput, ...func(*ecs.Options)) (*ecs.PutAttributesOutput, error)
+	DeleteAttributes(context.Context, *ecs.DeleteAttributesInput, ...func(*ecs.Options)) (*ecs.DeleteAttributesOutput, error)
+	ListServices(context.Context, *ecs.ListServicesInput, ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
+	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 }
 
 // AutoScalingAPI is the part of the Auto Scaling API the drain uses;
@@ -89,6 +92,8 @@ type Result struct {
 	// looked up), whose counts stand for the tasks of a hop that did not
 	// list them.
 	Instance *Instance
+	// Waiting says what a launch still waits for, "" when nothing.
+	Waiting string
 }
 
 // begin is the state of a drain before its first hop.
@@ -101,13 +106,16 @@ func (d *Drainer) begin(a lifecycle.Action, meta lifecycle.HookMetadata) State {
 	}
 	return State{
 		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
-		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1,
+		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1, Launch: a.Launch(),
 	}
 }
 
 // runFrom runs a hop from what is already observed: Next makes only the
 // calls whose answer is not known yet.
 func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, error) {
+	if s.Launch {
+		return d.runLaunch(ctx, s, o)
+	}
 	recordID := o.RecordID
 	var notes []string
 	for {
@@ -244,7 +252,9 @@ func (h hookView) apply(s *State, o *Observation, p Policy) {
 	// Deadline derives it from the heartbeat timeout the state carries.
 	s.HeartbeatTimeoutSeconds = h.heartbeatTimeout
 	s.Deadline = Deadline(*s, p)
-	s.OtherHooks = h.others
+	if !s.Launch {
+		s.OtherHooks = h.others
+	}
 }
 
 // hooksOf reads one group's hooks by name: each hook's heartbeat timeout,
@@ -282,7 +292,7 @@ func (d *Drainer) actionStatus(ctx context.Context, s State) (ActionStatus, erro
 	if err != nil {
 		return ActionUnknown, err
 	}
-	return found[s.InstanceID].in(s.GroupName), nil
+	return found[s.InstanceID].of(s), nil
 }
 
 func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain, error) {
@@ -325,7 +335,8 @@ func (d *Drainer) findInstance(ctx context.Context, s State) (*Instance, *Chain,
 // it, with its chain mark (nil: none).
 func described(ci ecstypes.ContainerInstance) (Instance, *Chain) {
 	in := Instance{
-		Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status), EC2InstanceID: aws.ToString(ci.Ec2InstanceId),
+		Found: true, ARN: aws.ToString(ci.ContainerInstanceArn), Status: aws.ToString(ci.Status), StatusReason: aws.ToString(ci.StatusReason),
+		EC2InstanceID: aws.ToString(ci.Ec2InstanceId),
 		Busy: ci.RunningTasksCount+ci.PendingTasksCount > 0 ||
 			lifecycle.Reserved(integerResources(ci.RegisteredResources), integerResources(ci.RemainingResources)),
 		Disconnected: !ci.AgentConnected,

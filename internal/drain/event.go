@@ -79,6 +79,9 @@ func NextOnEvent(s State, o EventObservation) Step {
 // drain of the event's container instance if that drain is over. scope is
 // what the drainer drains.
 func (p *Round) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope) (Result, error) {
+	if e.Ready() {
+		return p.settleLaunch(ctx, e, scope)
+	}
 	d := p.d
 	s := State{Cluster: e.Cluster(), InstanceID: e.EC2InstanceID}
 	o := EventObservation{TasksShown: e.ShowsTasks()}
@@ -108,7 +111,7 @@ func (p *Round) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope) (
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
 		case DescribeHook:
-			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster, scope)
+			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster, lifecycle.TransitionTerminate, scope)
 			o.HookMissing = err == nil && s.HookName == ""
 		case Complete:
 			err = d.complete(ctx, s, step.Result)
@@ -159,15 +162,16 @@ func (d *Drainer) describeInstance(ctx context.Context, cluster, arn string) (*I
 // its action is pending, and in which group (outside the scope's groups, or
 // marked for a hook outside its hooks, it is not ours).
 func checked(s *State, o *EventObservation, w asgView, scope Scope) {
-	o.Action, s.GroupName = w.status(), w.group
+	o.Action, s.GroupName = w.status(terminateWaitStates), w.group
 	o.NotOurs = !scope.Group(s.GroupName) || s.HookName != "" && !scope.Hook(s.HookName)
 }
 
-// drainerHook finds the group's drainer hook for the cluster: the terminate
-// hook of the scope whose metadata names it, for a mark written without its
-// hook (by an earlier build, or with a hook name too long to fit). "" if
-// there is none.
-func (d *Drainer) drainerHook(ctx context.Context, group, cluster string, scope Scope) (string, error) {
+// drainerHook finds the group's drainer hook of the transition for the
+// cluster: the hook of the scope whose metadata names it. A drain needs it
+// for a mark written without its hook (by an earlier build, or with a hook
+// name too long to fit), the launch gate for an ECS event, which names no
+// hook. "" if there is none.
+func (d *Drainer) drainerHook(ctx context.Context, group, cluster, transition string, scope Scope) (string, error) {
 	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: &group})
 	if err != nil {
 		return "", fmt.Errorf("describing lifecycle hooks of %s: %w", group, err)
@@ -175,7 +179,7 @@ func (d *Drainer) drainerHook(ctx context.Context, group, cluster string, scope 
 	for _, h := range out.LifecycleHooks {
 		name := aws.ToString(h.LifecycleHookName)
 		meta, err := scope.Drains(group, name, aws.ToString(h.NotificationMetadata))
-		if aws.ToString(h.LifecycleTransition) == lifecycle.TransitionTerminate && err == nil && meta.Cluster == cluster {
+		if aws.ToString(h.LifecycleTransition) == transition && err == nil && meta.Cluster == cluster {
 			return name, nil
 		}
 	}

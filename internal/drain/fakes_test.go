@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +44,13 @@ type fakeAWS struct {
 	failGroup         string             // a group whose hooks cannot be described
 	errs              map[string]error   // operation -> error to return
 	sentIDs           int
+
+	// The launch gate's world.
+	hookTransition   string   // the drainer's hook's transition; "" = terminating
+	statusReason     string   // the container instance's statusReason
+	daemons          []string // the cluster's daemon services
+	daemonsForbidden bool     // their memberOf constraints exclude the instance
+	deletes          []*ecs.DeleteAttributesInput
 }
 
 const (
@@ -68,8 +76,12 @@ func (f *fakeAWS) DescribeLifecycleHooks(_ context.Context, in *autoscaling.Desc
 		name = in.LifecycleHookNames[0]
 	}
 	if f.hookTimeout > 0 {
+		transition := f.hookTransition
+		if transition == "" {
+			transition = "autoscaling:EC2_INSTANCE_TERMINATING"
+		}
 		out.LifecycleHooks = []astypes.LifecycleHook{{LifecycleHookName: aws.String(name), HeartbeatTimeout: aws.Int32(f.hookTimeout), GlobalTimeout: aws.Int32(100 * f.hookTimeout),
-			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), NotificationMetadata: aws.String(`{"cluster":"c1"}`)}}
+			LifecycleTransition: aws.String(transition), NotificationMetadata: aws.String(`{"cluster":"c1"}`)}}
 	}
 	if len(in.LifecycleHookNames) == 0 {
 		for _, h := range f.otherHooks {
@@ -113,7 +125,7 @@ func (f *fakeAWS) ListContainerInstances(_ context.Context, in *ecs.ListContaine
 	}
 	f.lists = append(f.lists, in)
 	out := &ecs.ListContainerInstancesOutput{}
-	if f.ciStatus != "" {
+	if f.ciStatus != "" && !(f.daemonsForbidden && strings.Contains(aws.ToString(in.Filter), " and (")) {
 		out.ContainerInstanceArns = []string{testCI}
 	}
 	return out, nil
@@ -130,7 +142,7 @@ func (f *fakeAWS) DescribeContainerInstances(_ context.Context, in *ecs.Describe
 			running++
 		}
 	}
-	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), RunningTasksCount: running,
+	ci := ecstypes.ContainerInstance{ContainerInstanceArn: aws.String(testCI), Ec2InstanceId: aws.String(testInstance), Status: aws.String(f.ciStatus), StatusReason: aws.String(f.statusReason), RunningTasksCount: running,
 		AgentConnected: !f.agentDisconnected, Attributes: []ecstypes.Attribute{{Name: aws.String("ecs.os-type"), Value: aws.String("linux")}}}
 	if f.chain != "" {
 		ci.Attributes = append(ci.Attributes, ecstypes.Attribute{Name: aws.String(ChainAttribute), Value: aws.String(f.chain)})
@@ -279,4 +291,40 @@ func task(i int, last, desired string) ecstypes.Task {
 		Group:      aws.String("service:web"),
 		LastStatus: aws.String(last), DesiredStatus: aws.String(desired),
 	}
+}
+
+func (f *fakeAWS) DeleteAttributes(_ context.Context, in *ecs.DeleteAttributesInput, _ ...func(*ecs.Options)) (*ecs.DeleteAttributesOutput, error) {
+	if err := f.record("DeleteAttributes"); err != nil {
+		return nil, err
+	}
+	f.deletes = append(f.deletes, in)
+	f.chain = ""
+	return &ecs.DeleteAttributesOutput{}, nil
+}
+
+func (f *fakeAWS) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
+	if err := f.record("ListServices"); err != nil {
+		return nil, err
+	}
+	out := &ecs.ListServicesOutput{}
+	if in.SchedulingStrategy == ecstypes.SchedulingStrategyDaemon {
+		for _, name := range f.daemons {
+			out.ServiceArns = append(out.ServiceArns, "arn:aws:ecs:us-east-1:123456789012:service/c1/"+name)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	if err := f.record("DescribeServices"); err != nil {
+		return nil, err
+	}
+	out := &ecs.DescribeServicesOutput{}
+	for _, arn := range in.Services {
+		_, name, _ := strings.Cut(arn, "service/c1/")
+		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(name), ServiceArn: aws.String(arn), Status: aws.String("ACTIVE"),
+			SchedulingStrategy:   ecstypes.SchedulingStrategyDaemon,
+			PlacementConstraints: []ecstypes.PlacementConstraint{{Type: ecstypes.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:role == logs")}}})
+	}
+	return out, nil
 }

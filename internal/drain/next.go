@@ -45,6 +45,12 @@ type Policy struct {
 	// disconnected during a drain before the timeout policy applies early:
 	// its tasks cannot stop while it is. 0 disables.
 	DisconnectedAfter time.Duration
+	// MaxLaunch is how long the launch gate waits for a new instance to be
+	// usable before it abandons the launch.
+	MaxLaunch time.Duration
+	// LaunchDaemons: the launch gate also waits for a RUNNING task of each
+	// daemon service whose placement allows the instance.
+	LaunchDaemons bool
 }
 
 // ECS container instance statuses the decision depends on.
@@ -69,6 +75,9 @@ type Instance struct {
 	Found  bool
 	ARN    string
 	Status string
+	// StatusReason is ECS's reason for the status (why a registration
+	// failed).
+	StatusReason string
 	// EC2InstanceID is set when the instance was described by its ARN (an
 	// ECS event names no EC2 instance for a task).
 	EC2InstanceID string
@@ -135,6 +144,13 @@ type Observation struct {
 	TasksCounted      bool
 	ProtectionChecked bool
 	HeartbeatSent     bool
+	// IntoWarmPool: the launch action puts the instance into the warm
+	// pool (the launch gate's first hop only).
+	IntoWarmPool bool
+	// MissingDaemons are the daemon services with no RUNNING task on a
+	// launching instance, valid once DaemonsChecked.
+	MissingDaemons []string
+	DaemonsChecked bool
 }
 
 // StepKind names a step of the state machine.
@@ -153,11 +169,14 @@ const (
 	Complete
 	Requeue
 	End
+	// The launch gate's own steps.
+	Reactivate
+	CheckDaemons
 )
 
 func (k StepKind) String() string {
 	return [...]string{"", "describe_hook", "check_action", "find_instance", "mark_draining", "count_tasks",
-		"check_protection", "stop_tasks", "heartbeat", "complete", "requeue", "end"}[k]
+		"check_protection", "stop_tasks", "heartbeat", "complete", "requeue", "end", "reactivate", "check_daemons"}[k]
 }
 
 // Outcome says why a drain's invocation ended the way it did.
@@ -340,8 +359,11 @@ func RequeueDelay(s State, now time.Time, p Policy) time.Duration {
 
 // Deadline is when drain s gives up waiting: MaxDrain after its start, and
 // before the hook's global timeout, less the stop grace when its policy
-// still has tasks to stop after the deadline.
+// still has tasks to stop after the deadline. A launch's is LaunchDeadline.
 func Deadline(s State, p Policy) time.Time {
+	if s.Launch {
+		return LaunchDeadline(s, p)
+	}
 	global := GlobalTimeout(s.HeartbeatTimeout()) - globalTimeoutMargin
 	if OnTimeout(s, p) == contract.OnTimeoutStopTasks {
 		global -= p.StopGrace

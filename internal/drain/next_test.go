@@ -16,7 +16,7 @@ func testState() State {
 	}
 }
 
-var testPolicy = Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute}
+var testPolicy = Policy{PollInterval: 30 * time.Second, MaxDrain: time.Hour, OnTimeout: "continue", StopGrace: 2 * time.Minute, StaleAfter: 15 * time.Minute, MaxLaunch: 10 * time.Minute}
 
 func withPolicy(s State, onTimeout string) State {
 	s.OnTimeout = onTimeout

@@ -106,9 +106,13 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Round {
 			hops.add(c, arn)
 		}
 	}
+	launching := map[string]bool{} // the ARNs of ECS events that may let a launch through
 	for _, e := range b.Events {
-		if !e.ShowsTasks() { // else the event alone ends its handling
+		if !e.ShowsTasks() || e.Ready() { // else the event alone ends its handling
 			named.add(e.Cluster(), e.ContainerInstanceARN)
+		}
+		if e.Ready() {
+			launching[e.ContainerInstanceARN] = true
 		}
 	}
 	d.describeAll(ctx, hops, p.instances)
@@ -119,10 +123,13 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Round {
 	}
 	d.describeAll(ctx, named, p.byEvent)
 	// The instances whose drain an event may end (DRAINING under a mark,
-	// nothing left on them as described): is their action still pending?
+	// nothing left on them as described), or whose launch it may let
+	// through (usable): is their action still pending?
 	var ready []string
-	for _, v := range p.byEvent {
-		if in := v.instance; in.Status == StatusDraining && v.chain != nil && !in.Busy && lifecycle.ValidInstanceID(in.EC2InstanceID) {
+	for arn, v := range p.byEvent {
+		in := v.instance
+		drained := in.Status == StatusDraining && v.chain != nil && !in.Busy
+		if (drained || launching[arn] && Usable(&in)) && lifecycle.ValidInstanceID(in.EC2InstanceID) {
 			ready = append(ready, in.EC2InstanceID)
 		}
 	}
@@ -235,32 +242,37 @@ func (d *Drainer) prefetchActions(ctx context.Context, p *Round, states []State)
 	found := d.waitingGroups(ctx, ids)
 	for _, s := range states {
 		if w, ok := found[s.InstanceID]; ok {
-			p.actions[actionKey{s.GroupName, s.InstanceID}] = w.in(s.GroupName)
+			p.actions[actionKey{s.GroupName, s.InstanceID}] = w.of(s)
 		}
 	}
 }
 
-// asgView is what Auto Scaling says of an instance: its group, and whether a
-// terminate action is pending on it.
+// asgView is what Auto Scaling says of an instance: its group and lifecycle
+// state.
 type asgView struct {
-	group   string
-	pending bool
+	group string
+	state string
 }
 
-func (w asgView) status() ActionStatus {
-	if w.pending {
+// status is whether the instance waits in one of the states: the action
+// that holds it there is pending.
+func (w asgView) status(waits map[string]bool) ActionStatus {
+	if waits[w.state] {
 		return ActionPending
 	}
 	return ActionGone
 }
 
-// in is the status of the action for a drain of group: an action of another
-// group is not this drain's.
-func (w asgView) in(group string) ActionStatus {
-	if w.group != group {
+// of is the status of drain or launch s's action: an action of another
+// group is not s's.
+func (w asgView) of(s State) ActionStatus {
+	switch {
+	case w.group != s.GroupName:
 		return ActionGone
+	case s.Launch:
+		return w.status(launchWaitStates)
 	}
-	return w.status()
+	return w.status(terminateWaitStates)
 }
 
 // waitingGroups asks Auto Scaling about the instances, 50 a call. An
@@ -289,7 +301,7 @@ func (d *Drainer) describeWaiting(ctx context.Context, ids []string) (map[string
 	for _, in := range out.AutoScalingInstances {
 		id := aws.ToString(in.InstanceId)
 		if _, asked := found[id]; asked {
-			found[id] = asgView{group: aws.ToString(in.AutoScalingGroupName), pending: terminateWaitStates[aws.ToString(in.LifecycleState)]}
+			found[id] = asgView{group: aws.ToString(in.AutoScalingGroupName), state: aws.ToString(in.LifecycleState)}
 		}
 	}
 	return found, nil
@@ -357,7 +369,7 @@ func (p *Round) observeStart(s *State, o *Observation) {
 // recordID identifies the record carrying the action (see Observation).
 func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
 	s := p.d.begin(a, meta)
-	o := Observation{RecordID: recordID}
+	o := Observation{RecordID: recordID, IntoWarmPool: a.Launch() && a.IntoWarmPool()}
 	p.observeStart(&s, &o)
 	if o.Instance != nil && o.Instance.Found {
 		p.d.adopt(&s, o)

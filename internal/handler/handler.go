@@ -335,11 +335,15 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 	}
 	h.warnings(ctx, where, res, attrs)
 	attrs = append(attrs, slog.String(keyOutcome, string(res.Outcome)))
-	if !s.Start.IsZero() {
-		attrs = append(attrs, slog.Float64(keyDrainSeconds, h.now().Sub(s.Start).Seconds()))
-	}
 	if res.ActionResult != "" {
 		attrs = append(attrs, slog.String(keyResult, res.ActionResult))
+	}
+	if res.State.Launch {
+		h.launchOutcome(ctx, s, res, where, attrs)
+		return nil
+	}
+	if !s.Start.IsZero() {
+		attrs = append(attrs, slog.Float64(keyDrainSeconds, h.now().Sub(s.Start).Seconds()))
 	}
 	switch res.Outcome {
 	case drain.OutcomeRequeued:
@@ -362,6 +366,37 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 		h.logLine(ctx, slog.LevelInfo, "drain finished", where, attrs...)
 	}
 	return nil
+}
+
+// launchOutcome logs how a launch gate's hop ended: a launch let in or
+// waiting is INFO, one given up on (abandoned, or let in without its
+// daemons) is WARN and names what was missing.
+func (h *Handler) launchOutcome(ctx context.Context, s drain.State, res drain.Result, where, attrs []slog.Attr) {
+	if !s.Start.IsZero() {
+		attrs = append(attrs, slog.Float64(keyLaunchSeconds, h.now().Sub(s.Start).Seconds()))
+	}
+	waiting := slog.String(keyWaitingFor, res.Waiting)
+	switch res.Outcome {
+	case drain.OutcomeRequeued:
+		h.logLine(ctx, slog.LevelInfo, "launch gate waiting: re-queued", where, append(attrs, waiting, slog.Int(keyDelay, int(res.Delay/time.Second)))...)
+	case drain.OutcomeLaunchReady:
+		h.logLine(ctx, slog.LevelInfo, "launch gate open: ECS can place tasks on the instance, lifecycle action completed with CONTINUE", where, attrs...)
+	case drain.OutcomeLaunchIntoWarmPool:
+		h.logLine(ctx, slog.LevelInfo, "launch into the warm pool: completed with CONTINUE at once; the gate waits when the instance leaves the pool", where, attrs...)
+	case drain.OutcomeLaunchFailed:
+		h.logLine(ctx, slog.LevelWarn, "ECS reports the container instance REGISTRATION_FAILED: launch completed with ABANDON, Auto Scaling replaces the instance", where,
+			append(attrs, slog.String(keyStatusReason, res.Instance.StatusReason))...)
+	case drain.OutcomeLaunchDeadline:
+		h.logLine(ctx, slog.LevelWarn, "instance not usable by ECS within DRAINER_MAX_LAUNCH: launch completed with ABANDON, Auto Scaling replaces the instance", where,
+			append(attrs, waiting)...)
+	case drain.OutcomeLaunchWithoutDaemons:
+		h.logLine(ctx, slog.LevelWarn, "DRAINER_MAX_LAUNCH reached with daemon services not running on the instance: launch completed with CONTINUE anyway", where,
+			append(attrs, waiting)...)
+	case drain.OutcomeLaunchWaiting:
+		h.logLine(ctx, slog.LevelInfo, "launch gate event: instance not ready yet, its chain polls again", where, append(attrs, waiting)...)
+	default:
+		h.logLine(ctx, slog.LevelInfo, "launch gate finished", where, attrs...)
+	}
 }
 
 // warnings logs, once per drain, what the drainer cannot fix but an

@@ -149,10 +149,10 @@ func TestBatchReportsOnlyFailedRecords(t *testing.T) {
 	d := &fakeDrainer{startRes: drain.Result{Outcome: drain.OutcomeRequeued}}
 	h, logs := newTestHandler(d, Config{})
 	out, err := h.Invoke(context.Background(), sqsEvent(
-		testdata(t, "terminate-action.json"), // a: started
-		"not json",                           // b: can never succeed
-		testdata(t, "launch-action.json"),    // c: ignored by design
-		string(msg),                          // d: continued
+		testdata(t, "terminate-action.json"),  // a: started
+		"not json",                            // b: can never succeed
+		testdata(t, "spot-interruption.json"), // c: ignored by design
+		string(msg),                           // d: continued
 	))
 	if err != nil {
 		t.Fatalf("Invoke error: %v", err)

@@ -32,4 +32,7 @@ const (
 	keyLag               = "lag_s"
 	keyOtherHooks        = "other_hooks"
 	keyResult            = "result"
+	keyLaunchSeconds     = "launch_s"
+	keyWaitingFor        = "waiting_for"
+	keyStatusReason      = "status_reason"
 )

@@ -42,7 +42,15 @@ type ECSEvent struct {
 	// Reserved is set by an instance event whose remaining CPU or memory
 	// is below what the instance registered: a task still holds it.
 	Reserved bool
+	// Status is a container instance event's status: DRAINING (a drain
+	// may be over) or ACTIVE with its agent connected (a launch may be
+	// ready); "" for a task event.
+	Status string
 }
+
+// Ready reports whether the event says a container instance is ACTIVE with
+// its agent connected: a hint for the launch gate, never a proof.
+func (e ECSEvent) Ready() bool { return e.Status == contract.InstanceActive }
 
 // Reserved reports whether a container instance's remaining CPU or memory is
 // below what it registered (resource name to integer value). ECS returns a
@@ -89,6 +97,7 @@ type ecsInstanceDetail struct {
 	ContainerInstanceArn string        `json:"containerInstanceArn"`
 	EC2InstanceID        string        `json:"ec2InstanceId"`
 	Status               string        `json:"status"`
+	AgentConnected       bool          `json:"agentConnected"`
 	RunningTasksCount    int           `json:"runningTasksCount"`
 	PendingTasksCount    int           `json:"pendingTasksCount"`
 	RegisteredResources  []ecsResource `json:"registeredResources"`
@@ -110,7 +119,9 @@ func integerResources(rs []ecsResource) map[string]int {
 
 // parseECS reads an ECS event. Only a task that reached STOPPED on a
 // container instance, or a container instance that is DRAINING, can end a
-// drain; anything else (the rule's pattern lets none through) is ignored.
+// drain, and only a container instance that is ACTIVE with its agent
+// connected can open the launch gate; anything else (the rule's pattern
+// lets none through) is ignored.
 func parseECS(env Envelope) (Input, error) {
 	if len(env.Detail) == 0 || string(env.Detail) == "null" {
 		return Input{}, fmt.Errorf("ECS event %s has no detail", env.ID)
@@ -141,9 +152,13 @@ func parseECS(env Envelope) (Input, error) {
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
 			return Input{}, fmt.Errorf("decoding ECS container instance event %s: %w", env.ID, err)
 		}
-		if d.Status != contract.InstanceDraining {
-			return Input{Ignored: fmt.Sprintf("container instance event with status %q, not %s", d.Status, contract.InstanceDraining)}, nil
+		switch {
+		case d.Status == contract.InstanceActive && !d.AgentConnected:
+			return Input{Ignored: "container instance event of an ACTIVE instance whose agent is not connected"}, nil
+		case d.Status != contract.InstanceDraining && d.Status != contract.InstanceActive:
+			return Input{Ignored: fmt.Sprintf("container instance event with status %q, not %s or %s", d.Status, contract.InstanceDraining, contract.InstanceActive)}, nil
 		}
+		e.Status = d.Status
 		e.ClusterARN, e.ContainerInstanceARN, e.EC2InstanceID = d.ClusterArn, d.ContainerInstanceArn, d.EC2InstanceID
 		e.TasksReported = d.RunningTasksCount + d.PendingTasksCount
 		e.Reserved = Reserved(integerResources(d.RegisteredResources), integerResources(d.RemainingResources))

@@ -15,7 +15,9 @@ import (
 const (
 	SourceAutoScaling   = contract.SourceAutoScaling
 	DetailTypeTerminate = contract.DetailTypeTerminate
+	DetailTypeLaunch    = contract.DetailTypeLaunch
 	TransitionTerminate = "autoscaling:EC2_INSTANCE_TERMINATING"
+	TransitionLaunch    = "autoscaling:EC2_INSTANCE_LAUNCHING"
 	// A scheduled rule's event (EventBridge "rate(...)"): the reconciler's tick.
 	sourceEvents        = "aws.events"
 	detailTypeScheduled = "Scheduled Event"
@@ -38,9 +40,10 @@ type Envelope struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
-// Action is one pending terminate lifecycle action: the detail of an
-// "EC2 Instance-terminate Lifecycle Action" event plus the envelope fields the
-// drain needs.
+// Action is one pending lifecycle action: the detail of an "EC2
+// Instance-terminate Lifecycle Action" event (a drain) or of an "EC2
+// Instance-launch Lifecycle Action" event (the launch gate), plus the
+// envelope fields the drain needs.
 type Action struct {
 	EventID              string    `json:"-"`
 	Time                 time.Time `json:"-"` // when Auto Scaling put the instance into the wait state
@@ -53,6 +56,13 @@ type Action struct {
 	Origin               string    `json:"Origin,omitempty"`
 	Destination          string    `json:"Destination,omitempty"`
 }
+
+// Launch reports whether a is a launch action, for the launch gate.
+func (a Action) Launch() bool { return a.Transition == TransitionLaunch }
+
+// IntoWarmPool reports whether a launch action puts a new instance into
+// the group's warm pool rather than into service.
+func (a Action) IntoWarmPool() bool { return a.Destination == contract.DestinationWarmPool }
 
 // HookMetadata is what the drainer's hooks carry in NotificationMetadata,
 // as the construct writes it.
@@ -90,7 +100,9 @@ func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
 // maxMetadata is Auto Scaling's limit on a hook's NotificationMetadata.
 const maxMetadata = 4000
 
-func (a Action) validate() error {
+// validate checks a's fields; transition is the one its event's detail
+// type names.
+func (a Action) validate(transition string) error {
 	switch {
 	case a.GroupName == "":
 		return fmt.Errorf("lifecycle action has no AutoScalingGroupName")
@@ -100,8 +112,8 @@ func (a Action) validate() error {
 		return fmt.Errorf("lifecycle action has no EC2InstanceId")
 	case !ValidInstanceID(a.InstanceID):
 		return fmt.Errorf("lifecycle action has EC2InstanceId %q, not an EC2 instance id", a.InstanceID)
-	case a.Transition != TransitionTerminate:
-		return fmt.Errorf("lifecycle action has transition %q, want %q", a.Transition, TransitionTerminate)
+	case a.Transition != transition:
+		return fmt.Errorf("lifecycle action has transition %q, want %q", a.Transition, transition)
 	case len(a.NotificationMetadata) > maxMetadata:
 		return fmt.Errorf("lifecycle action has %d characters of NotificationMetadata, more than the %d Auto Scaling allows", len(a.NotificationMetadata), maxMetadata)
 	case a.Time.IsZero():

@@ -68,6 +68,10 @@ type Message struct {
 	OnTimeout string `json:"on_timeout,omitempty"`
 	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
 	TasksStoppedAt time.Time `json:"tasks_stopped_at,omitzero"`
+	// Launch marks the launch gate's chain: it waits for the instance's
+	// container instance to be ready, where a drain's waits for its tasks
+	// to be gone. A message without it is a drain's.
+	Launch bool `json:"launch,omitempty"`
 	// Due is when this message's hop was meant to run, a point of the poll
 	// grid: a hop that ran late (a batching window, a busy queue) schedules
 	// the next one from it, so the polls stay on the grid instead of

@@ -17,8 +17,8 @@ type Input struct {
 	// Reconcile is set for the scheduled event that asks the function to
 	// find waiting instances no chain is draining.
 	Reconcile bool
-	// Ignored is the reason a well-formed body needs no work (a launch
-	// action, another event type, a hook test notification).
+	// Ignored is the reason a well-formed body needs no work (another
+	// event type, a hook test notification).
 	Ignored string
 }
 
@@ -82,18 +82,24 @@ func parseEvent(body []byte) (Input, error) {
 	if env.Source == SourceECS {
 		return parseECS(env)
 	}
-	if env.Source != SourceAutoScaling || env.DetailType != DetailTypeTerminate {
-		return Input{Ignored: fmt.Sprintf("event %q from %q is not a terminate lifecycle action", env.DetailType, env.Source)}, nil
+	transition, kind := TransitionTerminate, "terminate"
+	switch {
+	case env.Source != SourceAutoScaling:
+		return Input{Ignored: fmt.Sprintf("event %q from %q is not a lifecycle action", env.DetailType, env.Source)}, nil
+	case env.DetailType == DetailTypeLaunch:
+		transition, kind = TransitionLaunch, "launch"
+	case env.DetailType != DetailTypeTerminate:
+		return Input{Ignored: fmt.Sprintf("event %q from %q is not a lifecycle action", env.DetailType, env.Source)}, nil
 	}
 	if len(env.Detail) == 0 || bytes.Equal(env.Detail, []byte("null")) {
-		return Input{}, fmt.Errorf("terminate lifecycle event %s has no detail", env.ID)
+		return Input{}, fmt.Errorf("%s lifecycle event %s has no detail", kind, env.ID)
 	}
 	var a Action
 	if err := json.Unmarshal(env.Detail, &a); err != nil {
-		return Input{}, fmt.Errorf("decoding terminate lifecycle detail of event %s: %w", env.ID, err)
+		return Input{}, fmt.Errorf("decoding %s lifecycle detail of event %s: %w", kind, env.ID, err)
 	}
 	a.EventID, a.Time = env.ID, env.Time
-	if err := a.validate(); err != nil {
+	if err := a.validate(transition); err != nil {
 		return Input{}, fmt.Errorf("event %s: %w", env.ID, err)
 	}
 	return Input{Action: &a}, nil

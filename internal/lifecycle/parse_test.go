@@ -42,6 +42,13 @@ func TestParseReadsAWSTerminateSamples(t *testing.T) {
 			Token: "71514b9d-6a40-4b26-8523-05e7eEXAMPLE", GroupName: "my-asg", HookName: "my-lifecycle-hook",
 			InstanceID: "i-1234567890abcdef0", Transition: TransitionTerminate, Origin: "AutoScalingGroup", Destination: "WarmPool",
 		}},
+		// The launch gate's event (Example 3 of
+		// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pools-eventbridge-events.html).
+		{"launch-action.json", Action{
+			EventID: "468fbf7b-ef0d-4b5f-9c20-4c1b4e0d1a9e", Time: time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC),
+			Token: "87654321-4321-4321-4321-210987654321", GroupName: "my-asg", HookName: "my-launch-hook",
+			InstanceID: "i-1234567890abcdef0", Transition: TransitionLaunch, Origin: "EC2", Destination: "AutoScalingGroup",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -71,7 +78,7 @@ func TestParseRecognisesTheScheduledEvent(t *testing.T) {
 // Events the rule may deliver but that need no drain must be acknowledged,
 // not sent to the DLQ, and not acted on.
 func TestParseIgnoresEventsThatNeedNoDrain(t *testing.T) {
-	for _, file := range []string{"launch-action.json", "spot-interruption.json", "ecs-container-instance-state-change.json", "test-notification.json"} {
+	for _, file := range []string{"spot-interruption.json", "test-notification.json"} {
 		t.Run(file, func(t *testing.T) {
 			in, err := Parse(readTestdata(t, file))
 			if err != nil {
@@ -108,6 +115,18 @@ func TestParseReadsECSEventsThatMayEndADrain(t *testing.T) {
 			ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/b54a2a04-046f-4331-9d74-3f6d7f6ca315",
 			EC2InstanceID:        "i-f3a8506b",
 			Reserved:             true, // 1988 of 2048 CPU units left
+			Status:               "DRAINING",
+		}},
+		// An ACTIVE instance with its agent connected may open a launch
+		// gate; the event's counts say whether it has tasks yet.
+		{"ecs-container-instance-state-change.json", ECSEvent{
+			EventID: "8952ba83-7be2-4ab5-9c32-6687532d15a2", Time: time.Date(2016, 12, 6, 16, 41, 6, 0, time.UTC),
+			DetailType:           DetailTypeInstanceState,
+			ClusterARN:           "arn:aws:ecs:us-east-1:111122223333:cluster/default",
+			ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/b54a2a04-046f-4331-9d74-3f6d7f6ca315",
+			EC2InstanceID:        "i-f3a8506b",
+			Reserved:             true, // a task holds CPU: the sample instance is not new
+			Status:               "ACTIVE",
 		}},
 	}
 	for _, tt := range tests {
@@ -126,11 +145,12 @@ func TestParseReadsECSEventsThatMayEndADrain(t *testing.T) {
 			t.Errorf("Cluster() = %q, want web", got)
 		}
 	})
-	t.Run("a task not yet stopped, or an instance not draining, is ignored", func(t *testing.T) {
+	t.Run("a task not yet stopped, or an instance neither draining nor ACTIVE and connected, is ignored", func(t *testing.T) {
 		for _, body := range []string{
 			strings.Replace(string(readTestdata(t, "ecs-task-stopped.json")), `"lastStatus": "STOPPED"`, `"lastStatus": "RUNNING"`, 1),
 			strings.Replace(string(readTestdata(t, "ecs-task-stopped.json")), `"containerInstanceArn"`, `"x"`, 1),
-			string(readTestdata(t, "ecs-container-instance-state-change.json")),
+			strings.Replace(string(readTestdata(t, "ecs-container-instance-state-change.json")), `"agentConnected": true`, `"agentConnected": false`, 1),
+			strings.Replace(string(readTestdata(t, "ecs-container-instance-state-change.json")), `"status": "ACTIVE"`, `"status": "INACTIVE"`, 1),
 		} {
 			if in, err := Parse([]byte(body)); err != nil || in.Ignored == "" {
 				t.Errorf("Parse = %+v, %v; want ignored", in, err)
@@ -166,7 +186,8 @@ func TestParseRejectsBodiesThatCanNeverSucceed(t *testing.T) {
 		{"metadata larger than Auto Scaling allows", strings.Replace(valid, `"{\"cluster\":\"my-cluster\"}"`, `"`+strings.Repeat("x", 4001)+`"`, 1), "more than the 4000"},
 		{"missing group", strings.Replace(valid, `"AutoScalingGroupName": "my-asg",`, ``, 1), "no AutoScalingGroupName"},
 		{"missing hook", strings.Replace(valid, `"LifecycleHookName": "my-lifecycle-hook",`, ``, 1), "no LifecycleHookName"},
-		{"launch transition in a terminate event", strings.Replace(valid, TransitionTerminate, "autoscaling:EC2_INSTANCE_LAUNCHING", 1), "has transition"},
+		{"launch transition in a terminate event", strings.Replace(valid, TransitionTerminate, TransitionLaunch, 1), "has transition"},
+		{"terminate transition in a launch event", strings.Replace(valid, DetailTypeTerminate, DetailTypeLaunch, 1), "has transition"},
 		{"a future message version", strings.Replace(string(msg), `"version":1`, `"version":2`, 1), "version 2 is not supported"},
 		{"a message with an unknown field", strings.Replace(string(msg), `"version":1`, `"version":1,"shard":3`, 1), "unknown field"},
 		{"a message without cluster", strings.Replace(string(msg), `"cluster":"c1"`, `"cluster":""`, 1), "no cluster"},
@@ -275,7 +296,7 @@ func FuzzParse(f *testing.F) {
 		if err == nil && set != 1 {
 			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, ECS, Reconcile, Ignored", in)
 		}
-		if in.Action != nil && in.Action.validate() != nil {
+		if in.Action != nil && in.Action.validate(in.Action.Transition) != nil {
 			t.Fatalf("Parse returned an invalid action %+v", in.Action)
 		}
 	})
