@@ -192,10 +192,12 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 // such an instance up later on its own; here it stays until the end.
 func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 	s.do(func(now time.Time) {
+		s.cancelBoot(ec2InstanceID) // an agent that never registered never will
 		i := s.instanceByEC2(ec2InstanceID)
 		if i == nil || i.status == statusInactive {
 			return
 		}
+		i.connectDue = time.Time{}
 		if !i.agentConnected {
 			i.hostGone = true
 			return
@@ -210,7 +212,7 @@ func (s *Server) DeregisterEC2Instance(ec2InstanceID string) {
 			k.stopDue = now
 			s.advance(k, now)
 		}
-		i.status = statusInactive
+		i.status, i.activeDue = statusInactive, time.Time{}
 		i.statusReason = "Instance deregistered because its EC2 instance was terminated." // UNVERIFIED text
 		i.agentConnected = false
 		s.instanceChanged(i, now)
@@ -265,10 +267,7 @@ func (s *Server) ReconnectAgent(ec2InstanceID string) (err error) {
 		case i.hostGone:
 			err = fmt.Errorf("EC2 instance %s was terminated", ec2InstanceID)
 		case !i.agentConnected:
-			i.agentConnected, i.connectedAt = true, now
-			i.sendStops(now)
-			s.dueKnown = false
-			s.instanceChanged(i, now)
+			s.connect(i, now)
 		}
 	})
 	if err != nil {

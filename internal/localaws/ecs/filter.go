@@ -9,11 +9,17 @@ import (
 	"strings"
 )
 
-// filterTarget is what a ListContainerInstances filter can see of an instance.
+// filterTarget is what a cluster query can see of an instance.
 type filterTarget struct {
 	ec2InstanceID  string
 	runningTasks   int
 	agentConnected bool
+	// attributes are the built-in and custom attributes by name; an
+	// attribute without a value maps to "".
+	attributes map[string]string
+	// groups are the task groups ("service:web", "family:job") of the
+	// tasks the instance holds.
+	groups []string
 }
 
 type predicate func(filterTarget) bool
@@ -22,9 +28,13 @@ type predicate func(filterTarget) bool
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html):
 // "subject operator argument" expressions joined by
 // &&/and, ||/or, !/not and parentheses, with [a, b] argument lists whose values
-// may be quoted. Only the ec2InstanceId, runningTasksCount and agentConnected
-// subjects are supported; anything else is an error, so a test relying on a
-// subject this emulator ignores fails loudly instead of matching everything.
+// may be quoted. The subjects supported are ec2InstanceId, runningTasksCount,
+// agentConnected, attribute:<name> (with exists and !exists as well) and
+// task:group, enough for the drainer's own filters and for a daemon's
+// memberOf constraint combined with "and ec2InstanceId == i-...";
+// agentVersion and registeredAt, and anything else, are an error, so a test
+// relying on a subject this emulator ignores fails loudly instead of matching
+// everything.
 func parseFilter(src string) (predicate, error) {
 	toks, err := lex(src)
 	if err != nil {
@@ -195,6 +205,8 @@ var operators = map[string]string{
 	"!in": "!in", "not_in": "!in",
 	"=~": "=~", "matches": "=~",
 	"!~": "!~", "not_matches": "!~",
+	"exists": "exists",
+	"!exists": "!exists", "not_exists": "!exists",
 }
 
 func (p *parser) condition() (predicate, error) {
@@ -210,19 +222,77 @@ func (p *parser) condition() (predicate, error) {
 	if !ok || opTok.quoted {
 		return nil, fmt.Errorf("unsupported operator %q", opTok.text)
 	}
+	name, isAttribute := strings.CutPrefix(subject.text, "attribute:")
+	if op == "exists" || op == "!exists" {
+		// "Subject exists" takes no argument; of the subjects here only an
+		// attribute may be absent.
+		if !isAttribute || subject.quoted {
+			return nil, fmt.Errorf("%s applies to attribute subjects only", op)
+		}
+		want := op == "exists"
+		return func(t filterTarget) bool { _, has := t.attributes[name]; return has == want }, nil
+	}
 	args, err := p.arguments(op)
 	if err != nil {
 		return nil, err
 	}
-	switch subject.text {
-	case "ec2InstanceId":
+	switch {
+	case subject.quoted:
+	case subject.text == "ec2InstanceId":
 		return stringCondition(op, args, func(t filterTarget) string { return t.ec2InstanceID })
-	case "runningTasksCount":
+	case subject.text == "runningTasksCount":
 		return intCondition(op, args, func(t filterTarget) int { return t.runningTasks })
-	case "agentConnected":
+	case subject.text == "agentConnected":
 		return boolCondition(op, args, func(t filterTarget) bool { return t.agentConnected })
+	case isAttribute && name != "":
+		return attributeCondition(op, args, name)
+	case subject.text == "task:group":
+		return groupCondition(op, args)
 	}
 	return nil, fmt.Errorf("unsupported subject %q", subject.text)
+}
+
+// attributeCondition compares an attribute's value. UNVERIFIED: how ECS
+// treats an instance without the attribute; here it equals nothing, so ==,
+// in and =~ are false and !=, !in and !~ true, the reading under which
+// "attribute:x != v" selects every instance not marked x=v.
+func attributeCondition(op string, args []string, name string) (predicate, error) {
+	cond, err := stringCondition(op, args, func(t filterTarget) string { return t.attributes[name] })
+	if err != nil {
+		return nil, err
+	}
+	negated := op == "!=" || op == "!in" || op == "!~"
+	return func(t filterTarget) bool {
+		if _, has := t.attributes[name]; !has {
+			return negated
+		}
+		return cond(t)
+	}, nil
+}
+
+// groupCondition selects instances by the task groups they hold: ==, in and
+// =~ hold when one of the instance's tasks is in a matching group, and !=,
+// !in and !~ when none is, as the documented anti-affinity example
+// "not(task:group == database)" reads. UNVERIFIED: AWS does not say which
+// tasks count; here those not yet STOPPED.
+func groupCondition(op string, args []string) (predicate, error) {
+	positive := map[string]string{"!=": "==", "!in": "in", "!~": "=~"}
+	base, negated := positive[op]
+	if !negated {
+		base = op
+	}
+	cond, err := stringCondition(base, args, func(t filterTarget) string { return t.ec2InstanceID })
+	if err != nil {
+		return nil, err
+	}
+	return func(t filterTarget) bool {
+		for _, g := range t.groups {
+			if cond(filterTarget{ec2InstanceID: g}) {
+				return !negated
+			}
+		}
+		return negated
+	}, nil
 }
 
 // arguments reads one value, or a bracketed list for in and !in.

@@ -62,8 +62,7 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 
 	var found []*instance
 	for _, i := range c.instances {
-		running, _ := i.counts()
-		if i.seq > after && statusOK(i.status) && match(filterTarget{i.ec2ID, running, i.agentConnected}) {
+		if i.seq > after && statusOK(i.status) && match(i.filterTarget()) {
 			found = append(found, i)
 		}
 	}
@@ -73,6 +72,21 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 		out.ContainerInstanceArns = append(out.ContainerInstanceArns, s.instanceARN(c, i.id))
 	}
 	return out, nil
+}
+
+// filterTarget is what a cluster query sees of i.
+func (i *instance) filterTarget() filterTarget {
+	running, _ := i.counts()
+	t := filterTarget{ec2InstanceID: i.ec2ID, runningTasks: running, agentConnected: i.agentConnected, attributes: map[string]string{}}
+	for _, a := range i.wireAttributes() {
+		t.attributes[a.Name] = a.Value
+	}
+	for _, k := range i.tasks {
+		if k.holding() && !slices.Contains(t.groups, k.group()) {
+			t.groups = append(t.groups, k.group())
+		}
+	}
+	return t
 }
 
 // emptyInstancesMessage is what ECS answers, as InvalidParameterException,

@@ -82,7 +82,7 @@ func TestListContainerInstancesRejectsBadInput(t *testing.T) {
 		{"an unknown cluster ARN is ClusterNotFoundException", ecssdk.ListContainerInstancesInput{Cluster: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/nope")}, isClusterNotFound},
 		{"a filter without an argument is invalid", ecssdk.ListContainerInstancesInput{Filter: aws.String("ec2InstanceId ==")}, isInvalidParameter},
 		{"an unclosed list is invalid", ecssdk.ListContainerInstancesInput{Filter: aws.String("ec2InstanceId in [i-1,")}, isInvalidParameter},
-		{"an unsupported subject is invalid", ecssdk.ListContainerInstancesInput{Filter: aws.String("attribute:ecs.os-type == linux")}, isInvalidParameter},
+		{"an unsupported subject is invalid", ecssdk.ListContainerInstancesInput{Filter: aws.String("agentVersion < 1.14.5")}, isInvalidParameter},
 		{"status INACTIVE is not a valid filter", ecssdk.ListContainerInstancesInput{Status: "INACTIVE"}, isInvalidParameter},
 		{"an unknown status is invalid", ecssdk.ListContainerInstancesInput{Status: "STOPPED"}, isInvalidParameter},
 		{"maxResults 0 is out of range", ecssdk.ListContainerInstancesInput{MaxResults: aws.Int32(0)}, isInvalidParameter},

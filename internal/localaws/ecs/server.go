@@ -54,6 +54,7 @@ type Server struct {
 	// task to learn that nothing is due.
 	earliest time.Time
 	dueKnown bool
+	boots    []*boot // agents that have not registered yet, in start order
 }
 
 // New returns an empty ECS (no clusters) reading time from c.

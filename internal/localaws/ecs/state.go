@@ -53,6 +53,12 @@ type instance struct {
 	version        int64
 	tasks          []*task           // tasks placed here, until forgotten
 	attributes     map[string]string // custom attributes (PutAttributes, SetAttributes)
+	// The agent's steps still to come (agent.go): REGISTERING ends at
+	// activeDue, as REGISTRATION_FAILED when failReason is set; the agent
+	// connects at connectDue. Zero when none is pending.
+	activeDue  time.Time
+	failReason string
+	connectDue time.Time
 }
 
 type service struct {
@@ -277,11 +283,11 @@ func (s *Server) settle(now time.Time) {
 	}
 }
 
-// nextDue is the earliest time at or before now at which a task changes on
-// its own, if any.
+// nextDue is the earliest time at or before now at which a task or an agent
+// changes on its own, if any.
 func (s *Server) nextDue(now time.Time) (time.Time, bool) {
 	if !s.dueKnown {
-		s.earliest = time.Time{}
+		s.earliest, _ = s.agentDue()
 		for _, name := range s.order {
 			for _, k := range s.clusters[name].tasks {
 				if t, ok := k.due(); ok && (s.earliest.IsZero() || t.Before(s.earliest)) {
@@ -300,6 +306,7 @@ func (s *Server) nextDue(now time.Time) (time.Time, bool) {
 // fire applies the transitions due at or before at. at is the earliest due
 // time, so every task found due is due exactly at at.
 func (s *Server) fire(at time.Time) {
+	s.fireAgents(at)
 	for _, name := range s.order {
 		c := s.clusters[name]
 		for _, k := range c.tasks {
