@@ -205,7 +205,7 @@ var operators = map[string]string{
 	"!in": "!in", "not_in": "!in",
 	"=~": "=~", "matches": "=~",
 	"!~": "!~", "not_matches": "!~",
-	"exists": "exists",
+	"exists":  "exists",
 	"!exists": "!exists", "not_exists": "!exists",
 }
 
