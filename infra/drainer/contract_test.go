@@ -36,6 +36,7 @@ func TestThePropsRangesAreTheFunctions(t *testing.T) {
 		"StopGrace":         {contract.StopGrace, func(p *drainer.Props, d awscdk.Duration) { p.StopGrace = d }},
 		"StaleAfter":        {contract.StaleAfter, func(p *drainer.Props, d awscdk.Duration) { p.StaleAfter = d }},
 		"DisconnectedAfter": {contract.DisconnectedAfter, func(p *drainer.Props, d awscdk.Duration) { p.DisconnectedAfter = d }},
+		"MaxLaunch":         {contract.MaxLaunch, func(p *drainer.Props, d awscdk.Duration) { p.MaxLaunch = d }},
 	}
 	if len(props) != len(contract.DurationVars()) {
 		t.Fatalf("the test covers %d props, the contract has %d duration variables: add the new one's prop", len(props), len(contract.DurationVars()))
@@ -62,7 +63,11 @@ func TestTheDefaultEnvironmentIsTheContracts(t *testing.T) {
 	s := synth(t)
 	_, fn := only(t, s.defaultsJS, "AWS::Lambda::Function", nil)
 	got := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
-	want := map[string]any{contract.EnvOnTimeout: contract.DefaultOnTimeout, contract.EnvHooks: contract.HookName}
+	want := map[string]any{
+		contract.EnvOnTimeout:     contract.DefaultOnTimeout,
+		contract.EnvHooks:         contract.HookName + "," + contract.LaunchHookName,
+		contract.EnvLaunchDaemons: "false", // the function's default too: unset is "false"
+	}
 	for _, v := range contract.DurationVars() {
 		want[v.Env] = v.Default.String()
 	}

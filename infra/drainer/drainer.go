@@ -13,10 +13,15 @@
 //	  as soon as its last task stops, not at its next poll
 //	EventBridge schedule (rate, 1 min by default) -> the same function: the
 //	  reconciler, which restarts drains whose chain was lost
+//	the launch gate (unless DisableLaunchGate): an ASG launch lifecycle hook
+//	  per group (DefaultResult CONTINUE, the same metadata), its rule into
+//	  the poll queue, and a rule for the clusters' ACTIVE, connected, empty
+//	  container instances into the event queue: the function completes a
+//	  launch once ECS can place tasks on the instance
 //
 // plus alarms on the dead-letter queue, function errors, drains that hit
-// their deadline and a schedule that cannot invoke the function, and a
-// least-privilege role. Invalid props panic in New with
+// their deadline, launches the gate abandoned and a schedule that cannot
+// invoke the function, and a least-privilege role. Invalid props panic in New with
 // a message saying what to change, the way CDK constructs reject props.
 package drainer
 
@@ -24,6 +29,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,12 +58,19 @@ import (
 // a second drainer on the same group fail at deploy instead of running twice.
 const HookName = contract.HookName
 
-// The metric of drains that hit their deadline, counted from the function's
-// JSON logs. The namespace gets the stack's name, so drainers in several
-// stacks of one account do not add up in one alarm.
+// LaunchHookName is the name of the launch lifecycle hook the construct puts
+// on each group unless DisableLaunchGate: a fixed name beside HookName, for
+// the same reasons.
+const LaunchHookName = contract.LaunchHookName
+
+// The metrics of drains that hit their deadline and of launches the gate
+// abandoned, counted from the function's JSON logs. The namespace gets the
+// stack's name, so drainers in several stacks of one account do not add up
+// in one alarm.
 const (
 	metricNamespace       = "ECSDrainer"
 	deadlineReachedMetric = "DeadlineReached"
+	launchAbandonedMetric = "LaunchAbandoned"
 )
 
 // Construction constants.
@@ -126,13 +139,23 @@ type Drainer struct {
 	// events that let a drain complete as soon as its last task stops.
 	TaskStoppedRule      awsevents.CfnRule
 	InstanceDrainingRule awsevents.CfnRule
-	Hooks                []awsautoscaling.LifecycleHook
-	DeadLetterAlarm      awscloudwatch.Alarm
-	ErrorsAlarm          awscloudwatch.Alarm
-	DeadlineAlarm        awscloudwatch.Alarm
+	// Hooks are the groups' terminate hooks, HookName.
+	Hooks           []awsautoscaling.LifecycleHook
+	DeadLetterAlarm awscloudwatch.Alarm
+	ErrorsAlarm     awscloudwatch.Alarm
+	DeadlineAlarm   awscloudwatch.Alarm
 	// ReconcileRule and ReconcileAlarm are nil with DisableReconcile.
 	ReconcileRule  awsevents.Rule
 	ReconcileAlarm awscloudwatch.Alarm
+	// The launch gate, nil with DisableLaunchGate: the groups' launch
+	// hooks (LaunchHookName), the rule for their launch lifecycle actions,
+	// the rule for the clusters' ACTIVE container instances that opens a
+	// gate as soon as the agent connects, and the alarm on launches the
+	// gate abandoned.
+	LaunchHooks        []awsautoscaling.LifecycleHook
+	LaunchRule         awsevents.CfnRule
+	InstanceActiveRule awsevents.CfnRule
+	LaunchAlarm        awscloudwatch.Alarm
 }
 
 // New creates the drainer in its own scope. It panics if props break a
@@ -161,8 +184,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Drainer {
 // a hook that nothing serves: on a first deploy, before its rule exists; on
 // a delete, after its function is gone.
 func (d *Drainer) hooksLast() {
-	for _, h := range d.Hooks {
-		h.Node().AddDependency(d.Function, d.Role, d.Queue, d.EventQueue, d.DeadLetterQueue, d.Rule, d.TaskStoppedRule, d.InstanceDrainingRule)
+	serving := []constructs.IDependable{d.Function, d.Role, d.Queue, d.EventQueue, d.DeadLetterQueue, d.Rule, d.TaskStoppedRule, d.InstanceDrainingRule}
+	if d.LaunchRule != nil {
+		serving = append(serving, d.LaunchRule, d.InstanceActiveRule)
+	}
+	for _, h := range append(slices.Clone(d.Hooks), d.LaunchHooks...) {
+		h.Node().AddDependency(serving...)
 	}
 }
 
@@ -203,16 +230,26 @@ func (d *Drainer) function(c config) {
 	})
 	// The variables the function reads (internal/contract), each set, the
 	// defaults included, so the environment says what the function does.
+	hooks := []string{HookName}
+	if c.launchGate {
+		hooks = append(hooks, LaunchHookName)
+	}
 	env := map[string]*string{
 		contract.EnvQueueURL:           d.Queue.QueueUrl(),
 		contract.EnvASGs:               jsii.String(strings.Join(c.groupNames, ",")),
-		contract.EnvHooks:              jsii.String(HookName),
+		contract.EnvHooks:              jsii.String(strings.Join(hooks, ",")),
 		contract.PollInterval.Env:      jsii.String(c.pollInterval.String()),
 		contract.MaxDrain.Env:          jsii.String(c.maxDrain.String()),
 		contract.EnvOnTimeout:          jsii.String(c.onTimeout),
 		contract.StopGrace.Env:         jsii.String(c.stopGrace.String()),
 		contract.StaleAfter.Env:        jsii.String(c.staleAfter.String()),
 		contract.DisconnectedAfter.Env: jsii.String(c.disconnected.String()),
+	}
+	// The gate's settings only with the gate: without it the function sees
+	// no launch action (DRAINER_HOOKS does not name the launch hook).
+	if c.launchGate {
+		env[contract.MaxLaunch.Env] = jsii.String(c.maxLaunch.String())
+		env[contract.EnvLaunchDaemons] = jsii.String(strconv.FormatBool(c.launchDaemons))
 	}
 	// Every hook carries its cluster in its metadata; the fallback is set
 	// only when it is unambiguous.
@@ -260,7 +297,8 @@ func (d *Drainer) hooks(c config) {
 		if err != nil {
 			panic(err) // two strings always marshal
 		}
-		hook := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("Hook"+hookSuffix(t.AutoScalingGroup)), &awsautoscaling.LifecycleHookProps{
+		suffix := hookSuffix(t.AutoScalingGroup)
+		hook := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("Hook"+suffix), &awsautoscaling.LifecycleHookProps{
 			AutoScalingGroup:    t.AutoScalingGroup,
 			LifecycleHookName:   jsii.String(HookName),
 			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_TERMINATING,
@@ -274,6 +312,28 @@ func (d *Drainer) hooks(c config) {
 			NotificationMetadata: jsii.String(string(metadata)),
 		})
 		d.Hooks = append(d.Hooks, hook)
+		if !c.launchGate {
+			continue
+		}
+		// The launch gate's hook holds a new instance in Pending:Wait; Auto
+		// Scaling starts its warm-up, and an instance refresh moves on,
+		// only once the function completes it. The same metadata: the
+		// gate waits in the same cluster, and the function reads hooks of
+		// either kind the same way.
+		launch := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("LaunchHook"+suffix), &awsautoscaling.LifecycleHookProps{
+			AutoScalingGroup:    t.AutoScalingGroup,
+			LifecycleHookName:   jsii.String(LaunchHookName),
+			LifecycleTransition: awsautoscaling.LifecycleTransition_INSTANCE_LAUNCHING,
+			HeartbeatTimeout:    seconds(c.launchHeartbeat.Seconds()),
+			// CONTINUE, not ABANDON: a broken or deleted function then
+			// delays a scale-out by one heartbeat timeout instead of
+			// terminating every instance it launches. The function
+			// ABANDONs on its own when ECS says the instance will not
+			// join (REGISTRATION_FAILED, or nothing by MaxLaunch).
+			DefaultResult:        awsautoscaling.DefaultResult_CONTINUE,
+			NotificationMetadata: jsii.String(string(metadata)),
+		})
+		d.LaunchHooks = append(d.LaunchHooks, launch)
 	}
 }
 
@@ -287,8 +347,10 @@ func hookSuffix(g awsautoscaling.IAutoScalingGroup) string {
 	return *g.Node().Id()
 }
 
-// rule routes the groups' terminate lifecycle actions, and the clusters'
-// task STOPPED and DRAINING container instance events, to the event queue.
+// rule routes the groups' terminate lifecycle actions to the poll queue, and
+// the clusters' task STOPPED and DRAINING container instance events to the
+// event queue; with the launch gate, the launch actions and the ACTIVE
+// container instance events likewise.
 // The patterns are infra/rules' JSON, verbatim: the local EventBridge in the
 // tests and the demo routes with the same definitions. ECS events from AWS
 // services cost nothing on the default bus; each one delivered is an SQS
@@ -305,6 +367,18 @@ func (d *Drainer) rule(c config) {
 		rules.ECSTaskStopped(clusters), d.EventQueue, "DrainerEventQueue")
 	d.InstanceDrainingRule = d.queueRule("InstanceDrainingRule", "ecs-drainer: state changes of the drained clusters' DRAINING container instances (a drain may be over)",
 		rules.ECSInstanceDraining(clusters), d.EventQueue, "DrainerEventQueue")
+	if !c.launchGate {
+		return
+	}
+	// Launch actions go to the poll queue too, for the same reasons: the
+	// instance has just booted, so a first hop usually finds no agent yet
+	// and re-queues; an instance refresh's launches then share their reads
+	// 100 at a time. A registration or agent connect, which opens a gate,
+	// goes to the event queue like the other ECS events.
+	d.LaunchRule = d.queueRule("LaunchRule", "ecs-drainer: launch lifecycle actions of the gated Auto Scaling groups",
+		rules.LaunchLifecycle(c.groupNames, []string{LaunchHookName}), d.Queue, "DrainerQueue")
+	d.InstanceActiveRule = d.queueRule("InstanceActiveRule", "ecs-drainer: the gated clusters' container instances that are ACTIVE with their agent connected and no task (a launch gate may open)",
+		rules.ECSInstanceActive(clusters), d.EventQueue, "DrainerEventQueue")
 }
 
 // queueRule creates a rule with the pattern targeting the queue, and lets
@@ -385,12 +459,14 @@ func (d *Drainer) grants(c config) {
 	for _, t := range c.targets {
 		groupARNs = append(groupARNs, t.AutoScalingGroup.AutoScalingGroupArn())
 	}
-	allow := func(resources []*string, actions ...string) {
-		d.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings(actions...),
-			Resources: &resources,
-		}))
+	allowIf := func(conditions map[string]any, resources []*string, actions ...string) {
+		props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(actions...), Resources: &resources}
+		if conditions != nil {
+			props.Conditions = &conditions
+		}
+		d.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(props))
 	}
+	allow := func(resources []*string, actions ...string) { allowIf(nil, resources, actions...) }
 	// ListContainerInstances authorizes on the cluster (resource type
 	// cluster*; it has no ecs:cluster key).
 	allow(clusterARNs, "ecs:ListContainerInstances")
@@ -400,8 +476,14 @@ func (d *Drainer) grants(c config) {
 	// is always called with the instance. PutAttributes writes the chain
 	// mark (custom attribute ecs-drainer.chain) on the draining instance;
 	// the reference gives it no key for the attribute's name, so it cannot
-	// be pinned to that one attribute.
-	allow(instanceARNs, "ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes")
+	// be pinned to that one attribute. DeleteAttributes (container-instance*
+	// too) removes that mark when the launch gate sets an instance the
+	// drainer drained into a warm pool ACTIVE again; only with the gate.
+	instanceActions := []string{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes"}
+	if c.launchGate {
+		instanceActions = append(instanceActions, "ecs:DeleteAttributes")
+	}
+	allow(instanceARNs, instanceActions...)
 	// DescribeTasks and GetTaskProtection (the tasks left at the deadline)
 	// authorize on the task (task*): task/CLUSTER/ID.
 	allow(taskARNs, "ecs:DescribeTasks", "ecs:GetTaskProtection")
@@ -412,8 +494,24 @@ func (d *Drainer) grants(c config) {
 	if stopARNs := stopTaskARNs(stack, c); len(stopARNs) > 0 {
 		allow(stopARNs, "ecs:StopTask")
 	}
-	// Lifecycle actions authorize on the group (autoScalingGroup*); its ARN
-	// holds a generated group ID, hence autoScalingGroup:*:autoScalingGroupName/NAME.
+	// The gate's daemon wait lists the clusters' daemon services and reads
+	// their placement, and only it. ListServices supports no resource type;
+	// its one key, ecs:cluster, confines it to the clusters.
+	// DescribeServices authorizes on the service (service*, key ecs:cluster
+	// too), but a service created before 2021 keeps its short ARN,
+	// service/NAME, with no cluster in it: a daemon (a log agent, say) is
+	// often that old, so the cluster is pinned by the key on service/*
+	// rather than by the ARN's cluster segment.
+	if c.launchGate && c.launchDaemons {
+		inClusters := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": clusterARNs}}
+		allowIf(inClusters, []*string{jsii.String("*")}, "ecs:ListServices")
+		allowIf(inClusters, []*string{stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*"),
+		})}, "ecs:DescribeServices")
+	}
+	// Lifecycle actions, the launch gate's included, authorize on the group
+	// (autoScalingGroup*); its ARN holds a generated group ID, hence
+	// autoScalingGroup:*:autoScalingGroupName/NAME.
 	allow(groupARNs, "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat")
 	// Auto Scaling's Describe* actions support no resource-level permission:
 	// the reference lists no resource type and no condition key for them,
@@ -433,25 +531,26 @@ func (d *Drainer) grants(c config) {
 	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
 }
 
-func (d *Drainer) alarms(c config) {
-	period := awscdk.Duration_Minutes(jsii.Number(5))
-	// The handler logs one JSON line per drain outcome; a drain that hit
-	// DRAINER_MAX_DRAIN completes with tasks still running (continue,
-	// stop-tasks) or ABANDONs the instance for a person to look at
-	// (abandon); one whose agent stayed disconnected met its policy early
-	// (DRAINER_DISCONNECTED_AFTER), as loudly. The outcomes and their key
-	// are the contract's, the same identifiers the function logs.
-	var outcomes []awslogs.JsonPattern
-	for _, o := range contract.DeadlineOutcomes() {
-		outcomes = append(outcomes, awslogs.FilterPattern_StringValue(jsii.String("$."+contract.LogKeyOutcome), jsii.String("="), jsii.String(o)))
+// outcomeMetric counts, per period, the function's log lines whose outcome
+// is one of outcomes, in a metric of the stack's namespace. The outcomes and
+// their key are the contract's, the same identifiers the function logs.
+func (d *Drainer) outcomeMetric(id, metricName string, outcomes []string, period awscdk.Duration) awscloudwatch.Metric {
+	var patterns []awslogs.JsonPattern
+	for _, o := range outcomes {
+		patterns = append(patterns, awslogs.FilterPattern_StringValue(jsii.String("$."+contract.LogKeyOutcome), jsii.String("="), jsii.String(o)))
 	}
-	deadline := awslogs.NewMetricFilter(d.Construct, jsii.String("DeadlineReachedFilter"), &awslogs.MetricFilterProps{
+	filter := awslogs.NewMetricFilter(d.Construct, jsii.String(id), &awslogs.MetricFilterProps{
 		LogGroup:        d.LogGroup,
-		FilterPattern:   awslogs.FilterPattern_Any(outcomes...),
+		FilterPattern:   awslogs.FilterPattern_Any(patterns...),
 		MetricNamespace: jsii.String(metricNamespace + "/" + *awscdk.Stack_Of(d.Construct).StackName()),
-		MetricName:      jsii.String(deadlineReachedMetric),
+		MetricName:      jsii.String(metricName),
 		MetricValue:     jsii.String("1"),
 	})
+	return filter.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")})
+}
+
+func (d *Drainer) alarms(c config) {
+	period := awscdk.Duration_Minutes(jsii.Number(5))
 	at := func(id, description string, metric awscloudwatch.Metric) awscloudwatch.Alarm {
 		a := awscloudwatch.NewAlarm(d.Construct, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(description),
@@ -472,9 +571,23 @@ func (d *Drainer) alarms(c config) {
 	d.ErrorsAlarm = at("ErrorsAlarm",
 		"ecs-drainer: the function failed (crash, timeout or bad configuration at init); its records return to the queue after the visibility timeout.",
 		d.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
+	// The handler logs one JSON line per drain outcome; a drain that hit
+	// DRAINER_MAX_DRAIN completes with tasks still running (continue,
+	// stop-tasks) or ABANDONs the instance for a person to look at
+	// (abandon); one whose agent stayed disconnected met its policy early
+	// (DRAINER_DISCONNECTED_AFTER), as loudly.
 	d.DeadlineAlarm = at("DeadlineAlarm",
 		"ecs-drainer: a drain reached DRAINER_MAX_DRAIN with tasks still on the instance, which was released (continue, stop-tasks) or abandoned for a person to look at (abandon). The WARN log line names the tasks and why each was left.",
-		deadline.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
+		d.outcomeMetric("DeadlineReachedFilter", deadlineReachedMetric, contract.DeadlineOutcomes(), period))
+	// A launch the gate gave up on: the instance never became usable to
+	// ECS, and Auto Scaling replaces it, so a scale-out or refresh goes on
+	// late; one that keeps failing (a bad AMI, user data, instance role)
+	// fires this on every attempt.
+	if c.launchGate {
+		d.LaunchAlarm = at("LaunchAlarm",
+			"ecs-drainer: a launch was abandoned: the instance's ECS agent did not register (REGISTRATION_FAILED) or not within DRAINER_MAX_LAUNCH; Auto Scaling replaces it. The WARN log line says what was missing.",
+			d.outcomeMetric("LaunchAbandonedFilter", launchAbandonedMetric, contract.LaunchFailureOutcomes(), period))
+	}
 	if d.ReconcileRule != nil {
 		d.ReconcileAlarm = at("ReconcileAlarm",
 			"ecs-drainer: the reconciler's schedule could not invoke the function (a removed permission, a deleted function). Lost drains are not restarted; their instances wait for the hook's heartbeat timeout.",
@@ -545,13 +658,15 @@ func suppressFindings(d *Drainer) {
 		}
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.Role, &[]*cdknag.NagPackSuppression{
-		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState, ListTasks and PutAttributes authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
+		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState, ListTasks, PutAttributes and DeleteAttributes authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:container-instance\/[^/]+\/\*$/g`),
 		iam5("ecs:DescribeTasks, GetTaskProtection and StopTask authorize on tasks (resource type task, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at launch; task/CLUSTER/* confines them to the drained clusters (StopTask to those with a stop-tasks group).",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups and DescribeWarmPool support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling): only Resource * works.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups and DescribeWarmPool support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor does ecs:ListServices (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition.",
 			`/^Resource::\*$/g`),
+		iam5("ecs:DescribeServices authorizes on services (resource type service), whose ARN has no cluster in it for a service created before 2021 (service/NAME): service/* with an ecs:cluster condition confines it to the clusters whatever the ARN's format.",
+			`/^Resource::arn:<AWS::Partition>:ecs:.+:service\/\*$/g`),
 	}, jsii.Bool(true))
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecs-drainer/ecs-drainer/infra/drainer"
 	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 const (
@@ -35,7 +36,8 @@ const (
 //
 //	multi:    two clusters, three groups imported by name, every prop set;
 //	          timeout policies: abandon by default, blue-a stop-tasks,
-//	          blue-b the default, green-a continue
+//	          blue-b the default, green-a continue; the launch gate with
+//	          its own heartbeat timeout, waiting for daemons
 //	defaults: one cluster and one group whose names are tokens, no props
 type synthesized struct {
 	multi, defaults       assertions.Template
@@ -49,6 +51,12 @@ type synthesized struct {
 var (
 	synthOnce sync.Once
 	synthed   synthesized
+)
+
+// The multi stack's groups and clusters, in the order of its targets.
+var (
+	multiGroups   = []string{"blue-a", "blue-b", "green-a"}
+	multiClusters = []string{"blue", "green"}
 )
 
 func synth(t *testing.T) *synthesized {
@@ -81,6 +89,11 @@ func synth(t *testing.T) *synthesized {
 			MemorySize:        jsii.Number(256),
 			LogRetention:      awslogs.RetentionDays_TWO_WEEKS,
 			AlarmTopic:        awssns.Topic_FromTopicArn(multi, jsii.String("Alarms"), jsii.String(topicARN)),
+			// The gate's heartbeat is shorter than the drains': scale-out
+			// is delayed less when the function is broken.
+			LaunchHeartbeatTimeout: awscdk.Duration_Minutes(jsii.Number(8)),
+			MaxLaunch:              awscdk.Duration_Minutes(jsii.Number(15)),
+			LaunchWaitsForDaemons:  true,
 		})
 
 		defaults := awscdk.NewStack(app, jsii.String("Defaults"), &awscdk.StackProps{Env: env})
@@ -221,29 +234,28 @@ func queueIDs(t *testing.T, tpl map[string]any) (poll, events, dlq string) {
 	return poll, events, dlq
 }
 
-// lifecycleRule picks the terminate lifecycle rule, not the ECS rules or
-// the schedule.
-func lifecycleRule(p map[string]any) bool { return patternSource(p) == "aws.autoscaling" }
-
-// ecsRule picks the ECS rule of a detail-type.
-func ecsRule(detailType string) func(map[string]any) bool {
-	return func(p map[string]any) bool {
-		if patternSource(p) != "aws.ecs" {
-			return false
-		}
-		types, _ := p["EventPattern"].(map[string]any)["detail-type"].([]any)
-		return len(types) == 1 && types[0] == detailType
+// withPattern picks the rule whose EventPattern is pattern (infra/rules'
+// JSON).
+func withPattern(pattern []byte) func(map[string]any) bool {
+	var want any
+	if err := json.Unmarshal(pattern, &want); err != nil {
+		panic(err)
 	}
+	return func(p map[string]any) bool { return cmp.Equal(want, p["EventPattern"]) }
 }
 
-func patternSource(p map[string]any) string {
-	pattern, _ := p["EventPattern"].(map[string]any)
-	sources, _ := pattern["source"].([]any)
-	if len(sources) != 1 {
-		return ""
-	}
-	s, _ := sources[0].(string)
-	return s
+// The multi stack's rules, by the pattern each must have.
+var (
+	terminateRule        = withPattern(rules.TerminateLifecycle(multiGroups, []string{contract.HookName}))
+	launchRule           = withPattern(rules.LaunchLifecycle(multiGroups, []string{contract.LaunchHookName}))
+	taskStoppedRule      = withPattern(rules.ECSTaskStopped(multiClusters))
+	instanceDrainingRule = withPattern(rules.ECSInstanceDraining(multiClusters))
+	instanceActiveRule   = withPattern(rules.ECSInstanceActive(multiClusters))
+)
+
+// transition picks the hooks of one lifecycle transition.
+func transition(tr string) func(map[string]any) bool {
+	return func(p map[string]any) bool { return p["LifecycleTransition"] == tr }
 }
 
 func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
@@ -262,7 +274,7 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	// hook. A group with its own timeout policy carries it in the metadata;
 	// one on the default (DRAINER_ON_TIMEOUT) leaves the key out.
 	s := synth(t)
-	count(t, s.multi, "AWS::AutoScaling::LifecycleHook", 3)
+	count(t, s.multi, "AWS::AutoScaling::LifecycleHook", 6) // and the 3 launch hooks
 	for group, metadata := range map[string]string{
 		"blue-a":  `{"cluster":"blue","on_timeout":"stop-tasks"}`,
 		"blue-b":  `{"cluster":"blue"}`,
@@ -287,6 +299,45 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	})
 }
 
+func TestEachGroupGetsALaunchHookWithItsTerminateHooksMetadata(t *testing.T) {
+	// The launch gate's hook must hold launching instances (not
+	// terminating ones) under its own name, so DRAINER_HOOKS tells the two
+	// apart; carry the terminate hook's metadata, since the function reads
+	// the cluster (and policy) of either kind of action the same way; and
+	// default to CONTINUE, otherwise a broken or deleted function would
+	// terminate every instance a scale-out launches instead of delaying it
+	// by one heartbeat timeout.
+	s := synth(t)
+	for group, metadata := range map[string]string{
+		"blue-a":  `{"cluster":"blue","on_timeout":"stop-tasks"}`,
+		"blue-b":  `{"cluster":"blue"}`,
+		"green-a": `{"cluster":"green","on_timeout":"continue"}`,
+	} {
+		has(t, s.multi, "AWS::AutoScaling::LifecycleHook", map[string]any{
+			"AutoScalingGroupName": group,
+			"LifecycleHookName":    "ecs-drainer-launch",
+			"LifecycleTransition":  "autoscaling:EC2_INSTANCE_LAUNCHING",
+			"HeartbeatTimeout":     480, // LaunchHeartbeatTimeout, not HeartbeatTimeout's 900
+			"DefaultResult":        "CONTINUE",
+			"NotificationMetadata": metadata,
+		})
+	}
+	t.Run("by default the launch hook's heartbeat timeout is the terminate hook's", func(t *testing.T) {
+		_, hook := only(t, s.defaultsJS, "AWS::AutoScaling::LifecycleHook", transition("autoscaling:EC2_INSTANCE_LAUNCHING"))
+		want := map[string]any{
+			"AutoScalingGroupName": ref("GroupName"),
+			"LifecycleHookName":    "ecs-drainer-launch",
+			"LifecycleTransition":  "autoscaling:EC2_INSTANCE_LAUNCHING",
+			"HeartbeatTimeout":     float64(600),
+			"DefaultResult":        "CONTINUE",
+			"NotificationMetadata": map[string]any{"Fn::Join": []any{"", []any{`{"cluster":"`, ref("ClusterName"), `"}`}}},
+		}
+		if diff := cmp.Diff(want, hook); diff != "" {
+			t.Errorf("the defaults stack's launch hook (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestHooksAreCreatedLastAndDeletedFirst(t *testing.T) {
 	// A hook that exists while its function, event source mappings, queues
 	// or rules do not holds instances that nothing drains: on a first
@@ -307,8 +358,8 @@ func TestHooksAreCreatedLastAndDeletedFirst(t *testing.T) {
 			}
 		}
 	}
-	if len(serving) != 9 { // the function, its 2 mappings, 3 queues, 3 rules with a pattern
-		t.Fatalf("found %d resources that serve the hooks, want 9: %v", len(serving), serving)
+	if len(serving) != 11 { // the function, its 2 mappings, 3 queues, 5 rules with a pattern
+		t.Fatalf("found %d resources that serve the hooks, want 11: %v", len(serving), serving)
 	}
 	hooks := 0
 	for id, r := range s.multiJSON["Resources"].(map[string]any) {
@@ -328,56 +379,57 @@ func TestHooksAreCreatedLastAndDeletedFirst(t *testing.T) {
 			}
 		}
 	}
-	if hooks != 3 {
-		t.Errorf("%d hooks, want 3", hooks)
+	if hooks != 6 {
+		t.Errorf("%d hooks, want 6: the terminate and launch hooks of 3 groups", hooks)
 	}
 }
 
 func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
-	// The deployed rule must be exactly infra/rules' pattern: the local
-	// EventBridge in the end-to-end tests routes with it. The lifecycle rule
-	// targets the poll queue, so an instance refresh's first hops share
-	// their reads 100 at a time (a drain's start is in no hurry); the ECS
-	// rules target the event queue, whose source has no batching window:
-	// an ECS event on the poll queue would wait up to a second for its
-	// batch.
+	// Each deployed rule must be exactly infra/rules' pattern: the local
+	// EventBridge in the end-to-end tests routes with it. The lifecycle
+	// rules target the poll queue, so an instance refresh's first hops
+	// share their reads 100 at a time (a drain's or a gate's start is in
+	// no hurry: the instance waits on its hook); the ECS rules target the
+	// event queue, whose source has no batching window: an ECS event on the
+	// poll queue would wait up to a second for its batch.
 	s := synth(t)
-	count(t, s.multi, "AWS::Events::Rule", 4) // the two ECS rules and the reconciler's schedule
+	count(t, s.multi, "AWS::Events::Rule", 6) // and the reconciler's schedule
 	poll, events, _ := queueIDs(t, s.multiJSON)
-	_, rule := only(t, s.multiJSON, "AWS::Events::Rule", lifecycleRule)
-
-	var want any
-	if err := json.Unmarshal(rules.TerminateLifecycle([]string{"blue-a", "blue-b", "green-a"}, []string{"ecs-drainer"}), &want); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
-		t.Errorf("EventPattern differs from rules.TerminateLifecycle (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]any{map[string]any{"Id": "DrainerQueue", "Arn": getAtt(poll, "Arn")}}, rule["Targets"]); diff != "" {
-		t.Errorf("Targets (-want +got):\n%s", diff)
-	}
-	wantTargets := []any{map[string]any{"Id": "DrainerEventQueue", "Arn": getAtt(events, "Arn")}}
-	t.Run("the ECS rules are infra/rules' patterns for the clusters, targeting the event queue", func(t *testing.T) {
-		for detailType, pattern := range map[string][]byte{
-			"ECS Task State Change":               rules.ECSTaskStopped([]string{"blue", "green"}),
-			"ECS Container Instance State Change": rules.ECSInstanceDraining([]string{"blue", "green"}),
-		} {
-			_, rule := only(t, s.multiJSON, "AWS::Events::Rule", ecsRule(detailType))
-			var want any
-			if err := json.Unmarshal(pattern, &want); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name     string
+		pick     func(map[string]any) bool
+		queueID  string
+		targetID string
+	}{
+		{"the terminate lifecycle rule: the groups and the terminate hook", terminateRule, poll, "DrainerQueue"},
+		{"the launch lifecycle rule: the groups and the launch hook", launchRule, poll, "DrainerQueue"},
+		{"the task STOPPED rule: the clusters", taskStoppedRule, events, "DrainerEventQueue"},
+		{"the DRAINING container instance rule: the clusters", instanceDrainingRule, events, "DrainerEventQueue"},
+		{"the ACTIVE container instance rule: the clusters", instanceActiveRule, events, "DrainerEventQueue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// only fails unless exactly one rule has the pattern.
+			_, rule := only(t, s.multiJSON, "AWS::Events::Rule", tc.pick)
+			want := []any{map[string]any{"Id": tc.targetID, "Arn": getAtt(tc.queueID, "Arn")}}
+			if diff := cmp.Diff(want, rule["Targets"]); diff != "" {
+				t.Errorf("Targets (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(want, rule["EventPattern"]); diff != "" {
-				t.Errorf("%s rule's EventPattern (-want +got):\n%s", detailType, diff)
+			if rule["State"] != "ENABLED" {
+				t.Errorf("State = %v, want ENABLED", rule["State"])
 			}
-			if diff := cmp.Diff(wantTargets, rule["Targets"]); diff != "" {
-				t.Errorf("%s rule's Targets (-want +got):\n%s", detailType, diff)
-			}
+		})
+	}
+	t.Run("a group named by a token is a reference in the launch rule's pattern", func(t *testing.T) {
+		// Not the token's placeholder string, which would match nothing.
+		_, rule := only(t, s.defaultsJS, "AWS::Events::Rule", func(p map[string]any) bool {
+			pattern, _ := p["EventPattern"].(map[string]any)
+			return cmp.Equal(pattern["detail-type"], []any{"EC2 Instance-launch Lifecycle Action"})
+		})
+		want := map[string]any{"AutoScalingGroupName": []any{ref("GroupName")}, "LifecycleHookName": []any{"ecs-drainer-launch"}}
+		if diff := cmp.Diff(want, rule["EventPattern"].(map[string]any)["detail"]); diff != "" {
+			t.Errorf("launch rule's detail (-want +got):\n%s", diff)
 		}
 	})
-	if rule["State"] != "ENABLED" {
-		t.Errorf("State = %v, want ENABLED", rule["State"])
-	}
 }
 
 func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
@@ -429,7 +481,7 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 			}})},
 		})
 	}
-	t.Run("only the ECS rules may send to the event queue, and only the lifecycle rule to the poll queue", func(t *testing.T) {
+	t.Run("only the ECS rules may send to the event queue, and only the lifecycle rules to the poll queue", func(t *testing.T) {
 		allow := func(queue string, picks ...func(map[string]any) bool) []any {
 			var want []any
 			for _, pick := range picks {
@@ -444,7 +496,7 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 			}
 			return want
 		}
-		want := allow(events, ecsRule("ECS Task State Change"), ecsRule("ECS Container Instance State Change"))
+		want := allow(events, taskStoppedRule, instanceDrainingRule, instanceActiveRule)
 		allows := func(queue string) []any {
 			var out []any
 			for _, p := range resources(s.multiJSON, "AWS::SQS::QueuePolicy") {
@@ -463,7 +515,7 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 			t.Errorf("event queue's Allow statements (-want +got):\n%s", diff)
 		}
 		// The function sends through its role's policy.
-		if diff := cmp.Diff(allow(poll, lifecycleRule), allows(poll)); diff != "" {
+		if diff := cmp.Diff(allow(poll, terminateRule, launchRule), allows(poll)); diff != "" {
 			t.Errorf("poll queue's Allow statements (-want +got):\n%s", diff)
 		}
 	})
@@ -493,19 +545,21 @@ func TestTheFunction(t *testing.T) {
 		has(t, s.multi, "AWS::Lambda::Function", map[string]any{"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
 			"DRAINER_QUEUE_URL":          ref(queue),
 			"DRAINER_ASGS":               "blue-a,blue-b,green-a",
-			"DRAINER_HOOKS":              "ecs-drainer",
+			"DRAINER_HOOKS":              "ecs-drainer,ecs-drainer-launch",
 			"DRAINER_POLL_INTERVAL":      "20s",
 			"DRAINER_MAX_DRAIN":          "2h0m0s",
 			"DRAINER_ON_TIMEOUT":         "abandon",
 			"DRAINER_STOP_GRACE":         "3m0s",
 			"DRAINER_STALE_AFTER":        "10m0s",
 			"DRAINER_DISCONNECTED_AFTER": "0s",
+			"DRAINER_MAX_LAUNCH":         "15m0s",
+			"DRAINER_LAUNCH_DAEMONS":     "true",
 		})}})
 		defQueue, _, _ := queueIDs(t, s.defaultsJS)
 		has(t, s.defaults, "AWS::Lambda::Function", map[string]any{"MemorySize": 128, "Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&map[string]any{
 			"DRAINER_QUEUE_URL":          ref(defQueue),
 			"DRAINER_ASGS":               ref("GroupName"),
-			"DRAINER_HOOKS":              "ecs-drainer",
+			"DRAINER_HOOKS":              "ecs-drainer,ecs-drainer-launch",
 			"DRAINER_CLUSTER":            ref("ClusterName"),
 			"DRAINER_POLL_INTERVAL":      "30s",
 			"DRAINER_MAX_DRAIN":          "1h0m0s",
@@ -513,6 +567,8 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_STOP_GRACE":         "2m0s",
 			"DRAINER_STALE_AFTER":        "15m0s",
 			"DRAINER_DISCONNECTED_AFTER": "5m0s",
+			"DRAINER_MAX_LAUNCH":         "10m0s",
+			"DRAINER_LAUNCH_DAEMONS":     "false",
 		})}})
 	})
 	t.Run("its log group keeps logs for the retention asked", func(t *testing.T) {
@@ -590,7 +646,7 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
 	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
 	scheduleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", func(p map[string]any) bool { return p["ScheduleExpression"] != nil })
-	count(t, s.multi, "AWS::CloudWatch::Alarm", 4)
+	count(t, s.multi, "AWS::CloudWatch::Alarm", 5)
 	common := map[string]any{
 		"Threshold":          1,
 		"EvaluationPeriods":  1,
@@ -605,6 +661,7 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		"function errors": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
 			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}},
 		"drains that hit the deadline": {"Namespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "Statistic": "Sum"},
+		"launches the gate abandoned":  {"Namespace": "ECSDrainer/Multi", "MetricName": "LaunchAbandoned", "Statistic": "Sum"},
 		"a schedule that cannot invoke the function": {"Namespace": "AWS/Events", "MetricName": "FailedInvocations", "Statistic": "Sum",
 			"Dimensions": []any{map[string]any{"Name": "RuleName", "Value": ref(scheduleID)}}},
 	} {
@@ -628,8 +685,23 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 			}},
 		})
 	})
+	t.Run("the launch metric counts the function's launch_failed and launch_deadline log lines", func(t *testing.T) {
+		// A launch the gate abandoned is one Auto Scaling replaces; the
+		// outcomes are the contract's, which the function logs.
+		has(t, s.multi, "AWS::Logs::MetricFilter", map[string]any{
+			"LogGroupName":  ref(logGroup),
+			"FilterPattern": `{ ($.outcome = "launch_failed") || ($.outcome = "launch_deadline") }`,
+			"MetricTransformations": []any{map[string]any{
+				"MetricNamespace": "ECSDrainer/Multi", "MetricName": "LaunchAbandoned", "MetricValue": "1",
+			}},
+		})
+		has(t, s.multi, "AWS::CloudWatch::Alarm", map[string]any{
+			"MetricName":       "LaunchAbandoned",
+			"AlarmDescription": assertions.Match_StringLikeRegexp(jsii.String("REGISTRATION_FAILED.*DRAINER_MAX_LAUNCH.*Auto Scaling replaces it.*WARN")),
+		})
+	})
 	t.Run("without a topic the alarms have no action", func(t *testing.T) {
-		count(t, s.defaults, "AWS::CloudWatch::Alarm", 4)
+		count(t, s.defaults, "AWS::CloudWatch::Alarm", 5)
 		for id, a := range resources(s.defaultsJS, "AWS::CloudWatch::Alarm") {
 			if actions := a["Properties"].(map[string]any)["AlarmActions"]; actions != nil {
 				t.Errorf("alarm %s: AlarmActions = %v, want none", id, actions)
@@ -659,12 +731,21 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 		map[string]any{"Effect": "Allow", "Resource": getAtt(logGroup, "Arn"), "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}},
 		map[string]any{"Effect": "Allow", "Action": "ecs:ListContainerInstances",
 			"Resource": []any{ecs("cluster/blue"), ecs("cluster/green")}},
-		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes"},
+		// DeleteAttributes: the gate removes the chain mark of an instance
+		// drained into a warm pool when it sets it ACTIVE again.
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes", "ecs:DeleteAttributes"},
 			"Resource": []any{ecs("container-instance/blue/*"), ecs("container-instance/green/*")}},
 		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeTasks", "ecs:GetTaskProtection"},
 			"Resource": []any{ecs("task/blue/*"), ecs("task/green/*")}},
 		// Only blue has a stop-tasks group (blue-a).
 		map[string]any{"Effect": "Allow", "Action": "ecs:StopTask", "Resource": ecs("task/blue/*")},
+		// The gate's daemon wait, confined to the clusters by ecs:cluster:
+		// ListServices has no resource type, and a service's ARN may lack
+		// its cluster (short ARNs of services created before 2021).
+		map[string]any{"Effect": "Allow", "Action": "ecs:ListServices", "Resource": "*",
+			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
+		map[string]any{"Effect": "Allow", "Action": "ecs:DescribeServices", "Resource": ecs("service/*"),
+			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"},
@@ -679,12 +760,15 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 	if diff := cmp.Diff([]any{ref(role)}, policy["Roles"]); diff != "" {
 		t.Errorf("policy roles (-want +got):\n%s", diff)
 	}
-	t.Run("without a stop-tasks group there is no StopTask", func(t *testing.T) {
+	t.Run("without a stop-tasks group there is no StopTask, without the daemon wait no service read", func(t *testing.T) {
 		_, p := only(t, s.defaultsJS, "AWS::IAM::Policy", nil)
-		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-			if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), "ecs:StopTask") {
-				t.Errorf("defaults stack (policy continue) grants %v, want no ecs:StopTask", st)
+		for _, action := range []string{"ecs:StopTask", "ecs:ListServices", "ecs:DescribeServices"} {
+			if st := granting(p, action); st != nil {
+				t.Errorf("defaults stack (policy continue, no LaunchWaitsForDaemons) grants %v, want no %s", st, action)
 			}
+		}
+		if granting(p, "ecs:DeleteAttributes") == nil {
+			t.Errorf("defaults stack (gate on) grants no ecs:DeleteAttributes, which re-activating a warm pool instance needs")
 		}
 	})
 	t.Run("the role has no managed policy", func(t *testing.T) {
@@ -695,6 +779,25 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 			}}},
 		})
 	})
+}
+
+// granting returns the policy's statement that grants action, or nil.
+func granting(policy map[string]any, action string) any {
+	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		switch a := st.(map[string]any)["Action"].(type) {
+		case string:
+			if a == action {
+				return st
+			}
+		case []any:
+			for _, one := range a {
+				if one == action {
+					return st
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
@@ -716,8 +819,8 @@ func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
 				t.Errorf("%s: suppression %v has no real reason", id, rule)
 			}
 		}
-		if n != 4 {
-			t.Errorf("%d suppressions, want 4 (the policy's four kinds of wildcard)", n)
+		if n != 5 {
+			t.Errorf("%d suppressions, want 5 (the policy's five kinds of wildcard)", n)
 		}
 	})
 }
@@ -785,10 +888,10 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 		t.Errorf("ReconcileRule %v, ReconcileAlarm %v; want both nil", d.ReconcileRule, d.ReconcileAlarm)
 	}
 	tpl := assertions.Template_FromStack(stack, nil)
-	count(t, tpl, "AWS::Events::Rule", 3) // no schedule: the lifecycle and ECS rules
+	count(t, tpl, "AWS::Events::Rule", 5) // no schedule: the lifecycle and ECS rules
 	count(t, tpl, "AWS::Lambda::Permission", 0)
 	count(t, tpl, "AWS::Lambda::EventInvokeConfig", 0)
-	count(t, tpl, "AWS::CloudWatch::Alarm", 3)
+	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
 	_, policy := only(t, toMap(tpl.ToJSON()), "AWS::IAM::Policy", nil)
 	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 		for _, action := range []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"} {
@@ -796,6 +899,51 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 				t.Errorf("statement %v grants %s; want it only with the reconciler", st, action)
 			}
 		}
+	}
+}
+
+func TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission(t *testing.T) {
+	// With the gate off, nothing may hold a launching instance, the
+	// function must not be told of a launch hook, and the role must not
+	// keep what only the gate calls.
+	skipSynthIfShort(t)
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("NoGate"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
+	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
+		Targets: []drainer.Target{{
+			Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
+			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
+		}},
+		DisableLaunchGate: true,
+	})
+	if d.LaunchHooks != nil || d.LaunchRule != nil || d.InstanceActiveRule != nil || d.LaunchAlarm != nil {
+		t.Errorf("LaunchHooks %v, LaunchRule %v, InstanceActiveRule %v, LaunchAlarm %v; want all nil", d.LaunchHooks, d.LaunchRule, d.InstanceActiveRule, d.LaunchAlarm)
+	}
+	tpl := assertions.Template_FromStack(stack, nil)
+	js := toMap(tpl.ToJSON())
+	count(t, tpl, "AWS::AutoScaling::LifecycleHook", 1)
+	has(t, tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{"LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"})
+	count(t, tpl, "AWS::Events::Rule", 4) // terminate, task STOPPED, DRAINING, the schedule
+	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
+	count(t, tpl, "AWS::Logs::MetricFilter", 1)
+	_, fn := only(t, js, "AWS::Lambda::Function", nil)
+	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["DRAINER_HOOKS"] != "ecs-drainer" {
+		t.Errorf("DRAINER_HOOKS = %v, want ecs-drainer alone", env["DRAINER_HOOKS"])
+	}
+	for _, name := range []string{"DRAINER_MAX_LAUNCH", "DRAINER_LAUNCH_DAEMONS"} {
+		if v, ok := env[name]; ok {
+			t.Errorf("%s = %v, want it unset without the gate", name, v)
+		}
+	}
+	_, policy := only(t, js, "AWS::IAM::Policy", nil)
+	for _, action := range []string{"ecs:DeleteAttributes", "ecs:ListServices", "ecs:DescribeServices"} {
+		if st := granting(policy, action); st != nil {
+			t.Errorf("statement %v grants %s; want it only with the gate", st, action)
+		}
+	}
+	if findings := nagFindings(stack); len(findings) != 0 {
+		t.Errorf("cdk-nag: %v", findings)
 	}
 }
 
@@ -882,6 +1030,27 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), ReconcileInterval: sec(180)},
 			"ReconcileInterval 3m0s is longer than a quarter of HeartbeatTimeout 10m0s: a lost drain would be found after its heartbeat lapsed; want at most 2m0s"},
 		{"a reconcile interval and DisableReconcile", &drainer.Props{Targets: one, ReconcileInterval: sec(60), DisableReconcile: true}, "set one of them"},
+		{"a max launch beyond 100 launch heartbeat timeouts",
+			&drainer.Props{Targets: one, LaunchHeartbeatTimeout: sec(600), MaxLaunch: awscdk.Duration_Hours(jsii.Number(17))},
+			"MaxLaunch 17h0m0s is beyond the launch hook's global timeout 16h40m0s (min(48h, 100 x LaunchHeartbeatTimeout 10m0s)): Auto Scaling would put the instance in service first, without ECS; raise LaunchHeartbeatTimeout to at least 10m12s"},
+		{"a max launch beyond the global timeout of the default launch heartbeat, HeartbeatTimeout",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(600), MaxLaunch: awscdk.Duration_Hours(jsii.Number(17))},
+			"(min(48h, 100 x LaunchHeartbeatTimeout 10m0s))"},
+		{"a max launch of exactly the launch hook's global timeout",
+			&drainer.Props{Targets: one, LaunchHeartbeatTimeout: sec(600), MaxLaunch: sec(100 * 600)}, ""},
+		{"a max launch under a minute", &drainer.Props{Targets: one, MaxLaunch: sec(59)}, "MaxLaunch 59s is out of range: want 1m0s to 48h0m0s"},
+		{"a launch heartbeat timeout shorter than twice (poll + window + hop + retry)",
+			&drainer.Props{Targets: one, PollInterval: sec(60), HeartbeatTimeout: sec(600), LaunchHeartbeatTimeout: sec(543)},
+			"LaunchHeartbeatTimeout 9m3s is too short for PollInterval 1m0s: want at least 9m4s"},
+		{"a launch heartbeat timeout beyond Auto Scaling's range",
+			&drainer.Props{Targets: one, LaunchHeartbeatTimeout: sec(7201)}, "LaunchHeartbeatTimeout 2h0m1s is out of range"},
+		{"a reconcile interval longer than a quarter of the shorter, launch, heartbeat timeout",
+			&drainer.Props{Targets: one, HeartbeatTimeout: sec(1800), LaunchHeartbeatTimeout: sec(600), ReconcileInterval: sec(180)},
+			"ReconcileInterval 3m0s is longer than a quarter of LaunchHeartbeatTimeout 10m0s"},
+		{"a launch setting with DisableLaunchGate", &drainer.Props{Targets: one, MaxLaunch: sec(300), DisableLaunchGate: true},
+			"MaxLaunch is set but DisableLaunchGate is true: set one of them"},
+		{"the daemon wait with DisableLaunchGate", &drainer.Props{Targets: one, LaunchWaitsForDaemons: true, DisableLaunchGate: true},
+			"LaunchWaitsForDaemons is set but DisableLaunchGate is true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.want == "" {

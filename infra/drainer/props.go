@@ -96,6 +96,32 @@ type Props struct {
 	// autoscaling:DescribeAutoScalingGroups): a drain whose chain is lost
 	// then waits for the hook's heartbeat timeout.
 	DisableReconcile bool
+
+	// DisableLaunchGate creates no launch hooks: Auto Scaling then counts
+	// a new instance as soon as EC2 has booted it, before ECS can place a
+	// task on it. By default each group also gets the launch hook
+	// LaunchHookName, which the function completes once the instance's
+	// container instance is ACTIVE with its agent connected.
+	DisableLaunchGate bool
+	// MaxLaunch is how long the launch gate waits for the agent to
+	// register and connect before it abandons the launch, so that Auto
+	// Scaling replaces the instance (DRAINER_MAX_LAUNCH). Default 10 min;
+	// 1 min to 48 h, and at most the launch hook's global timeout,
+	// min(48 h, 100 x LaunchHeartbeatTimeout).
+	MaxLaunch awscdk.Duration
+	// LaunchHeartbeatTimeout is the launch hooks' heartbeat timeout: how
+	// long a launch waits when the function is broken before the hook's
+	// DefaultResult CONTINUE puts the instance in service ungated.
+	// Default HeartbeatTimeout; the same range and the same minimum for
+	// the poll interval, since the gate waits with the same heartbeats.
+	LaunchHeartbeatTimeout awscdk.Duration
+	// LaunchWaitsForDaemons makes the gate also wait, once the agent is
+	// connected, until every daemon service whose placement allows the
+	// instance has a task RUNNING on it (DRAINER_LAUNCH_DAEMONS), so that
+	// replicas do not fill a new instance before its log or metrics
+	// daemon. It grants ecs:ListServices and ecs:DescribeServices on the
+	// clusters.
+	LaunchWaitsForDaemons bool
 }
 
 // Defaults of what only the construct sets. The props that set a DRAINER_*
@@ -150,6 +176,12 @@ type config struct {
 	disconnected time.Duration
 	// reconcile is the sweep's interval; 0 when DisableReconcile.
 	reconcile time.Duration
+	// launchGate is false with DisableLaunchGate; the launch settings
+	// below are then unused.
+	launchGate      bool
+	maxLaunch       time.Duration
+	launchHeartbeat time.Duration
+	launchDaemons   bool
 }
 
 // policy is the effective timeout policy of target i.
@@ -231,6 +263,23 @@ func resolve(p *Props) (config, error) {
 	if err := contract.CheckOnTimeout("OnTimeout", c.onTimeout); err != nil {
 		return config{}, err
 	}
+	if c.maxLaunch, err = variable("MaxLaunch", p.MaxLaunch, contract.MaxLaunch); err != nil {
+		return config{}, err
+	}
+	if c.launchHeartbeat, err = duration("LaunchHeartbeatTimeout", p.LaunchHeartbeatTimeout, c.heartbeatTimeout); err != nil {
+		return config{}, err
+	}
+	c.launchGate, c.launchDaemons = !p.DisableLaunchGate, p.LaunchWaitsForDaemons
+	if p.DisableLaunchGate {
+		for _, prop := range []struct {
+			name string
+			set  bool
+		}{{"MaxLaunch", p.MaxLaunch != nil}, {"LaunchHeartbeatTimeout", p.LaunchHeartbeatTimeout != nil}, {"LaunchWaitsForDaemons", p.LaunchWaitsForDaemons}} {
+			if prop.set {
+				return config{}, fmt.Errorf("%s is set but DisableLaunchGate is true: set one of them", prop.name)
+			}
+		}
+	}
 
 	if len(c.targets) == 0 {
 		return config{}, fmt.Errorf("props.Targets is empty: give at least one (cluster, Auto Scaling group) pair")
@@ -258,12 +307,13 @@ func resolve(p *Props) (config, error) {
 		}
 	}
 
+	if err := c.checkHeartbeat("HeartbeatTimeout", c.heartbeatTimeout, "terminate the instance mid-drain"); err != nil {
+		return config{}, err
+	}
+	if err := c.checkLaunch(); err != nil {
+		return config{}, err
+	}
 	switch {
-	case c.heartbeatTimeout < minHeartbeatTimeout || c.heartbeatTimeout > maxHeartbeatTimeout:
-		return config{}, fmt.Errorf("HeartbeatTimeout %s is out of range: Auto Scaling accepts %s to %s", c.heartbeatTimeout, minHeartbeatTimeout, maxHeartbeatTimeout)
-	case c.heartbeatTimeout < MinHeartbeatTimeout(c.pollInterval):
-		return config{}, fmt.Errorf("HeartbeatTimeout %s is too short for PollInterval %s: want at least %s, twice (the poll interval + the batching window %s + the function timeout %s + the poll queue's visibility timeout %s), so that one failed hop cannot let the heartbeat lapse and terminate the instance mid-drain",
-			c.heartbeatTimeout, c.pollInterval, MinHeartbeatTimeout(c.pollInterval), pollBatchingWindow, functionTimeout, pollVisibilityTimeout)
 	case c.maxDrain > GlobalTimeout(c.heartbeatTimeout):
 		need := time.Duration(math.Ceil(c.maxDrain.Seconds()/100)) * time.Second
 		return config{}, fmt.Errorf("MaxDrain %s is beyond the hook's global timeout %s (min(48h, 100 x HeartbeatTimeout %s)): Auto Scaling would release the instance first; raise HeartbeatTimeout to at least %s or lower MaxDrain",
@@ -277,13 +327,57 @@ func resolve(p *Props) (config, error) {
 	return c, c.checkStopTasks()
 }
 
+// checkHeartbeat keeps a hook's heartbeat timeout (name, hb) within Auto
+// Scaling's range and long enough for the chain that waits on it: the
+// drainer sends a heartbeat once half the timeout would pass before its next
+// hop, see MinHeartbeatTimeout. lapse says what a lapsed heartbeat does.
+func (c config) checkHeartbeat(name string, hb time.Duration, lapse string) error {
+	switch {
+	case hb < minHeartbeatTimeout || hb > maxHeartbeatTimeout:
+		return fmt.Errorf("%s %s is out of range: Auto Scaling accepts %s to %s", name, hb, minHeartbeatTimeout, maxHeartbeatTimeout)
+	case hb < MinHeartbeatTimeout(c.pollInterval):
+		return fmt.Errorf("%s %s is too short for PollInterval %s: want at least %s, twice (the poll interval + the batching window %s + the function timeout %s + the poll queue's visibility timeout %s), so that one failed hop cannot let the heartbeat lapse and %s",
+			name, hb, c.pollInterval, MinHeartbeatTimeout(c.pollInterval), pollBatchingWindow, functionTimeout, pollVisibilityTimeout, lapse)
+	}
+	return nil
+}
+
+// checkLaunch checks the launch gate's settings. The gate waits on its hook
+// with the same re-queue chain and heartbeats as a drain, so its heartbeat
+// timeout has the same minimum; that minimum (7 min at the shortest poll)
+// is also well above the minute or two an ECS agent takes to register after
+// boot, so a working gate completes before its first heartbeat is due. Its
+// deadline must come before the hook's global timeout, past which Auto
+// Scaling applies the DefaultResult, CONTINUE, on its own: the instance
+// would go in service without ECS, and no one would hear of it.
+func (c config) checkLaunch() error {
+	if !c.launchGate {
+		return nil
+	}
+	if err := c.checkHeartbeat("LaunchHeartbeatTimeout", c.launchHeartbeat, "put the instance in service before ECS can use it"); err != nil {
+		return err
+	}
+	if global := GlobalTimeout(c.launchHeartbeat); c.maxLaunch > global {
+		need := time.Duration(math.Ceil(c.maxLaunch.Seconds()/100)) * time.Second
+		return fmt.Errorf("MaxLaunch %s is beyond the launch hook's global timeout %s (min(48h, 100 x LaunchHeartbeatTimeout %s)): Auto Scaling would put the instance in service first, without ECS; raise LaunchHeartbeatTimeout to at least %s or lower MaxLaunch",
+			c.maxLaunch, global, c.launchHeartbeat, need)
+	}
+	return nil
+}
+
 // checkReconcile keeps the sweep frequent enough to save a lost drain. A
 // chain's next hop is due at most half a heartbeat timeout after its last
 // heartbeat; the function counts it lost a quarter of the timeout later (at
 // most, see StaleAfter), and the next sweep restarts it. With an interval
 // of at most a quarter of the timeout, that restart comes before the
-// heartbeat lapses and Auto Scaling releases the instance mid-drain.
+// heartbeat lapses and Auto Scaling releases the instance mid-drain. A
+// launch gate's chain is the same, so the shorter of the two hooks'
+// timeouts counts.
 func (c config) checkReconcile() error {
+	name, hb := "HeartbeatTimeout", c.heartbeatTimeout
+	if c.launchGate && c.launchHeartbeat < hb {
+		name, hb = "LaunchHeartbeatTimeout", c.launchHeartbeat
+	}
 	switch {
 	case c.reconcile == 0:
 		return nil
@@ -291,9 +385,9 @@ func (c config) checkReconcile() error {
 		return fmt.Errorf("ReconcileInterval %s is below %s, EventBridge's shortest rate", c.reconcile, minReconcile)
 	case c.reconcile%time.Minute != 0:
 		return fmt.Errorf("ReconcileInterval %s is not whole minutes, which a rate expression needs", c.reconcile)
-	case c.reconcile > c.heartbeatTimeout/4:
-		return fmt.Errorf("ReconcileInterval %s is longer than a quarter of HeartbeatTimeout %s: a lost drain would be found after its heartbeat lapsed; want at most %s",
-			c.reconcile, c.heartbeatTimeout, (c.heartbeatTimeout / 4).Truncate(time.Minute))
+	case c.reconcile > hb/4:
+		return fmt.Errorf("ReconcileInterval %s is longer than a quarter of %s %s: a lost drain would be found after its heartbeat lapsed; want at most %s",
+			c.reconcile, name, hb, (hb / 4).Truncate(time.Minute))
 	}
 	return nil
 }
