@@ -112,31 +112,42 @@ func count(t *testing.T, tpl assertions.Template, typ string, n int) {
 	tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n))
 }
 
-// eventPattern is the pattern of the template's terminate lifecycle rule
-// (the others are the ECS rules and the reconciler's schedule).
-func eventPattern(t *testing.T, tpl map[string]any) any {
+// lifecyclePatterns are the patterns of the template's lifecycle rules
+// (the others are the ECS rules and the reconciler's schedule), by
+// detail-type.
+func lifecyclePatterns(t *testing.T, tpl map[string]any) map[string]any {
 	t.Helper()
-	var patterns []any
+	patterns := map[string]any{}
 	for _, r := range tpl["Resources"].(map[string]any) {
 		if r := r.(map[string]any); r["Type"] == "AWS::Events::Rule" {
 			if p, ok := r["Properties"].(map[string]any)["EventPattern"].(map[string]any); ok && fmt.Sprint(p["source"]) == "[aws.autoscaling]" {
-				patterns = append(patterns, p)
+				detailType := fmt.Sprint(p["detail-type"])
+				if patterns[detailType] != nil {
+					t.Fatalf("two lifecycle rules for %s", detailType)
+				}
+				patterns[detailType] = p
 			}
 		}
 	}
-	if len(patterns) != 1 {
-		t.Fatalf("%d rules with an event pattern, want 1", len(patterns))
-	}
-	return patterns[0]
+	return patterns
 }
 
-func wantPattern(t *testing.T, groups ...string) any {
+// wantPatterns are the lifecycle rules' patterns for the groups: their
+// terminate actions and the launch gate's.
+func wantPatterns(t *testing.T, groups ...string) map[string]any {
 	t.Helper()
-	var p any
-	if err := json.Unmarshal(rules.TerminateLifecycle(groups, []string{drainer.HookName}), &p); err != nil {
-		t.Fatal(err)
+	want := map[string]any{}
+	for _, pattern := range [][]byte{
+		rules.TerminateLifecycle(groups, []string{drainer.HookName}),
+		rules.LaunchLifecycle(groups, []string{drainer.LaunchHookName}),
+	} {
+		var p map[string]any
+		if err := json.Unmarshal(pattern, &p); err != nil {
+			t.Fatal(err)
+		}
+		want[fmt.Sprint(p["detail-type"])] = p
 	}
-	return p
+	return want
 }
 
 func TestWithoutContextTheAppSynthesizesTheExampleStack(t *testing.T) {
@@ -201,30 +212,38 @@ func TestWithoutContextTheAppSynthesizesTheExampleStack(t *testing.T) {
 			"CapacityProviderStrategy": []any{map[string]any{"Weight": 1, "CapacityProvider": assertions.Match_AnyValue()}},
 		})
 	})
-	t.Run("the drainer on the group, with literal names", func(t *testing.T) {
-		has(t, a.tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
-			"AutoScalingGroupName": "ecs-drainer-example",
-			"NotificationMetadata": `{"cluster":"ecs-drainer-example"}`,
-			"DefaultResult":        "CONTINUE",
-		})
-		if diff := cmp.Diff(wantPattern(t, "ecs-drainer-example"), eventPattern(t, a.json)); diff != "" {
-			t.Errorf("EventPattern (-want +got):\n%s", diff)
+	t.Run("the drainer and its launch gate on the group, with literal names", func(t *testing.T) {
+		for _, hook := range []string{drainer.HookName, drainer.LaunchHookName} {
+			has(t, a.tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
+				"AutoScalingGroupName": "ecs-drainer-example",
+				"LifecycleHookName":    hook,
+				"NotificationMetadata": `{"cluster":"ecs-drainer-example"}`,
+				"DefaultResult":        "CONTINUE",
+			})
+		}
+		if diff := cmp.Diff(wantPatterns(t, "ecs-drainer-example"), lifecyclePatterns(t, a.json)); diff != "" {
+			t.Errorf("lifecycle rules' EventPatterns (-want +got):\n%s", diff)
 		}
 		has(t, a.tpl, "AWS::Lambda::Function", map[string]any{"Runtime": "provided.al2023", "RecursiveLoop": "Allow"})
 	})
 	t.Run("the drainer comes after the group and goes before it", func(t *testing.T) {
-		asg, hook := "", map[string]any(nil)
+		asg, hooks := "", map[string]map[string]any{}
 		for id, r := range a.json["Resources"].(map[string]any) {
 			switch r := r.(map[string]any); r["Type"] {
 			case "AWS::AutoScaling::AutoScalingGroup":
 				asg = id
 			case "AWS::AutoScaling::LifecycleHook":
-				hook = r
+				hooks[id] = r
 			}
 		}
-		deps, _ := hook["DependsOn"].([]any)
-		if !containsString(deps, asg) {
-			t.Errorf("hook DependsOn = %v, want it to include the group %s", deps, asg)
+		if len(hooks) != 2 {
+			t.Errorf("%d hooks, want the terminate and the launch hook", len(hooks))
+		}
+		for id, hook := range hooks {
+			deps, _ := hook["DependsOn"].([]any)
+			if !containsString(deps, asg) {
+				t.Errorf("hook %s DependsOn = %v, want it to include the group %s", id, deps, asg)
+			}
 		}
 	})
 	t.Run("cdk-nag finds nothing unsuppressed", func(t *testing.T) {
@@ -272,27 +291,30 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		// The drainer's 23: role and policy, log group and metric filter,
-		// function, 2 event source mappings, async invoke config, 3 queues
-		// (poll, event, dead-letter) and their 3 policies, the lifecycle
-		// rule, the 2 ECS rules, the schedule rule and its invoke
-		// permission, 4 alarms.
-		if len(types) != 25 {
-			t.Errorf("%d resources (%v), want 25: 2 hooks and the drainer's 23", len(types), types)
+		// The drainer's 27: role and policy, log group and 2 metric
+		// filters, function, 2 event source mappings, async invoke config,
+		// 3 queues (poll, event, dead-letter) and their 3 policies, the 2
+		// lifecycle rules, the 3 ECS rules, the schedule rule and its
+		// invoke permission, 5 alarms.
+		if len(types) != 31 {
+			t.Errorf("%d resources (%v), want 31: 2 terminate and 2 launch hooks and the drainer's 27", len(types), types)
 		}
 	})
-	t.Run("each named group gets a hook naming the cluster", func(t *testing.T) {
-		count(t, a.tpl, "AWS::AutoScaling::LifecycleHook", 2)
+	t.Run("each named group gets a terminate and a launch hook naming the cluster", func(t *testing.T) {
+		count(t, a.tpl, "AWS::AutoScaling::LifecycleHook", 4)
 		for _, g := range []string{"prod-a", "prod-b"} {
-			has(t, a.tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
-				"AutoScalingGroupName": g,
-				"NotificationMetadata": `{"cluster":"prod_main"}`,
-			})
+			for _, hook := range []string{drainer.HookName, drainer.LaunchHookName} {
+				has(t, a.tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
+					"AutoScalingGroupName": g,
+					"LifecycleHookName":    hook,
+					"NotificationMetadata": `{"cluster":"prod_main"}`,
+				})
+			}
 		}
 	})
-	t.Run("the rule matches the named groups", func(t *testing.T) {
-		if diff := cmp.Diff(wantPattern(t, "prod-a", "prod-b"), eventPattern(t, a.json)); diff != "" {
-			t.Errorf("EventPattern (-want +got):\n%s", diff)
+	t.Run("the lifecycle rules match the named groups", func(t *testing.T) {
+		if diff := cmp.Diff(wantPatterns(t, "prod-a", "prod-b"), lifecyclePatterns(t, a.json)); diff != "" {
+			t.Errorf("lifecycle rules' EventPatterns (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("the function knows the cluster and groups", func(t *testing.T) {
