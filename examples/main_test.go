@@ -22,18 +22,23 @@ func TestThePlatformStackSynthesizesWithTheDrainer(t *testing.T) {
 	stack := NewPlatformStack(app, "Platform", &PlatformStackProps{ClusterName: "prod", WebGroup: "prod-web", BatchGroup: "prod-batch"})
 	tpl := assertions.Template_FromStack(stack, nil)
 
-	t.Run("each group gets the drainer's terminate hook, the batch group with its own policy", func(t *testing.T) {
-		count(t, tpl, "AWS::AutoScaling::LifecycleHook", 2)
+	t.Run("each group gets the drainer's terminate and launch hooks, the batch group with its own policy", func(t *testing.T) {
+		count(t, tpl, "AWS::AutoScaling::LifecycleHook", 4)
 		for group, metadata := range map[string]string{
 			"prod-web":   `{"cluster":"prod"}`,
 			"prod-batch": `{"cluster":"prod","on_timeout":"stop-tasks"}`,
 		} {
-			has(t, tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
-				"AutoScalingGroupName": group,
-				"LifecycleHookName":    drainer.HookName,
-				"LifecycleTransition":  "autoscaling:EC2_INSTANCE_TERMINATING",
-				"NotificationMetadata": metadata,
-			})
+			for hook, transition := range map[string]string{
+				drainer.HookName:       "autoscaling:EC2_INSTANCE_TERMINATING",
+				drainer.LaunchHookName: "autoscaling:EC2_INSTANCE_LAUNCHING",
+			} {
+				has(t, tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{
+					"AutoScalingGroupName": group,
+					"LifecycleHookName":    hook,
+					"LifecycleTransition":  transition,
+					"NotificationMetadata": metadata,
+				})
+			}
 		}
 	})
 	t.Run("the function runs with the props set", func(t *testing.T) {
