@@ -206,6 +206,7 @@ func (s *Server) reregister(i *instance, a Agent, at time.Time) {
 	for _, name := range slices.Sorted(maps.Keys(a.Attributes)) {
 		if old, has := i.attributes[name]; (!has || old != a.Attributes[name]) && i.customAfter([]string{name}) <= maxCustomAttributes {
 			i.setAttribute(name, a.Attributes[name])
+			s.dirty = true
 			changed = true
 		}
 	}

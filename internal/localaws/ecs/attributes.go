@@ -99,6 +99,7 @@ func (s *Server) putAttributes(_ time.Time, body []byte) (any, *awswire.Error) {
 		// are task placement and stops, the agent and deregistration, not
 		// custom attributes. UNVERIFIED beyond that list.
 		i.setAttribute(a.Name, deref(a.Value))
+		s.dirty = true // memberOf constraints read attributes
 		out = append(out, wireAttribute{Name: a.Name, Value: deref(a.Value), TargetType: "container-instance", TargetID: s.instanceARN(c, i.id)})
 	}
 	return struct {

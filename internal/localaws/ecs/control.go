@@ -30,10 +30,29 @@ type ServiceSpec struct {
 	// expressed; use 1 for "may drop to nearly nothing").
 	MinimumHealthyPercent int
 	MaximumPercent        int
-	Daemon                bool          // one task per ACTIVE instance, stopped last on a DRAINING one
-	StartDelay            time.Duration // PENDING -> RUNNING
-	StopDelay             time.Duration // desired STOPPED -> last STOPPED
+	// Daemon runs one task on each ACTIVE instance its placement constraints
+	// allow, stopped last on a DRAINING one. A daemon's percents default to
+	// 0 and 100, as DescribeServices shows them.
+	Daemon     bool
+	StartDelay time.Duration // PENDING -> RUNNING
+	StopDelay  time.Duration // desired STOPPED -> last STOPPED
+	// PlacementConstraints bind where the service's tasks go: memberOf with a
+	// cluster query language expression, distinctInstance with none
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html).
+	PlacementConstraints []PlacementConstraint
 }
+
+// PlacementConstraint is a task placement constraint of a service.
+type PlacementConstraint struct {
+	Type       string // ConstraintMemberOf or ConstraintDistinctInstance
+	Expression string // memberOf only
+}
+
+// Placement constraint types (PlacementConstraint.type in the API model).
+const (
+	ConstraintMemberOf         = "memberOf"
+	ConstraintDistinctInstance = "distinctInstance"
+)
 
 // TaskSpec describes a standalone task: draining leaves it alone.
 type TaskSpec struct {
@@ -115,8 +134,31 @@ func (s *Server) RegisterContainerInstance(clusterName, ec2InstanceID string, r 
 
 // CreateService creates a service; its scheduler places tasks right away.
 func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error) {
-	spec.MinimumHealthyPercent = cmp.Or(spec.MinimumHealthyPercent, 100)
-	spec.MaximumPercent = cmp.Or(spec.MaximumPercent, 200)
+	if spec.Daemon {
+		// Through the API a daemon's minimumHealthyPercent defaults to 0 and
+		// its maximumPercent stays at 100
+		// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html;
+		// the 0 observed in hashicorp/terraform-provider-aws#5236); the
+		// daemon scheduler does not read them.
+		spec.MaximumPercent = cmp.Or(spec.MaximumPercent, 100)
+	} else {
+		spec.MinimumHealthyPercent = cmp.Or(spec.MinimumHealthyPercent, 100)
+		spec.MaximumPercent = cmp.Or(spec.MaximumPercent, 200)
+	}
+	var constraints []predicate
+	for _, pc := range spec.PlacementConstraints {
+		switch {
+		case pc.Type == ConstraintMemberOf:
+			pred, perr := parseFilter(pc.Expression)
+			if perr != nil {
+				return fmt.Errorf("creating service %s: memberOf %q: %w", spec.Name, pc.Expression, perr)
+			}
+			constraints = append(constraints, pred)
+		case pc.Type == ConstraintDistinctInstance && pc.Expression == "":
+		default:
+			return fmt.Errorf("creating service %s: invalid placement constraint %+v", spec.Name, pc)
+		}
+	}
 	switch {
 	case spec.Name == "":
 		return errors.New("creating service: empty name")
@@ -126,7 +168,7 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 		// Below 100 % the scheduler could never run DesiredCount tasks.
 		return fmt.Errorf("creating service %s: MaximumPercent %d below 100", spec.Name, spec.MaximumPercent)
 	}
-	s.do(func(time.Time) {
+	s.do(func(now time.Time) {
 		c, ok := s.clusters[clusterName]
 		switch {
 		case !ok:
@@ -134,7 +176,9 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 		case c.serviceByName(spec.Name) != nil:
 			err = fmt.Errorf("creating service %s: already exists", spec.Name)
 		default:
-			c.services = append(c.services, &service{cluster: c, spec: spec, deploymentID: deploymentID(c.name + "/" + spec.Name)})
+			c.services = append(c.services, &service{
+				cluster: c, spec: spec, deploymentID: deploymentID(c.name + "/" + spec.Name), memberOf: constraints, createdAt: now,
+			})
 			s.dirty = true
 		}
 	})
@@ -323,6 +367,7 @@ func (s *Server) SetAttributes(ec2InstanceID string, attrs map[string]string) (e
 		for _, name := range names {
 			i.setAttribute(name, attrs[name])
 		}
+		s.dirty = true // memberOf constraints read attributes
 	})
 	if err != nil {
 		return fmt.Errorf("setting attributes on %s: %w", ec2InstanceID, err)

@@ -12,6 +12,7 @@ const (
 	codeScheduler  = "ServiceSchedulerInitiated"
 	reasonDraining = "Task stopped because the container instance is DRAINING"
 	reasonScaleIn  = "Task stopped because the service has more tasks than its desired count"
+	reasonMemberOf = "Task stopped because the container instance no longer meets the service's placement constraints"
 )
 
 // schedule lets every service react to the state at at and reports whether it
@@ -115,19 +116,31 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 	return changed
 }
 
-// scheduleDaemon runs one task per ACTIVE instance. On a DRAINING instance the
+// scheduleDaemon runs one task on each ACTIVE, agent-connected instance that
+// its placement constraints allow and that has room: "The daemon scheduling
+// strategy deploys exactly one task on each active container instance that
+// meets all of the task placement constraints ... The service scheduler also
+// evaluates the task placement constraints for running tasks and will stop
+// tasks that don't meet the placement constraints"
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service-options.html).
+// A new instance gets its task as soon as it is ACTIVE and connected; the
+// task is PENDING for the service's StartDelay. On a DRAINING instance the
 // daemon task is stopped last, once every other task there has reached
 // lastStatus STOPPED, so the host keeps its log and monitoring agents while
-// the rest drains (the DAEMON scheduling strategy as our brief states it; the
-// exact AWS wording was not checked).
+// the rest drains (the DAEMON strategy as our brief states it; the exact AWS
+// wording was not checked).
 func (s *Server) scheduleDaemon(v *service, at time.Time) bool {
 	changed := s.stopPendingOnDraining(v, at)
 	live := v.live()
 	for _, i := range v.cluster.instances {
 		idx := slices.IndexFunc(live, func(k *task) bool { return k.inst == i })
 		switch {
-		case i.status == statusActive && idx < 0 && i.agentConnected && i.fits(v.spec.CPU, v.spec.Memory, v.spec.HostPort):
+		case i.status == statusActive && idx < 0 && i.agentConnected && v.allows(i, nil) && i.fits(v.spec.CPU, v.spec.Memory, v.spec.HostPort):
 			s.placeServiceTask(v, i, at)
+			changed = true
+		case i.status == statusActive && idx >= 0 && !v.allows(i, live[idx]):
+			// UNVERIFIED: the stop reason's text.
+			s.stop(live[idx], at, codeScheduler, reasonMemberOf)
 			changed = true
 		case i.status == statusDraining && idx >= 0 && onlyDaemonsLeft(i):
 			s.stop(live[idx], at, codeScheduler, reasonDraining)
@@ -168,13 +181,13 @@ func (s *Server) protected(k *task, at time.Time) bool {
 }
 
 // pick chooses where a new task of v goes: an ACTIVE, agent-connected instance
-// with room, spreading by instance (fewest tasks of this service, then fewest
+// with room that the service's placement constraints allow, spreading by instance (fewest tasks of this service, then fewest
 // tasks, then registration order).
 func (s *Server) pick(v *service) *instance {
 	var best *instance
 	var bestMine, bestAll int
 	for _, i := range v.cluster.instances {
-		if i.status != statusActive || !i.agentConnected || !i.fits(v.spec.CPU, v.spec.Memory, v.spec.HostPort) {
+		if i.status != statusActive || !i.agentConnected || !i.fits(v.spec.CPU, v.spec.Memory, v.spec.HostPort) || !v.allows(i, nil) {
 			continue
 		}
 		mine, all := 0, 0

@@ -107,6 +107,9 @@ var operations = map[string]operation{
 	"StopTask":                      (*Server).stopTask,
 	"GetTaskProtection":             (*Server).getTaskProtection,
 	"PutAttributes":                 (*Server).putAttributes,
+	"DeleteAttributes":              (*Server).deleteAttributes,
+	"ListServices":                  (*Server).listServices,
+	"DescribeServices":              (*Server).describeServices,
 }
 
 // ServeHTTP speaks awsJson1_1 (as aws-sdk-go-v2 and smithy-go's awsjson

@@ -64,7 +64,34 @@ type instance struct {
 type service struct {
 	cluster      *cluster
 	spec         ServiceSpec
-	deploymentID string // digits of startedBy "ecs-svc/<id>"
+	deploymentID string      // digits of startedBy "ecs-svc/<id>"
+	memberOf     []predicate // the memberOf constraints, compiled
+	createdAt    time.Time
+}
+
+// allows reports whether the service's placement constraints let a task of
+// it run on i: every memberOf expression matches, and with distinctInstance
+// no other task of the service is there.
+func (v *service) allows(i *instance, moving *task) bool {
+	if len(v.memberOf) > 0 {
+		t := i.filterTarget() // built only when asked: placement runs often
+		for _, m := range v.memberOf {
+			if !m(t) {
+				return false
+			}
+		}
+	}
+	for _, pc := range v.spec.PlacementConstraints {
+		if pc.Type != ConstraintDistinctInstance {
+			continue
+		}
+		for _, k := range i.tasks {
+			if k.svc == v && k != moving && k.desiredStatus == taskRunning {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type task struct {
