@@ -21,8 +21,9 @@
 //
 // plus alarms on the dead-letter queue, function errors, drains that hit
 // their deadline, launches the gate abandoned and a schedule that cannot
-// invoke the function, and a least-privilege role. Invalid props panic in New with
-// a message saying what to change, the way CDK constructs reject props.
+// invoke the function, and a least-privilege role. Invalid props panic in
+// New with a message saying what to change, the way CDK constructs reject
+// props.
 package drainer
 
 import (
