@@ -3,6 +3,8 @@ package autoscaling
 import (
 	"fmt"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
 )
 
 // The control plane: plain methods through which tests and the demo seed the
@@ -43,6 +45,69 @@ func (s *Server) PutLifecycleHook(h Hook) error {
 	s.locked(func(time.Time) {
 		if aerr := s.putHook(h); aerr != nil {
 			err = aerr
+		}
+	})
+	return err
+}
+
+// SetInstanceMaintenancePolicy gives the group an instance maintenance
+// policy, as UpdateAutoScalingGroup's InstanceMaintenancePolicy does: an
+// instance refresh that does not say otherwise takes its percentages
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html).
+// The ranges are the API's: minimum 0 to 100, maximum 100 to 200, at most
+// 100 apart; -1 for both removes the policy.
+func (s *Server) SetInstanceMaintenancePolicy(group string, minHealthy, maxHealthy int32) error {
+	var err error
+	s.locked(func(time.Time) {
+		g, aerr := s.group(group)
+		if aerr != nil {
+			err = aerr
+			return
+		}
+		if minHealthy == -1 && maxHealthy == -1 {
+			g.maintenance = nil
+			return
+		}
+		var c checks
+		if minHealthy < 0 || minHealthy > 100 {
+			c.fail("InstanceMaintenancePolicy.MinHealthyPercentage", fmt.Sprint(minHealthy), "have value between 0 and 100")
+		}
+		if maxHealthy < defaultMaxHealthy || maxHealthy > maxMaxHealthy {
+			c.fail("InstanceMaintenancePolicy.MaxHealthyPercentage", fmt.Sprint(maxHealthy), "have value between 100 and 200")
+		}
+		if aerr := c.err(); aerr != nil {
+			err = aerr
+			return
+		}
+		if maxHealthy-minHealthy > maxHealthyDistance {
+			// [unverified] The text; the rule is API_InstanceMaintenancePolicy's.
+			err = awswire.ClientError("ValidationError", "The difference between MaxHealthyPercentage (%d) and MinHealthyPercentage (%d) cannot be greater than %d.", maxHealthy, minHealthy, maxHealthyDistance)
+			return
+		}
+		g.maintenance = &maintenancePolicy{minHealthy: int(minHealthy), maxHealthy: int(maxHealthy)}
+	})
+	return err
+}
+
+// SetDefaultInstanceWarmup sets the group's DefaultInstanceWarmup (0 to
+// 3600 s, as CreateAutoScalingGroup takes it), the warm-up an instance
+// refresh waits after each replacement is InService unless its
+// InstanceWarmup says otherwise; a negative value removes it. Without it the
+// warm-up is the health check grace period, 0 for a group made through the
+// API.
+func (s *Server) SetDefaultInstanceWarmup(group string, warmup time.Duration) error {
+	var err error
+	s.locked(func(time.Time) {
+		g, aerr := s.group(group)
+		switch {
+		case aerr != nil:
+			err = aerr
+		case warmup < 0:
+			g.defaultWarmup = nil
+		case warmup > time.Hour:
+			err = awswire.ClientError("ValidationError", "DefaultInstanceWarmup %d is above the maximum of 3600 seconds.", int(warmup/time.Second)) // [unverified] text
+		default:
+			g.defaultWarmup = &warmup
 		}
 	})
 	return err

@@ -217,7 +217,7 @@ func (s *Server) returnToPool(in *instance, at time.Time) {
 // target lifecycle state, InService already during Pending:Wait
 // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html).
 func (s *Server) booted(in *instance, at time.Time) {
-	in.state = StateInService
+	in.state, in.inServiceAt = StateInService, at
 	if s.startActions(in, TransitionLaunching, in.origin, OriginAutoScalingGroup, at) {
 		in.state = StatePendingWait
 	}

@@ -287,7 +287,19 @@ func startInstanceRefresh(s *Server, p params, now time.Time) (any, *awswire.Err
 	var c checks
 	groupName := c.required(p, "AutoScalingGroupName")
 	c.length("AutoScalingGroupName", groupName, 1, 255)
-	minHealthy := c.integer(p, "Preferences.MinHealthyPercentage", defaultMinHealthy, 0, 100)
+	// The model's ranges: IntPercent 0..100, IntPercent100To200 and
+	// RefreshInstanceWarmup, at least 0.
+	var prefs refreshPrefs
+	optional := func(param string, min, max int) *int {
+		if _, ok := p.get(param); !ok {
+			return nil
+		}
+		n := c.integer(p, param, 0, min, max)
+		return &n
+	}
+	prefs.minHealthy = optional("Preferences.MinHealthyPercentage", 0, 100)
+	prefs.maxHealthy = optional("Preferences.MaxHealthyPercentage", defaultMaxHealthy, maxMaxHealthy)
+	prefs.warmup = optional("Preferences.InstanceWarmup", 0, math.MaxInt32)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -295,7 +307,7 @@ func startInstanceRefresh(s *Server, p params, now time.Time) (any, *awswire.Err
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.startRefresh(g, minHealthy, now)
+	r, err := s.startRefresh(g, prefs, now)
 	if err != nil {
 		return nil, err
 	}

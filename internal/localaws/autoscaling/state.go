@@ -58,6 +58,10 @@ type group struct {
 	hooks             []*Hook     // in creation order, the order DescribeLifecycleHooks lists them
 	refreshes         []*refresh  // oldest first
 	pool              *warmPool   // nil without a warm pool
+	// maintenance is the instance maintenance policy; nil without one.
+	maintenance *maintenancePolicy
+	// defaultWarmup is DefaultInstanceWarmup; nil when not set.
+	defaultWarmup *time.Duration
 }
 
 type instance struct {
@@ -83,8 +87,11 @@ type instance struct {
 	replacing bool
 	// stale marks a warm-pool instance an instance refresh will replace:
 	// scale out does not take it.
-	stale   bool
-	actions []*action
+	stale bool
+	// inServiceAt is when the instance last entered InService, after its
+	// launch hooks: an instance refresh's warm-up starts there.
+	inServiceAt time.Time
+	actions     []*action
 }
 
 // warm reports whether the instance is in the warm pool (a Warmed: state),
@@ -387,7 +394,7 @@ func (s *Server) fire(t time.Time) {
 		case in.state == StatePending && due(in.readyAt):
 			s.booted(in, t)
 		case in.state == StatePendingProceed && due(in.readyAt):
-			in.state = StateInService
+			in.state, in.inServiceAt = StateInService, t
 		case in.state == StateWarmedPending && due(in.readyAt) && !in.stopping:
 			s.bootedIntoPool(in, t)
 		case (in.state == StateWarmedPending || in.state == StateWarmedPendingProceed) && due(in.readyAt):
@@ -428,6 +435,11 @@ func (s *Server) nextDue() (time.Time, bool) {
 					consider(a.deadline)
 				}
 			}
+		}
+	}
+	for _, name := range sortedKeys(s.groups) {
+		if t, ok := s.refreshDue(s.groups[name]); ok {
+			consider(t)
 		}
 	}
 	return next, found

@@ -113,6 +113,15 @@ type groupXML struct {
 	TerminationPolicies    members[string]
 	WarmPoolConfiguration  *warmPoolXML `xml:",omitempty"`
 	WarmPoolSize           *int         `xml:",omitempty"`
+	// DefaultInstanceWarmup and InstanceMaintenancePolicy appear only when
+	// set.
+	DefaultInstanceWarmup     *int                  `xml:",omitempty"`
+	InstanceMaintenancePolicy *maintenancePolicyXML `xml:",omitempty"`
+}
+
+type maintenancePolicyXML struct {
+	MinHealthyPercentage int
+	MaxHealthyPercentage int
 }
 
 type instanceXML struct {
@@ -152,6 +161,13 @@ func groupToXML(g *group) groupXML {
 	}
 	if g.pool != nil {
 		x.WarmPoolConfiguration, x.WarmPoolSize = poolToXML(g.pool), &warm
+	}
+	if g.defaultWarmup != nil {
+		w := int(*g.defaultWarmup / time.Second)
+		x.DefaultInstanceWarmup = &w
+	}
+	if m := g.maintenance; m != nil {
+		x.InstanceMaintenancePolicy = &maintenancePolicyXML{MinHealthyPercentage: m.minHealthy, MaxHealthyPercentage: m.maxHealthy}
 	}
 	return x
 }
@@ -242,6 +258,24 @@ type refreshXML struct {
 
 type preferencesXML struct {
 	MinHealthyPercentage int
+	// MaxHealthyPercentage is null unless the request or the group's
+	// instance maintenance policy set it: without a policy it "defaults to
+	// 100 percent (null)"
+	// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html).
+	MaxHealthyPercentage *int `xml:",omitempty"`
+	InstanceWarmup       *int `xml:",omitempty"`
+}
+
+func (r *refresh) preferencesXML() preferencesXML {
+	x := preferencesXML{MinHealthyPercentage: r.minHealthy}
+	if r.maxGiven {
+		x.MaxHealthyPercentage = &r.maxHealthy
+	}
+	if r.warmupGiven {
+		w := int(r.warmup / time.Second)
+		x.InstanceWarmup = &w
+	}
+	return x
 }
 
 func refreshToXML(g *group, r *refresh) refreshXML {
@@ -262,7 +296,7 @@ func refreshToXML(g *group, r *refresh) refreshXML {
 		EndTime:              optionalTimestamp(r.ended),
 		PercentageComplete:   pct,
 		InstancesToUpdate:    len(r.old) - done,
-		Preferences:          preferencesXML{MinHealthyPercentage: r.minHealthy},
+		Preferences:          r.preferencesXML(),
 		Strategy:             "Rolling",
 	}
 }
