@@ -3,13 +3,27 @@
 // bootstrap binary, with the services wired together the way AWS wires them:
 // an instance Auto Scaling launches registers with its ECS cluster (as the
 // ECS agent would), an instance it terminates is deregistered from ECS (as
-// EC2 termination does), and the events the services emit are handed to
-// Options.Emit, where the EventBridge emulator routes them.
+// EC2 termination does), an instance stopped into a warm pool loses its
+// agent and gets it back, with the same container instance, when it leaves
+// the pool, and the events the services emit are handed to Options.Emit,
+// where the EventBridge emulator routes them.
+//
+// AttachCluster registers a group's instances at once, ACTIVE and
+// connected, as soon as they are up (in Pending:Wait when launch hooks hold
+// them: the ECS agent's warm-pool check reads the target lifecycle state,
+// InService already then). AttachClusterWith gives the group's agents an
+// Agent model instead: a registration delay, fixed, seeded-random or per
+// instance; a REGISTERING period; registrations that fail
+// (REGISTRATION_FAILED with a statusReason); and a connection that comes up
+// after the registration. Every delay runs on the injected clock.
 package localaws
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -55,6 +69,41 @@ type Options struct {
 	// Scaling terminates (autoscaling.Options.ShutdownTime): zero keeps its
 	// realistic default, autoscaling.ShutdownAtOnce releases it at once.
 	ShutdownTime time.Duration
+	// BootTime is how long EC2 takes to boot an instance before Auto
+	// Scaling sees it up (autoscaling.Options.BootTime); zero is at once.
+	BootTime time.Duration
+}
+
+// Agent is how the ECS agents on a group's instances join its cluster
+// (AttachClusterWith); each instance's agent is an ecs.Agent started when
+// the instance is up. The zero value registers at once, ACTIVE and
+// connected, as AttachCluster does.
+type Agent struct {
+	Resources ecs.Resources
+	// Attributes are custom attributes every agent registers with
+	// (ECS_INSTANCE_ATTRIBUTES).
+	Attributes map[string]string
+	// RegisterAfter is how long after its instance is up an agent
+	// registers.
+	RegisterAfter time.Duration
+	// RegisterJitter adds to RegisterAfter a delay drawn uniformly from
+	// [0, RegisterJitter) by a generator seeded with Seed, one draw per
+	// instance in the order they come up, so a run can be replayed.
+	RegisterJitter time.Duration
+	Seed           uint64
+	// RegisterDelay, if set, gives each instance its delay instead of
+	// RegisterAfter and RegisterJitter.
+	RegisterDelay func(instanceID string) time.Duration
+	// RegisteringFor is how long a new container instance stays REGISTERING
+	// (as with awsvpcTrunking) before ACTIVE or REGISTRATION_FAILED.
+	RegisteringFor time.Duration
+	// Fail, if set, says whether an instance's registration fails and with
+	// what statusReason (ecs.DefaultFailReason when empty). It is asked once
+	// per new registration; ecs.Server.FailRegistration fails one later.
+	Fail func(instanceID string) (reason string, fails bool)
+	// ConnectAfter is how long after registering an agent connects; until
+	// then agentConnected is false.
+	ConnectAfter time.Duration
 }
 
 // AWS is a running local AWS.
@@ -76,8 +125,9 @@ type AWS struct {
 }
 
 type attachment struct {
-	cluster   string
-	resources ecs.Resources
+	cluster string
+	agent   Agent
+	jitter  *rand.Rand // RegisterJitter's draws; nil without jitter
 }
 
 // Start starts the local AWS on a loopback port.
@@ -104,8 +154,9 @@ func Start(o Options) (*AWS, error) {
 	}
 	a.SQS = sqs.New(o.Clock, sqsOptions)
 	a.AutoScaling = autoscaling.New(o.Clock, autoscaling.Options{
-		Region: Region, AccountID: AccountID, Emit: emit, ShutdownTime: o.ShutdownTime,
-		OnLaunch:    a.registerInstance,
+		Region: Region, AccountID: AccountID, Emit: emit, ShutdownTime: o.ShutdownTime, BootTime: o.BootTime,
+		OnLaunch:    a.startAgent,
+		OnStopped:   func(_, instanceID string) { a.ECS.StopEC2Instance(instanceID) },
 		OnTerminate: func(_, instanceID string) { a.ECS.DeregisterEC2Instance(instanceID) },
 	})
 	a.srv = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout}
@@ -175,23 +226,66 @@ func (a *AWS) Settle() {
 }
 
 // AttachCluster makes instances that the group launches from now on register
-// with cluster, as the ECS agent of the group's launch template would.
+// with cluster as soon as they are up, as the ECS agent of the group's
+// launch template would.
 func (a *AWS) AttachCluster(asg, cluster string, r ecs.Resources) {
-	a.ECS.CreateCluster(cluster)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.clusterOf[asg] = attachment{cluster: cluster, resources: r}
+	_ = a.AttachClusterWith(asg, cluster, Agent{Resources: r}) // nothing to refuse
 }
 
-func (a *AWS) registerInstance(asg, instanceID string) {
+// AttachClusterWith makes instances that the group launches from now on
+// register with cluster as the agent model says. It refuses negative delays
+// and custom attributes PutAttributes would refuse.
+func (a *AWS) AttachClusterWith(asg, cluster string, ag Agent) error {
+	if ag.RegisterAfter < 0 || ag.RegisterJitter < 0 {
+		return fmt.Errorf("attaching %s to %s: negative registration delay", asg, cluster)
+	}
+	if err := (ecs.Agent{Attributes: ag.Attributes, RegisteringFor: ag.RegisteringFor, ConnectAfter: ag.ConnectAfter}).Check(); err != nil {
+		return fmt.Errorf("attaching %s to %s: %w", asg, cluster, err)
+	}
+	a.ECS.CreateCluster(cluster)
+	at := attachment{cluster: cluster, agent: ag}
+	if ag.RegisterJitter > 0 {
+		at.jitter = rand.New(rand.NewPCG(ag.Seed, ag.Seed)) // #nosec G404 -- a reproducible simulation, not a secret
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clusterOf[asg] = at
+	return nil
+}
+
+// startAgent starts the ECS agent of an instance that came up at up: a new
+// one, or one back from the warm pool, whose agent re-registers with its
+// ARN. The delay counts from up, as far as the clock's now allows: a fake
+// clock that jumped past up registers the agent at now at the earliest.
+func (a *AWS) startAgent(asg, instanceID string, up time.Time) {
 	a.mu.Lock()
 	at, ok := a.clusterOf[asg]
-	a.mu.Unlock()
-	if ok {
-		// The only failure is an unknown cluster, which AttachCluster
-		// created.
-		_, _ = a.ECS.RegisterContainerInstance(at.cluster, instanceID, at.resources)
+	if !ok {
+		a.mu.Unlock()
+		return
 	}
+	ag := at.agent
+	delay := ag.RegisterAfter
+	if at.jitter != nil {
+		delay += time.Duration(at.jitter.Int64N(int64(ag.RegisterJitter)))
+	}
+	a.mu.Unlock()
+	if ag.RegisterDelay != nil {
+		delay = ag.RegisterDelay(instanceID)
+	}
+	delay = max(0, delay-a.Clock.Now().Sub(up))
+	var reason string
+	if ag.Fail != nil {
+		if r, fails := ag.Fail(instanceID); fails {
+			reason = cmp.Or(r, ecs.DefaultFailReason)
+		}
+	}
+	// The only failures are an unknown cluster, which AttachClusterWith
+	// created, and what AttachClusterWith checked.
+	_ = a.ECS.StartAgent(at.cluster, instanceID, ecs.Agent{
+		Resources: ag.Resources, Attributes: ag.Attributes, RegisterAfter: delay,
+		RegisteringFor: ag.RegisteringFor, FailReason: reason, ConnectAfter: ag.ConnectAfter,
+	})
 }
 
 // Env is the environment that points a process's SDK at this endpoint, with

@@ -43,7 +43,7 @@ func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clk: clock.NewFake(start)}
 	o.Emit = func(ev awswire.Event) { e.mu.Lock(); e.events = append(e.events, ev); e.mu.Unlock() }
-	o.OnLaunch = func(_, id string) { e.mu.Lock(); e.launched = append(e.launched, id); e.mu.Unlock() }
+	o.OnLaunch = func(_, id string, _ time.Time) { e.mu.Lock(); e.launched = append(e.launched, id); e.mu.Unlock() }
 	o.OnStopped = func(_, id string) { e.mu.Lock(); e.stopped = append(e.stopped, id); e.mu.Unlock() }
 	o.OnTerminate = func(_, id string) { e.mu.Lock(); e.terminated = append(e.terminated, id); e.mu.Unlock() }
 	e.srv = New(e.clk, o)

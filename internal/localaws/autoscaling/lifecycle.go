@@ -223,7 +223,7 @@ func (s *Server) booted(in *instance, at time.Time) {
 	}
 	if s.onLaunch != nil {
 		name, id := in.group.name, in.id
-		s.later(func() { s.onLaunch(name, id) })
+		s.later(func() { s.onLaunch(name, id, at) })
 	}
 }
 

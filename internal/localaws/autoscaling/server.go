@@ -47,7 +47,9 @@ type Options struct {
 	// called again for an instance that comes back out of the warm pool, and
 	// not for one booting into the pool, whose agent waits (the agent's
 	// ECS_WARM_POOLS_CHECK, aws/amazon-ecs-agent README.md and agent/app/agent.go).
-	OnLaunch func(asg, instanceID string)
+	// at is when the instance came up, which may be before the clock's now
+	// when the clock jumped.
+	OnLaunch func(asg, instanceID string, at time.Time)
 	// OnStopped is called when an instance reaches Warmed:Stopped or
 	// Warmed:Hibernated, the moment its ECS agent disconnects.
 	OnStopped func(asg, instanceID string)
@@ -92,7 +94,7 @@ type Server struct {
 
 	region, account string
 	emitFn          func(awswire.Event)
-	onLaunch        func(asg, instanceID string)
+	onLaunch        func(asg, instanceID string, at time.Time)
 	onStopped       func(asg, instanceID string)
 	onTerminate     func(asg, instanceID string)
 	throttle        *awswire.Throttle

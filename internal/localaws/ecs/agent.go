@@ -71,7 +71,7 @@ type boot struct {
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
 // A start replaces a registration still pending for the same instance.
 func (s *Server) StartAgent(clusterName, ec2InstanceID string, a Agent) (err error) {
-	if err = checkCustomAttributes(a.Attributes); err != nil {
+	if err = a.Check(); err != nil {
 		return fmt.Errorf("starting the agent on %s: %w", ec2InstanceID, err)
 	}
 	s.do(func(now time.Time) {
@@ -86,7 +86,7 @@ func (s *Server) StartAgent(clusterName, ec2InstanceID string, a Agent) (err err
 		}
 		s.cancelBoot(ec2InstanceID)
 		b := &boot{cluster: c, ec2ID: ec2InstanceID, agent: a, due: now.Add(a.RegisterAfter)}
-		if a.RegisterAfter <= 0 {
+		if a.RegisterAfter == 0 {
 			s.register(b, now)
 			return
 		}
@@ -289,6 +289,15 @@ func (s *Server) fireAgents(at time.Time) {
 		}
 	}
 	s.dueKnown = false
+}
+
+// Check reports what StartAgent would refuse in a: a negative delay, or
+// custom attributes SetAttributes would refuse.
+func (a Agent) Check() error {
+	if a.RegisterAfter < 0 || a.RegisteringFor < 0 || a.ConnectAfter < 0 {
+		return fmt.Errorf("negative delay in %+v", a)
+	}
+	return checkCustomAttributes(a.Attributes)
 }
 
 // checkCustomAttributes checks attributes an agent registers with, as
