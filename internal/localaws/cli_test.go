@@ -171,6 +171,10 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 	if err := a.ECS.CreateService("c1", ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 256}); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.ECS.CreateService("c1", ecs.ServiceSpec{Name: "log-agent", Daemon: true, CPU: 64, Memory: 64,
+		PlacementConstraints: []ecs.PlacementConstraint{{Type: ecs.ConstraintMemberOf, Expression: cliDaemonConstraint}}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, task := range []*string{&f.readTask, &f.stopTask} {
 		if *task, err = a.ECS.RunTask("c1", f.ec2IDs[0], ecs.TaskSpec{Family: "batch", CPU: 128, Memory: 128}); err != nil {
 			t.Fatal(err)
@@ -208,6 +212,9 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 	f.batchBody = `{"cluster":"c1","asg":"asg","hook":"drain","instance_id":"` + f.ec2IDs[2] + `","attempt":3}`
 	return f
 }
+
+// cliDaemonConstraint is the memberOf expression of the fixture's daemon.
+const cliDaemonConstraint = "attribute:ecs.os-type == linux"
 
 // seedWarmPool gives group "warm" a warm pool and terminates one of its
 // instances, which then waits on the group's terminate hook, the state the
@@ -429,6 +436,51 @@ func cliCalls(f cliFixture) []cliCall {
 			name: "PutAttributes of the drain's chain mark", service: "ecs", operation: "PutAttributes",
 			args: []string{"--cluster", "c1", "--attributes", mustJSON([]map[string]string{{
 				"name": "ecs-drainer.chain", "value": f.chainValue, "targetType": "container-instance", "targetId": f.ciARNs[0]}})},
+		},
+		{
+			// The launch gate's calls (issue 13): the daemons, their
+			// constraints, whether one allows the instance, and its own mark
+			// removed.
+			name: "ListServices of the daemons", service: "ecs", operation: "ListServices",
+			args: []string{"--cluster", "c1", "--scheduling-strategy", "DAEMON"},
+			check: func(t *testing.T, out map[string]any) {
+				if got := list(out, "serviceArns"); len(got) != 1 || got[0] != "arn:aws:ecs:us-east-1:123456789012:service/c1/log-agent" {
+					t.Errorf("serviceArns = %v, want the log-agent daemon only", got)
+				}
+			},
+		},
+		{
+			name: "DescribeServices of the daemon", service: "ecs", operation: "DescribeServices",
+			args: []string{"--cluster", "c1", "--services", "log-agent"},
+			check: func(t *testing.T, out map[string]any) {
+				svcs := list(out, "services")
+				if len(svcs) != 1 || field(svcs[0], "schedulingStrategy") != "DAEMON" || len(list(out, "failures")) != 0 {
+					t.Fatalf("got %v, want the DAEMON service and no failures", out)
+				}
+				pcs := list(svcs[0], "placementConstraints")
+				if len(pcs) != 1 || field(pcs[0], "type") != "memberOf" || field(pcs[0], "expression") != cliDaemonConstraint {
+					t.Errorf("placementConstraints = %v, want [memberOf %s]", pcs, cliDaemonConstraint)
+				}
+			},
+		},
+		{
+			name: "ListContainerInstances by the daemon's constraint and EC2 instance id", service: "ecs", operation: "ListContainerInstances",
+			args: []string{"--cluster", "c1", "--filter", "(" + cliDaemonConstraint + ") and ec2InstanceId == " + first},
+			check: func(t *testing.T, out map[string]any) {
+				if got := list(out, "containerInstanceArns"); len(got) != 1 || got[0] != f.ciARNs[0] {
+					t.Errorf("containerInstanceArns = %v, want [%s]", got, f.ciARNs[0])
+				}
+			},
+		},
+		{
+			name: "DeleteAttributes of the launch gate's mark", service: "ecs", operation: "DeleteAttributes",
+			args: []string{"--cluster", "c1", "--attributes", mustJSON([]map[string]string{{
+				"name": "ecs-drainer.chain", "targetType": "container-instance", "targetId": f.ciARNs[0]}})},
+			check: func(t *testing.T, out map[string]any) {
+				if got := list(out, "attributes"); len(got) != 1 || field(got[0], "name") != "ecs-drainer.chain" {
+					t.Errorf("attributes = %v, want the deleted one", got)
+				}
+			},
 		},
 		{
 			name: "DescribeContainerInstances on a missing cluster", service: "ecs", operation: "DescribeContainerInstances",
