@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/awswire"
@@ -389,6 +390,64 @@ func TestLaunchHookHoldsNewInstancesInPendingWait(t *testing.T) {
 			}
 			if replaced := len(e.groupInstances("web")) == 2; replaced != tc.wantReplaced {
 				t.Errorf("after %s: replacement launched %v, want %v", tc.result, replaced, tc.wantReplaced)
+			}
+		})
+	}
+}
+
+// A launch action that nobody completes must end at its heartbeat timeout
+// with the hook's DefaultResult: CONTINUE puts the instance in service,
+// ABANDON terminates it (through the terminate hooks) and the group launches
+// a replacement that waits on the hook in turn. This is what makes the
+// launch gate's DefaultResult CONTINUE safe: a broken function delays a
+// scale-out by one heartbeat timeout instead of blocking it.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html (when the
+// timeout ends the default result applies; for launches CONTINUE puts the
+// instance in service and ABANDON terminates it),
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_LifecycleHook.html (DefaultResult).
+func TestLaunchActionTimeoutAppliesDefaultResult(t *testing.T) {
+	for _, tc := range []struct {
+		result       string
+		wantState    string
+		wantReplaced bool
+	}{
+		{ResultContinue, StateInService, false},
+		{ResultAbandon, StateTerminatingWait, true},
+	} {
+		t.Run("DefaultResult "+tc.result, func(t *testing.T) {
+			e := newEnv(t, Options{BootTime: time.Minute})
+			e.group("web", 0,
+				Hook{Name: "gate", Transition: TransitionLaunching, HeartbeatTimeout: 300, DefaultResult: tc.result},
+				Hook{Name: "drain"})
+			e.setDesired("web", 1)
+			e.advance(time.Minute)
+			id := aws.ToString(e.groupInstances("web")[0].InstanceId)
+			e.advance(299 * time.Second)
+			if got := e.state(id); got != StatePendingWait {
+				t.Fatalf("1s before the heartbeat timeout: got %s, want %s", got, StatePendingWait)
+			}
+			e.advance(time.Second)
+			a := e.action(id, "gate")
+			if a.End != EndTimedOut || a.Result != tc.result || !a.Ended.Equal(start.Add(6*time.Minute)) {
+				t.Errorf("launch action: got end %s, result %s at %v; want timed out with %s at %v", a.End, a.Result, a.Ended, tc.result, start.Add(6*time.Minute))
+			}
+			if got := e.state(id); got != tc.wantState {
+				t.Errorf("after the timeout: got %s, want %s", got, tc.wantState)
+			}
+			var others []string
+			for _, in := range e.groupInstances("web") {
+				if other := aws.ToString(in.InstanceId); other != id && in.LifecycleState != types.LifecycleStateTerminatingWait {
+					others = append(others, other)
+				}
+			}
+			if replaced := len(others) == 1; replaced != tc.wantReplaced {
+				t.Fatalf("after the timeout: other members %v, want a replacement %v", others, tc.wantReplaced)
+			}
+			if tc.wantReplaced {
+				e.advance(time.Minute)
+				if got := e.state(others[0]); got != StatePendingWait {
+					t.Errorf("replacement: got %s, want %s on the launch hook", got, StatePendingWait)
+				}
 			}
 		})
 	}
