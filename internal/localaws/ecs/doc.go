@@ -14,6 +14,17 @@
 // describes, within each service's minimumHealthyPercent and maximumPercent.
 // Replies are rendered from that state.
 //
+// Container instances join as their agents do (agent.go): StartAgent plays
+// an agent that registers some time after its instance is up, may stay
+// REGISTERING, may end REGISTRATION_FAILED with a statusReason, and connects
+// some time after registering; StopEC2Instance plays EC2 stopping the
+// instance (a warm pool), and a later StartAgent re-registers it with the
+// same ARN, status and attributes. RegisterContainerInstance is the
+// immediate case. Services are listed and described as ECS does
+// (ListServices, DescribeServices), take memberOf and distinctInstance
+// placement constraints, and a daemon runs one task on each ACTIVE,
+// connected instance its constraints allow.
+//
 // Task transitions are the ECS agent's reports, so they need its connection:
 // while an instance's agent is disconnected (DisconnectAgent) ECS still
 // decides (a drain gives its service tasks desiredStatus STOPPED) but learns
@@ -29,9 +40,15 @@
 //   - A task told to stop keeps lastStatus RUNNING until its stop delay passes,
 //     then jumps to STOPPED; the intermediate DEACTIVATING/STOPPING/DEPROVISIONING
 //     statuses are not modelled. A PENDING task told to stop stops at once.
-//   - The cluster query language supports ec2InstanceId, runningTasksCount and
-//     agentConnected; other subjects are rejected as invalid instead of being
-//     silently ignored.
+//   - The cluster query language supports ec2InstanceId, runningTasksCount,
+//     agentConnected, attribute:<name> (exists and !exists included) and
+//     task:group; agentVersion, registeredAt and other subjects are rejected
+//     as invalid instead of being silently ignored.
+//   - Custom attributes exist on container instances only. Service events
+//     (Service.events, "ECS Service Action") and deployments are not
+//     modelled; a container instance leaving REGISTERING goes straight to
+//     ACTIVE or REGISTRATION_FAILED, and one terminated goes straight to
+//     INACTIVE (no DEREGISTERING).
 //   - Deregistration (the EC2 instance is terminated) takes the instance
 //     straight to INACTIVE and its tasks straight to STOPPED; with the agent
 //     disconnected nothing is deregistered, as AWS documents.
