@@ -39,7 +39,11 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 		statusOK = func(st string) bool { return st == in.Status }
 	}
 	match := func(filterTarget) bool { return true }
+	// Attributes and task groups are gathered only for a filter that reads
+	// them: the drainer's ec2InstanceId lookups are most of the calls.
+	detail := false
 	if in.Filter != nil && strings.TrimSpace(*in.Filter) != "" {
+		detail = strings.Contains(*in.Filter, "attribute:") || strings.Contains(*in.Filter, "task:group")
 		pred, err := parseFilter(*in.Filter)
 		if err != nil {
 			// UNVERIFIED: the code (a guess; no source states it) and the text.
@@ -62,7 +66,7 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 
 	var found []*instance
 	for _, i := range c.instances {
-		if i.seq > after && statusOK(i.status) && match(i.filterTarget()) {
+		if i.seq > after && statusOK(i.status) && match(i.filterTarget(detail)) {
 			found = append(found, i)
 		}
 	}
@@ -74,10 +78,15 @@ func (s *Server) listContainerInstances(_ time.Time, body []byte) (any, *awswire
 	return out, nil
 }
 
-// filterTarget is what a cluster query sees of i.
-func (i *instance) filterTarget() filterTarget {
+// filterTarget is what a cluster query sees of i; its attributes and task
+// groups only with detail.
+func (i *instance) filterTarget(detail bool) filterTarget {
 	running, _ := i.counts()
-	t := filterTarget{ec2InstanceID: i.ec2ID, runningTasks: running, agentConnected: i.agentConnected, attributes: map[string]string{}}
+	t := filterTarget{ec2InstanceID: i.ec2ID, runningTasks: running, agentConnected: i.agentConnected}
+	if !detail {
+		return t
+	}
+	t.attributes = map[string]string{}
 	for _, a := range i.wireAttributes() {
 		t.attributes[a.Name] = a.Value
 	}

@@ -74,7 +74,7 @@ type service struct {
 // no other task of the service is there.
 func (v *service) allows(i *instance, moving *task) bool {
 	if len(v.memberOf) > 0 {
-		t := i.filterTarget() // built only when asked: placement runs often
+		t := i.filterTarget(true) // built only when asked: placement runs often
 		for _, m := range v.memberOf {
 			if !m(t) {
 				return false
