@@ -107,6 +107,7 @@ func (d *Drainer) begin(a lifecycle.Action, meta lifecycle.HookMetadata) State {
 	return State{
 		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
 		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1, Launch: a.Launch(),
+		IntoWarmPool: !a.Launch() && a.IntoWarmPool(),
 	}
 }
 
@@ -138,6 +139,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			err = d.markDraining(ctx, s)
 			if err == nil {
 				o.Instance.Status = StatusDraining
+				s.SetDraining = s.SetDraining || s.IntoWarmPool
 			}
 		case CountTasks:
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
@@ -162,6 +164,14 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 				o.HeartbeatSent, s.LastHeartbeat = true, o.Now
 			}
 		case Complete:
+			if s.IntoWarmPool && s.SetDraining && !s.Unmarked && !o.Instance.Full {
+				// The instance comes back DRAINING when it leaves the pool:
+				// the mark says the drain was ours (see NextLaunch).
+				c := Chain{Start: s.Start, Due: o.Now, MessageID: short(self(s, recordID)), By: short(self(s, recordID)), Token: s.Token, Hook: s.HookName}
+				if merr := d.mark(ctx, s, c); merr != nil {
+					res.Notes = append(res.Notes, merr.Error())
+				}
+			}
 			err = d.complete(ctx, s, step.Result)
 			res.ActionResult = step.Result
 			if Classify(err) == AlreadyDone {

@@ -250,3 +250,28 @@ func TestNextOnReady(t *testing.T) {
 		})
 	}
 }
+
+// A drain into the warm pool that set the instance DRAINING leaves the
+// chain mark when it completes, even at its first hop: without it the
+// launch gate cannot tell our drain from an operator's when the instance
+// comes back DRAINING, and would abandon it. A drain out of the group
+// writes none.
+func TestADrainIntoTheWarmPoolLeavesItsMark(t *testing.T) {
+	for _, into := range []bool{true, false} {
+		f := &fakeAWS{lifecycleState: "Warmed:Pending:Wait", hookTimeout: 300, ciStatus: "ACTIVE"}
+		if !into {
+			f.lifecycleState = "Terminating:Wait"
+		}
+		a := testAction()
+		if into {
+			a.Origin, a.Destination = "AutoScalingGroup", contract.DestinationWarmPool
+		}
+		res, err := alone(newTestDrainer(f, t0.Add(5*time.Second))).Start(context.Background(), a, lifecycle.HookMetadata{Cluster: "c1"}, "r1")
+		if err != nil || res.Outcome != OutcomeDrained {
+			t.Fatalf("into the pool %v: Start = %+v, %v", into, res, err)
+		}
+		if marked := len(f.marks) == 1; marked != into {
+			t.Errorf("into the pool %v: marks %v", into, f.marks)
+		}
+	}
+}

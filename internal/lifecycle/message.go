@@ -68,6 +68,14 @@ type Message struct {
 	OnTimeout string `json:"on_timeout,omitempty"`
 	// TasksStoppedAt is when the stop-tasks policy stopped what was left.
 	TasksStoppedAt time.Time `json:"tasks_stopped_at,omitzero"`
+	// IntoWarmPool is set for a drain whose instance returns to the warm
+	// pool (ReuseOnScaleIn), and SetDraining once a hop of the drain set it
+	// DRAINING: such an instance comes back with the same container
+	// instance, still DRAINING, and the drain's completion leaves the chain
+	// mark on it so that the launch gate can tell our drain from an
+	// operator's and set it ACTIVE again.
+	IntoWarmPool bool `json:"into_warm_pool,omitempty"`
+	SetDraining  bool `json:"set_draining,omitempty"`
 	// Launch marks the launch gate's chain: it waits for the instance's
 	// container instance to be ready, where a drain's waits for its tasks
 	// to be gone. A message without it is a drain's.
