@@ -89,3 +89,26 @@ func (s Summary) Print(w io.Writer) {
 	slices.Sort(ops)
 	fmt.Fprintf(w, "  AWS API calls: %d (%s)\n", total, strings.Join(ops, ", "))
 }
+
+// PrintLaunches writes, for each launch, when EC2 launched the instance,
+// when ECS could first use it and how its launch action ended, each timed
+// from since.
+func PrintLaunches(w io.Writer, launches []Launch, since time.Time) {
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%+.1fs", t.Sub(since).Seconds())
+	}
+	fmt.Fprintf(w, "  %-21s %12s %12s  %s\n", "instance", "EC2 launched", "ECS usable", "launch action")
+	for _, l := range launches {
+		action := "none: no launch hook, in service once booted"
+		switch {
+		case l.Gated && l.End == "":
+			action = "pending"
+		case l.Gated:
+			action = fmt.Sprintf("%s %s %s", at(l.Ended), l.End, l.Result)
+		}
+		fmt.Fprintf(w, "  %-21s %12s %12s  %s\n", l.InstanceID, at(l.Launched), at(l.Usable), action)
+	}
+}

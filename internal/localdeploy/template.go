@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 )
 
 // Deployment is what the local world takes from the CloudFormation template
@@ -22,10 +23,14 @@ import (
 // queues we test are the ones `cdk deploy` would create.
 type Deployment struct {
 	EventPattern []byte // the terminate lifecycle rule's pattern
-	// Rules are every rule with a pattern, the terminate lifecycle rule's
-	// and the ECS rules' (the schedule has none), each with the queue it
-	// targets, in the template's order of logical ids.
-	Rules         []Rule
+	// Rules are every rule with a pattern (the schedule has none): the
+	// terminate and launch lifecycle rules and the ECS rules, each with the
+	// event it selects and the queue it targets, in the template's order of
+	// logical ids.
+	Rules []Rule
+	// Hooks are the template's lifecycle hooks: the terminate hook and,
+	// with the launch gate, the launch hook, in the template's order.
+	Hooks         []autoscaling.Hook
 	RecursiveLoop string
 	Timeout       time.Duration
 	MemoryMB      int
@@ -54,6 +59,29 @@ const (
 type Rule struct {
 	Pattern []byte
 	Queue   Queue // the rule's target
+	// DetailType is the one event the pattern selects:
+	// contract.DetailTypeTerminate, DetailTypeLaunch, DetailTypeTaskState
+	// or DetailTypeInstanceState.
+	DetailType string
+	// Gate marks the launch gate's rules, which DisableLaunchGate leaves
+	// out: the launch lifecycle rule, and the rule for ACTIVE container
+	// instances that opens a gate.
+	Gate bool
+}
+
+// ECS reports whether the rule selects ECS events (what
+// FunctionOptions.NoECSEvents leaves out), not lifecycle actions.
+func (r Rule) ECS() bool {
+	return r.DetailType == contract.DetailTypeTaskState || r.DetailType == contract.DetailTypeInstanceState
+}
+
+// sources are the events a drainer's rule may select, by detail type, with
+// the one source that sends each.
+var sources = map[string]string{
+	contract.DetailTypeTerminate:     contract.SourceAutoScaling,
+	contract.DetailTypeLaunch:        contract.SourceAutoScaling,
+	contract.DetailTypeTaskState:     contract.SourceECS,
+	contract.DetailTypeInstanceState: contract.SourceECS,
 }
 
 // EventSource is an SQS queue of the drainer and the event source mapping
@@ -139,13 +167,15 @@ type template struct {
 
 type templateRule struct {
 	name, target string
-	pattern      []byte
+	rule         Rule
 }
 
 // ParseTemplate reads a deployment from a synthesized template: each event
 // source mapping is matched to its queue by EventSourceArn, each rule to the
-// queue its target's Arn names, and the poll queue is the one
-// DRAINER_QUEUE_URL references.
+// queue its target's Arn names and to the event its pattern's detail-type
+// selects, the poll queue is the one DRAINER_QUEUE_URL references, and the
+// lifecycle hooks are read as they are. A template with the launch gate
+// turned off (DisableLaunchGate) has no launch hook and no gate rules.
 func ParseTemplate(b []byte) (Deployment, error) {
 	var t struct {
 		Resources map[string]resource `json:"Resources"`
@@ -166,6 +196,8 @@ func ParseTemplate(b []byte) (Deployment, error) {
 			err = tpl.queue(name, r.Properties)
 		case "AWS::Lambda::EventSourceMapping":
 			err = tpl.mapping(r.Properties)
+		case "AWS::AutoScaling::LifecycleHook":
+			err = tpl.hook(r.Properties)
 		}
 		if err != nil {
 			return Deployment{}, fmt.Errorf("%s: %w", name, err)
@@ -179,7 +211,7 @@ func ParseTemplate(b []byte) (Deployment, error) {
 func (t *template) resolve() (Deployment, error) {
 	d := t.d
 	if d.EventPattern == nil || d.Timeout == 0 {
-		return Deployment{}, errors.New("template lacks the drainer's lifecycle rule or function")
+		return Deployment{}, errors.New("template lacks the drainer's terminate lifecycle rule or function")
 	}
 	source := func(id string) (EventSource, error) {
 		q, ok := t.queues[id]
@@ -221,7 +253,8 @@ func (t *template) resolve() (Deployment, error) {
 		if q == 0 {
 			return Deployment{}, fmt.Errorf("%s: its target %q is neither the event queue %s nor the poll queue %s", r.name, r.target, eventID, t.pollID)
 		}
-		d.Rules = append(d.Rules, Rule{Pattern: r.pattern, Queue: q})
+		r.rule.Queue = q
+		d.Rules = append(d.Rules, r.rule)
 	}
 	return d, nil
 }
@@ -250,11 +283,118 @@ func (t *template) rule(name string, props json.RawMessage) error {
 	if err := json.Compact(&pattern, p.EventPattern); err != nil {
 		return err
 	}
-	t.rules = append(t.rules, templateRule{name: name, target: p.Targets[0].Arn.arnOf(), pattern: pattern.Bytes()})
-	if strings.Contains(pattern.String(), "aws.autoscaling") {
-		t.d.EventPattern = pattern.Bytes()
+	r, err := classify(pattern.Bytes())
+	if err != nil {
+		return err
 	}
+	// One rule per lifecycle transition: the construct routes every
+	// group's actions through one, and a second would deliver each twice.
+	if !r.ECS() {
+		for _, o := range t.rules {
+			if o.rule.DetailType == r.DetailType {
+				return fmt.Errorf("a second rule for %q besides %s", r.DetailType, o.name)
+			}
+		}
+	}
+	if r.DetailType == contract.DetailTypeTerminate {
+		t.d.EventPattern = r.Pattern
+	}
+	t.rules = append(t.rules, templateRule{name: name, target: p.Targets[0].Arn.arnOf(), rule: r})
 	return nil
+}
+
+// classify reads which event a rule's pattern selects, by its detail type
+// (a drainer's rules select one each), and whether it serves the launch
+// gate. A pattern for anything else is refused, not guessed at: routed to
+// the wrong place, it would change what the world delivers.
+func classify(pattern []byte) (Rule, error) {
+	var p struct {
+		Source     []string `json:"source"`
+		DetailType []string `json:"detail-type"`
+		Detail     struct {
+			Status []json.RawMessage `json:"status"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(pattern, &p); err != nil {
+		return Rule{}, fmt.Errorf("event pattern %s: %w", pattern, err)
+	}
+	if len(p.DetailType) != 1 {
+		return Rule{}, fmt.Errorf("event pattern %s selects %d detail types, want one", pattern, len(p.DetailType))
+	}
+	r := Rule{Pattern: pattern, DetailType: p.DetailType[0]}
+	source, ok := sources[r.DetailType]
+	switch {
+	case !ok:
+		return Rule{}, fmt.Errorf("event pattern %s selects %q, which is no event of the drainer's", pattern, r.DetailType)
+	case len(p.Source) != 1 || p.Source[0] != source:
+		return Rule{}, fmt.Errorf("event pattern %s selects %q from sources %q, want %q", pattern, r.DetailType, p.Source, source)
+	}
+	active := slices.ContainsFunc(p.Detail.Status, func(s json.RawMessage) bool {
+		var v string
+		return json.Unmarshal(s, &v) == nil && v == contract.InstanceActive
+	})
+	r.Gate = r.DetailType == contract.DetailTypeLaunch || r.DetailType == contract.DetailTypeInstanceState && active
+	return r, nil
+}
+
+// hook reads a lifecycle hook. Its group name is literal for the
+// existing-cluster stack, the only one the local world deploys.
+func (t *template) hook(props json.RawMessage) error {
+	var p struct {
+		AutoScalingGroupName json.RawMessage
+		LifecycleHookName    string
+		LifecycleTransition  string
+		HeartbeatTimeout     int32
+		DefaultResult        string
+		NotificationMetadata string
+	}
+	if err := json.Unmarshal(props, &p); err != nil {
+		return err
+	}
+	h := autoscaling.Hook{Name: p.LifecycleHookName, Transition: p.LifecycleTransition, HeartbeatTimeout: p.HeartbeatTimeout,
+		DefaultResult: p.DefaultResult, NotificationMetadata: p.NotificationMetadata}
+	if json.Unmarshal(p.AutoScalingGroupName, &h.Group) != nil {
+		return fmt.Errorf("hook %s: AutoScalingGroupName %s is not literal", h.Name, p.AutoScalingGroupName)
+	}
+	if h.Transition != autoscaling.TransitionLaunching && h.Transition != autoscaling.TransitionTerminating {
+		return fmt.Errorf("hook %s: transition %q, want %s or %s", h.Name, h.Transition, autoscaling.TransitionLaunching, autoscaling.TransitionTerminating)
+	}
+	t.d.Hooks = append(t.d.Hooks, h)
+	return nil
+}
+
+// LaunchHook returns the template's launch hook; ok is false without the
+// launch gate.
+func (d Deployment) LaunchHook() (h autoscaling.Hook, ok bool) {
+	for _, h := range d.Hooks {
+		if h.Transition == autoscaling.TransitionLaunching {
+			return h, true
+		}
+	}
+	return autoscaling.Hook{}, false
+}
+
+// WithoutLaunchGate is the deployment as the construct makes it with
+// DisableLaunchGate: no launch hook, neither the launch lifecycle rule nor
+// the ACTIVE container instance rule, DRAINER_HOOKS naming the terminate
+// hook alone, and neither DRAINER_MAX_LAUNCH nor DRAINER_LAUNCH_DAEMONS.
+// That is everything the prop removes that the local world deploys (the
+// construct's TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission
+// pins the list; the alarm, metric filter and IAM grants it also removes
+// have no local counterpart), so the demo derives its gate-off world from
+// the one checked-in template instead of keeping a second synth in step.
+func (d Deployment) WithoutLaunchGate() Deployment {
+	out := d
+	out.Hooks = slices.DeleteFunc(slices.Clone(d.Hooks), func(h autoscaling.Hook) bool { return h.Transition == autoscaling.TransitionLaunching })
+	out.Rules = slices.DeleteFunc(slices.Clone(d.Rules), func(r Rule) bool { return r.Gate })
+	out.Environment = maps.Clone(d.Environment)
+	delete(out.Environment, contract.MaxLaunch.Env)
+	delete(out.Environment, contract.EnvLaunchDaemons)
+	if hooks, ok := out.Environment[contract.EnvHooks]; ok {
+		names := slices.DeleteFunc(strings.Split(hooks, ","), func(n string) bool { return strings.TrimSpace(n) == contract.LaunchHookName })
+		out.Environment[contract.EnvHooks] = strings.Join(names, ",")
+	}
+	return out
 }
 
 func (t *template) function(props json.RawMessage) error {

@@ -9,7 +9,6 @@
 package localdeploy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -33,9 +32,10 @@ import (
 
 // Names used in every scenario.
 const (
-	HookName     = contract.HookName
-	functionName = "ecs-drainer"
-	ruleName     = "ecs-drainer-lifecycle"
+	HookName       = contract.HookName
+	functionName   = "ecs-drainer"
+	ruleName       = "ecs-drainer-lifecycle"
+	launchRuleName = "ecs-drainer-launch"
 )
 
 // FunctionOptions adjust the deployment for a scenario: timings short
@@ -59,10 +59,13 @@ type FunctionOptions struct {
 	// VisibilityTimeout overrides both queues' (the template's), so a soak
 	// sees failed records come back (and reach the DLQ) in seconds.
 	VisibilityTimeout time.Duration
-	// NoECSEvents deploys only the terminate lifecycle rule, not the
-	// template's ECS rules: drains then complete at a poll, as if every
-	// ECS event were lost.
+	// NoECSEvents deploys only the template's lifecycle rules (terminate
+	// and launch), not its ECS rules: drains and launch gates then
+	// complete at a poll, as if every ECS event were lost.
 	NoECSEvents bool
+	// BootTime is how long EC2 takes to boot an instance before Auto
+	// Scaling sees it up (localaws.Options.BootTime); zero is at once.
+	BootTime time.Duration
 	// RecordLifecycleCalls points the function at a recorder in front of
 	// the local AWS that keeps every CompleteLifecycleAction and
 	// RecordLifecycleActionHeartbeat it sends (World.LifecycleCalls): the
@@ -87,7 +90,9 @@ type World struct {
 	EventQueueURL string
 	DLQURL        string // both queues'
 
-	recorder *recorder // nil unless FunctionOptions.RecordLifecycleCalls
+	deployment Deployment
+	recorder   *recorder // nil unless FunctionOptions.RecordLifecycleCalls
+	ecsView    ecsView
 }
 
 // Mappings are the event source mappings that feed the function from the
@@ -127,7 +132,7 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
-	w = &World{}
+	w = &World{deployment: d}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -140,7 +145,11 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 	// Instances are released as soon as their hooks let them go: the
 	// scenarios run on the wall clock, and an instance refresh would wait
 	// out EC2's shutdown minute per batch.
-	if w.AWS, err = localaws.Start(localaws.Options{Emit: w.Bus.Emit, Faults: o.Faults, ShutdownTime: autoscaling.ShutdownAtOnce}); err != nil {
+	emit := func(e awswire.Event) {
+		w.ecsView.note(e)
+		w.Bus.Emit(e)
+	}
+	if w.AWS, err = localaws.Start(localaws.Options{Emit: emit, Faults: o.Faults, ShutdownTime: autoscaling.ShutdownAtOnce, BootTime: o.BootTime}); err != nil {
 		return w, err
 	}
 	if err := w.queues(events, poll); err != nil {
@@ -220,15 +229,19 @@ func (o observedInvoker) Invoke(ctx context.Context, payload []byte, opt lambda.
 }
 
 // rules puts each of the template's rules on the bus, targeting its queue:
-// the terminate lifecycle rule, and the ECS rules unless o.NoECSEvents.
+// the lifecycle rules, and the ECS rules unless o.NoECSEvents.
 func (w *World) rules(d Deployment, o FunctionOptions) error {
 	ecsRules := 0
 	for _, r := range d.Rules {
-		name := ruleName
-		if !bytes.Equal(r.Pattern, d.EventPattern) {
-			if o.NoECSEvents {
-				continue
-			}
+		var name string
+		switch {
+		case r.DetailType == contract.DetailTypeTerminate:
+			name = ruleName
+		case r.DetailType == contract.DetailTypeLaunch:
+			name = launchRuleName
+		case o.NoECSEvents:
+			continue
+		default:
 			ecsRules++
 			name = fmt.Sprintf("%s-ecs-%d", functionName, ecsRules)
 		}
@@ -332,31 +345,89 @@ type GroupSpec struct {
 	// group shared with non-ECS work).
 	Unregistered     bool
 	HeartbeatTimeout int32 // default 30 s, the shortest AWS allows
+	// LaunchGate puts the template's launch hook on the group too, once
+	// its first instances are in service, as deploying the construct onto
+	// a running group does: with the group's heartbeat timeout and
+	// cluster, the template's name and default result. Group refuses it
+	// for a template without one (WithoutLaunchGate).
+	LaunchGate bool
+	// Agent, if set, is how the ECS agents of the instances the group
+	// launches after its first ones join the cluster
+	// (localaws.AttachClusterWith: a registration delay, failures); its
+	// Resources default to the spec's. The first instances always register
+	// at once, so that a scenario starts from a settled cluster.
+	Agent *localaws.Agent
 }
 
-// Group creates the group with the drainer's terminate hook and returns its
-// instance ids.
+// Group creates the group with the drainer's terminate hook (and launch
+// hook, with LaunchGate) and returns its instance ids once they are in
+// service.
 func (w *World) Group(ctx context.Context, g GroupSpec) ([]string, error) {
 	if g.HeartbeatTimeout == 0 {
 		g.HeartbeatTimeout = 30
+	}
+	launch, gated := w.deployment.LaunchHook()
+	if g.LaunchGate && !gated {
+		return nil, fmt.Errorf("group %s: a launch gate, but the template has no launch hook", g.Name)
 	}
 	if g.Unregistered {
 		w.AWS.ECS.CreateCluster(g.Cluster)
 	} else {
 		w.AWS.AttachCluster(g.Name, g.Cluster, g.Resources)
 	}
-	if _, _, err := w.AWS.AutoScaling.CreateGroup(g.Name, 0, 2*g.Instances+1, g.Instances); err != nil {
+	_, ids, err := w.AWS.AutoScaling.CreateGroup(g.Name, 0, 2*g.Instances+1, g.Instances)
+	if err != nil {
 		return nil, err
 	}
-	err := w.AWS.AutoScaling.PutLifecycleHook(autoscaling.Hook{
+	metadata := fmt.Sprintf(`{"cluster":%q}`, g.Cluster)
+	err = w.AWS.AutoScaling.PutLifecycleHook(autoscaling.Hook{
 		Group: g.Name, Name: HookName, Transition: autoscaling.TransitionTerminating,
 		HeartbeatTimeout: g.HeartbeatTimeout, DefaultResult: autoscaling.ResultContinue,
-		NotificationMetadata: fmt.Sprintf(`{"cluster":%q}`, g.Cluster),
+		NotificationMetadata: metadata,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return w.Instances(ctx, g.Name)
+	if err := w.inService(ctx, ids); err != nil {
+		return nil, fmt.Errorf("group %s: %w", g.Name, err)
+	}
+	if g.LaunchGate {
+		launch.Group, launch.HeartbeatTimeout, launch.NotificationMetadata = g.Name, g.HeartbeatTimeout, metadata
+		if err := w.AWS.AutoScaling.PutLifecycleHook(launch); err != nil {
+			return nil, err
+		}
+	}
+	if g.Agent != nil && !g.Unregistered {
+		ag := *g.Agent
+		if ag.Resources == (ecs.Resources{}) {
+			ag.Resources = g.Resources
+		}
+		if err := w.AWS.AttachClusterWith(g.Name, g.Cluster, ag); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// inService waits until the instances are InService: at once unless EC2
+// takes a boot time.
+func (w *World) inService(ctx context.Context, ids []string) error {
+	for {
+		up := 0
+		for _, id := range ids {
+			if in, ok := w.AWS.AutoScaling.Instance(id); ok && in.LifecycleState == autoscaling.StateInService {
+				up++
+			}
+		}
+		if up == len(ids) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d instances in service: %w", up, len(ids), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // WarmPool gives the group a warm pool of n stopped instances and returns
