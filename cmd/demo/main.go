@@ -1,14 +1,23 @@
 // Command demo runs a full drain on the local AWS: it builds the drainer's
 // bootstrap binary, deploys it as the construct's template for the demo's
 // cluster says (EventBridge rules, SQS queues and DLQ, event source
-// mappings, the function's settings) next to an ECS cluster on an Auto
-// Scaling group, scales
-// the group in (or refreshes it) and shows each instance's drain live. As in
-// a real account, the drainer's hook is not the group's only one: another
-// team's log-flush hook holds each instance until its logs are shipped,
-// after the drainer let it go, and one instance is terminated out of the
-// group's warm pool. It exits 0 only if every lifecycle action was completed
-// by the drainer with no task left running. `make demo` runs it.
+// mappings, the function's settings, the terminate and launch hooks) next
+// to an ECS cluster on an Auto Scaling group, scales the group in and shows
+// each instance's drain live. As in a real account, the drainer's hook is
+// not the group's only one: another team's log-flush hook holds each
+// instance until its logs are shipped, after the drainer let it go, and one
+// instance is terminated out of the group's warm pool. It exits 0 only if
+// every lifecycle action was completed by the drainer with no task left
+// running. `make demo` runs it.
+//
+// With -refresh it replaces every instance by an instance refresh instead,
+// twice at once in two local AWSs: with the launch gate, and with the
+// template as DisableLaunchGate makes it (refresh.go). The new instances'
+// ECS agents register some seconds after boot, and the demo shows when
+// each instance was launched, usable by ECS and let through by the gate,
+// then how long the web service had tasks with no place to run and how few
+// of them ran, in each world. It also exits 1 if the gate let an instance
+// through before ECS could use it, or left one pending.
 //
 // The template is checked in (demo.template.json), not synthesized: the
 // CDK takes minutes to compile on a fresh machine, and the demo would wait
@@ -28,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	lsautoscaling "github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
@@ -55,19 +65,36 @@ type options struct {
 	heartbeat                 int
 	refresh, verbose, warm    bool
 	binary, otherHook         string
+	// The instances' boot, their agents' registration (-refresh) and the
+	// web service's start and minimum healthy percent.
+	boot, register, jitter time.Duration
+	seed                   uint64
+	startDelay             time.Duration
+	minHealthy             int
 }
+
+// instanceResources is each instance's size: 4 vCPUs and 8 GiB (a
+// c7g.xlarge), so that the others have room for one instance's tasks, as a
+// cluster sized for an instance refresh's batch of one has.
+var instanceResources = ecs.Resources{CPU: 4096, Memory: 8192}
 
 func main() {
 	var o options
 	flag.IntVar(&o.instances, "instances", 4, "instances in the Auto Scaling group")
 	flag.IntVar(&o.scaleIn, "scale-in", 2, "instances the scale-in removes")
-	flag.IntVar(&o.tasks, "tasks", 2, "web service tasks per instance")
+	flag.IntVar(&o.tasks, "tasks", 3, "web service tasks per instance")
+	flag.IntVar(&o.minHealthy, "min-healthy", 50, "the web service's minimum healthy percent")
+	flag.DurationVar(&o.startDelay, "start-delay", 2*time.Second, "how long a task takes from PENDING to RUNNING (image pull, start)")
+	flag.DurationVar(&o.boot, "boot", time.Second, "how long EC2 takes to boot an instance before Auto Scaling sees it up")
+	flag.DurationVar(&o.register, "register", 6*time.Second, "with -refresh: how long after boot a new instance's ECS agent registers, at least")
+	flag.DurationVar(&o.jitter, "register-jitter", 8*time.Second, "with -refresh: plus up to this much more, drawn per instance from -seed")
+	flag.Uint64Var(&o.seed, "seed", 1, "with -refresh: the seed of the registration delays")
 	flag.DurationVar(&o.poll, "poll", 2*time.Second, "DRAINER_POLL_INTERVAL")
 	flag.DurationVar(&o.stopDelay, "stop-delay", 3*time.Second, "how long a task takes to stop once told to (its stop timeout)")
 	flag.DurationVar(&o.jobFor, "job", 20*time.Second, "how long the standalone job on the oldest instance runs")
 	flag.DurationVar(&o.maxDrain, "max-drain", 2*time.Minute, "DRAINER_MAX_DRAIN")
 	flag.IntVar(&o.heartbeat, "heartbeat", 30, "the lifecycle hook's heartbeat timeout in seconds (30 to 7200)")
-	flag.BoolVar(&o.refresh, "refresh", false, "run an instance refresh that replaces every instance instead of a scale-in")
+	flag.BoolVar(&o.refresh, "refresh", false, "replace every instance by an instance refresh instead of a scale-in, with and without the launch gate side by side")
 	flag.StringVar(&o.otherHook, "other-hook", "log-flush", "another team's terminate hook on the group, completed once the instance's logs are flushed (empty: none)")
 	flag.DurationVar(&o.flush, "flush", 3*time.Second, "how long the other team flushes logs once an instance's containers have stopped")
 	flag.BoolVar(&o.warm, "warm", true, "give the group a warm pool of one instance and terminate it out of the pool (not with -refresh)")
@@ -103,39 +130,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", templateFile, err)
 	}
+	if o.refresh {
+		return compareRefreshes(ctx, o, d, out, step)
+	}
 	step("starting a local AWS and deploying the construct's template for cluster %q into it (cmd/demo/%s: %d rules, the function with a %s timeout, its event and poll queues) ...",
 		cluster, templateFile, len(d.Rules), d.Timeout)
-	logs := io.Discard
-	if o.verbose {
-		logs = out
-	}
-	w, err := localdeploy.Start(ctx, d, localdeploy.FunctionOptions{
-		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, Logs: logs,
-	})
+	step("creating the cluster, its group of %d instances and their tasks ...", o.instances)
+	w, ids, err := deploy(ctx, o, d, nil, o.logs(out))
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	step("creating the cluster, its group of %d instances and their tasks ...", o.instances)
-	ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, HeartbeatTimeout: int32(o.heartbeat)}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
-	if err != nil {
-		return err
-	}
-	if err := workload(w, o, ids); err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "local AWS on %s: cluster %q on group %q, %d instances, %d tasks\n", w.AWS.URL, cluster, group, len(ids), len(w.AWS.ECS.Tasks(cluster)))
 	fmt.Fprintf(out, "drainer: real bootstrap under the local Lambda runtime, poll %s, max drain %s, hook heartbeat timeout %ds\n", o.poll, o.maxDrain, o.heartbeat)
 	if o.otherHook != "" {
-		teamCtx, stopTeam := context.WithCancel(ctx)
-		defer stopTeam()
-		if err := otherTeam(teamCtx, w, o); err != nil {
-			return err
-		}
 		fmt.Fprintf(out, "another team's terminate hook %q on the group: it ships each instance's logs for %s once its containers have stopped\n", o.otherHook, o.flush)
 	}
 	var warm string
-	if o.warm && !o.refresh {
+	if o.warm {
 		pool, err := w.WarmPool(ctx, group, 1)
 		if err != nil {
 			return err
@@ -145,14 +157,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	expected := o.scaleIn
-	if o.refresh {
-		expected = len(ids)
-		fmt.Fprintf(out, "starting an instance refresh of all %d instances\n", len(ids))
-		err = w.Refresh(ctx, group)
-	} else {
-		fmt.Fprintf(out, "scaling in by %d\n", o.scaleIn)
-		err = w.ScaleIn(ctx, group, o.scaleIn)
-	}
+	fmt.Fprintf(out, "scaling in by %d\n", o.scaleIn)
+	err = w.ScaleIn(ctx, group, o.scaleIn)
 	if err == nil && warm != "" {
 		expected++
 		fmt.Fprintf(out, "terminating %s out of the warm pool\n", warm)
@@ -182,6 +188,42 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
+// logs is where the function's own log lines go: out with -v.
+func (o options) logs(out io.Writer) io.Writer {
+	if o.verbose {
+		return out
+	}
+	return io.Discard
+}
+
+// deploy starts a local AWS with the deployment d and creates in it the
+// demo's group, with the launch hook if d has one, its cluster and its
+// workload, and the other team's hook, which it plays until ctx is done.
+// The group's first instances register at once; agent, if set, is how the
+// agents of the instances launched later join.
+func deploy(ctx context.Context, o options, d localdeploy.Deployment, agent *localaws.Agent, logs io.Writer) (*localdeploy.World, []string, error) {
+	w, err := localdeploy.Start(ctx, d, localdeploy.FunctionOptions{
+		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, Logs: logs, BootTime: o.boot,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	_, gated := d.LaunchHook()
+	ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: group, Cluster: cluster, Instances: o.instances, Resources: instanceResources,
+		HeartbeatTimeout: int32(o.heartbeat), LaunchGate: gated, Agent: agent}) // #nosec G115 -- Auto Scaling rejects anything outside 30..7200
+	if err == nil {
+		err = workload(w, o, ids)
+	}
+	if err == nil && o.otherHook != "" {
+		err = otherTeam(ctx, w, o)
+	}
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, ids, nil
+}
+
 // otherTeam puts another team's terminate hook on the group and plays that
 // team in the background until ctx is done: once an instance's containers
 // have all stopped, it ships their last logs for o.flush and then completes
@@ -208,11 +250,14 @@ func otherTeam(ctx context.Context, w *localdeploy.World, o options) error {
 
 // workload puts on the cluster what a real one has: a web service spread
 // over every instance, an API on a fixed host port (one per instance), a
-// log-agent daemon, and a standalone job that ECS draining leaves alone.
+// log-agent daemon, and a standalone job on the oldest instance that ECS
+// draining leaves alone.
 func workload(w *localdeploy.World, o options, ids []string) error {
 	specs := []ecs.ServiceSpec{
-		{Name: "web", DesiredCount: o.tasks * o.instances, CPU: 256, Memory: 512, StopDelay: o.stopDelay},
-		{Name: "api", DesiredCount: max(1, o.instances-o.scaleIn), CPU: 256, Memory: 512, HostPort: 8080, MinimumHealthyPercent: 50, StopDelay: o.stopDelay},
+		{Name: "web", DesiredCount: o.tasks * o.instances, CPU: 256, Memory: 512, MinimumHealthyPercent: o.minHealthy,
+			StartDelay: o.startDelay, StopDelay: o.stopDelay},
+		{Name: "api", DesiredCount: max(1, o.instances-o.scaleIn), CPU: 256, Memory: 512, HostPort: 8080, MinimumHealthyPercent: 50,
+			StartDelay: o.startDelay, StopDelay: o.stopDelay},
 		{Name: "log-agent", Daemon: true, CPU: 64, Memory: 64, StopDelay: time.Second},
 	}
 	for _, s := range specs {

@@ -76,3 +76,58 @@ func TestTheDemoDrainsEveryInstance(t *testing.T) {
 		t.Fatalf("demo with %+v: %v, want OK; its output:\n%s", o, err, &out)
 	}
 }
+
+// The launch gate is worth its hook only if a refresh with it keeps the
+// service's capacity better than the same refresh without it: fewer
+// task-seconds with no place to run, a higher lowest count of RUNNING
+// tasks, never below the minimum healthy count, and no instance let in
+// before ECS could use it or left pending. Only the direction is asserted:
+// the figures are read from the local AWS's own clock (the tasks' and
+// events' timestamps), and the gate opens on the ECS event, not on the
+// drainer's poll grid, so where the wall clock's second falls does not
+// matter; the agents register well after the ungated refresh has drained
+// every old instance, so the ungated world always runs out of room.
+func TestTheLaunchGateKeepsCapacityThroughARefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two instance refreshes end to end; skipped with -short")
+	}
+	t.Parallel()
+	o := options{instances: 4, scaleIn: 1, tasks: 3, minHealthy: 50, poll: time.Second, stopDelay: time.Second, startDelay: time.Second,
+		jobFor: 2 * time.Second, maxDrain: time.Minute, heartbeat: 30, boot: 500 * time.Millisecond,
+		register: 6 * time.Second, jitter: 2 * time.Second, seed: 1, refresh: true}
+	dir := t.TempDir()
+	var err error
+	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := localdeploy.ParseTemplate(demoTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	runs, err := refreshBoth(context.Background(), o, d, &out, func(string, ...any) {})
+	if err != nil {
+		t.Fatalf("refreshes with %+v: %v; output:\n%s", o, err, &out)
+	}
+	for _, v := range violations(runs) {
+		t.Errorf("VIOLATION: %s", v)
+	}
+	on, off := runs[0], runs[1]
+	if !on.gated() || off.gated() {
+		t.Fatalf("runs %s (gated %v) and %s (gated %v), want the gated one first", on.label, on.gated(), off.label, off.gated())
+	}
+	if len(on.launches) != o.instances || len(off.launches) != o.instances {
+		t.Errorf("launches: %d with the gate, %d without; want %d each", len(on.launches), len(off.launches), o.instances)
+	}
+	floor := (on.capacity.Desired*o.minHealthy + 99) / 100
+	t.Logf("with the gate: %+v in %s; without: %+v in %s; minimum healthy %d", on.capacity, on.end.Sub(on.start), off.capacity, off.end.Sub(off.start), floor)
+	if on.capacity.Unplaced >= off.capacity.Unplaced {
+		t.Errorf("task-seconds with no place: %.1f with the gate, %.1f without; want fewer with it", on.capacity.Unplaced, off.capacity.Unplaced)
+	}
+	if on.capacity.MinRunning <= off.capacity.MinRunning || on.capacity.MinRunning < floor {
+		t.Errorf("lowest RUNNING: %d with the gate, %d without; want more with it, and at least the minimum healthy %d", on.capacity.MinRunning, off.capacity.MinRunning, floor)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", &out)
+	}
+}
