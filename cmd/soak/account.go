@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
@@ -45,9 +46,9 @@ const (
 	soakBriefMax          = 6 * time.Second
 )
 
-// SoakGroups are the groups the soak drains; its deployment must be
-// synthesized for them.
-var SoakGroups = []string{soakGroup, SoakOtherGroup}
+// SoakGroups are the groups the soak drains, and whose launches it gates;
+// its deployment must be synthesized for them.
+var SoakGroups = []string{soakGroup, SoakOtherGroup, soakScaleGroup, soakRefreshGroup, soakSurgeGroup}
 
 // account is what the soak did to its account besides the drains and the
 // chaos: which instance got what, and when.
@@ -83,23 +84,41 @@ func (a *account) disconnectedAt(id string) (time.Time, bool) {
 	return t, ok
 }
 
-// deploymentDrains reports whether the deployment's terminate rule names
-// the group.
-func deploymentDrains(d localdeploy.Deployment, group string) bool {
-	var p struct {
-		Detail struct {
-			AutoScalingGroupName []string `json:"AutoScalingGroupName"`
-		} `json:"detail"`
+// ownHook reports whether hook is one of the drainer's: the terminate hook
+// or the launch gate's.
+func ownHook(hook string) bool {
+	return hook == localdeploy.HookName || hook == contract.LaunchHookName
+}
+
+// checkDeployment checks that the deployment drains and gates every group
+// of the soak: its terminate rule and its launch rule name each. Without
+// the launch rule (the gate off) the soak's launches would only test Auto
+// Scaling's heartbeat timeout.
+func checkDeployment(d localdeploy.Deployment) error {
+	names := func(pattern []byte) []string {
+		var p struct {
+			Detail struct {
+				AutoScalingGroupName []string `json:"AutoScalingGroupName"`
+			} `json:"detail"`
+		}
+		_ = json.Unmarshal(pattern, &p)
+		return p.Detail.AutoScalingGroupName
 	}
-	if json.Unmarshal(d.EventPattern, &p) != nil {
-		return false
-	}
-	for _, g := range p.Detail.AutoScalingGroupName {
-		if g == group {
-			return true
+	var launch []byte
+	for _, r := range d.Rules {
+		if bytes.Contains(r.Pattern, []byte(contract.DetailTypeLaunch)) {
+			launch = r.Pattern
 		}
 	}
-	return false
+	for _, g := range SoakGroups {
+		switch {
+		case !slices.Contains(names(d.EventPattern), g):
+			return fmt.Errorf("the deployment does not drain %s: synthesize it for %v", g, SoakGroups)
+		case !slices.Contains(names(launch), g):
+			return fmt.Errorf("the deployment has no launch rule for %s: synthesize it for %v with the launch gate on", g, SoakGroups)
+		}
+	}
+	return nil
 }
 
 // customAttributes are ten team attributes such as an account carries
@@ -175,7 +194,7 @@ func (l *outcomeLog) Write(p []byte) (int, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	other := line.Hook != "" && line.Hook != localdeploy.HookName
+	other := line.Hook != "" && !ownHook(line.Hook)
 	if other && line.Msg == "record ignored" {
 		l.ignored++
 	}

@@ -15,16 +15,19 @@ import (
 // the messages of one drain form a tree; a hop that went on has children. A
 // copy of a body sent back to the queue unchanged keeps its id, and is the
 // same node. Bodies of earlier builds have no id: their SQS message id
-// stands in.
+// stands in. A launch gate's chain carries no mark either, so a duplicated
+// launch event runs two chains until the action completes: its forks are
+// counted apart.
 type chainLog struct {
 	mu       sync.Mutex
 	parent   map[string]string // chain id -> parent chain id
 	drain    map[string]string // chain id -> instance id
+	launch   map[string]bool   // chain ids of launch chains
 	unmarked map[string]bool   // instance ids whose chain could carry no mark
 }
 
 func newChainLog() *chainLog {
-	return &chainLog{parent: map[string]string{}, drain: map[string]string{}, unmarked: map[string]bool{}}
+	return &chainLog{parent: map[string]string{}, drain: map[string]string{}, launch: map[string]bool{}, unmarked: map[string]bool{}}
 }
 
 // see records a queued message, named sqsID by SQS, and returns it; bodies
@@ -37,6 +40,9 @@ func (c *chainLog) see(sqsID, body string) (m lifecycle.Message, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.parent[id], c.drain[id] = m.Parent, m.InstanceID
+	if m.Launch {
+		c.launch[id] = true
+	}
 	if m.Unmarked {
 		c.unmarked[m.InstanceID] = true
 	}
@@ -51,11 +57,12 @@ func (c *chainLog) isUnmarked(instanceID string) bool {
 	return c.unmarked[instanceID]
 }
 
-// forks returns, per instance, how many times its chain forked into two
-// branches that both went on for two hops or more. Duplicates make a
-// one-hop branch now and then (the duplicate's hop sends a message that the
-// next hop drops); that is convergence, not a fork.
-func (c *chainLog) forks() map[string]int {
+// forks returns, per instance, how many times its drain's chain forked into
+// two branches that both went on for two hops or more, and how many times
+// launch chains did. Duplicates make a one-hop branch now and then (the
+// duplicate's hop sends a message that the next hop drops); that is
+// convergence, not a fork.
+func (c *chainLog) forks() (drains map[string]int, launches int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	children := map[string][]string{}
@@ -75,7 +82,7 @@ func (c *chainLog) forks() map[string]int {
 		memo[id] = d
 		return d
 	}
-	out := map[string]int{}
+	drains = map[string]int{}
 	for _, kids := range children {
 		lived := 0
 		for _, k := range kids {
@@ -83,9 +90,13 @@ func (c *chainLog) forks() map[string]int {
 				lived++
 			}
 		}
-		if lived >= 2 {
-			out[c.drain[kids[0]]]++
+		switch {
+		case lived < 2:
+		case c.launch[kids[0]]:
+			launches++
+		default:
+			drains[c.drain[kids[0]]]++
 		}
 	}
-	return out
+	return drains, launches
 }

@@ -41,8 +41,8 @@ func TestChainLogCountsOnlyForksThatLiveOn(t *testing.T) {
 				c.see(e[0], requeueBody(t, "", e[1]))
 			}
 			c.see("x", "not a message")
-			if got := c.forks()[drainID]; got != tt.want {
-				t.Fatalf("forks = %d, want %d (%s)", got, tt.want, fmt.Sprint(tt.edges))
+			if got, _ := c.forks(); got[drainID] != tt.want {
+				t.Fatalf("forks = %d, want %d (%s)", got[drainID], tt.want, fmt.Sprint(tt.edges))
 			}
 		})
 	}
@@ -72,9 +72,37 @@ func TestChainLogKeysTheTreeByBodyIDs(t *testing.T) {
 					t.Fatalf("see(%s) ignored a re-queue message", m[0])
 				}
 			}
-			if got := c.forks()[drainID]; got != tt.want {
-				t.Fatalf("forks = %d, want %d (%v)", got, tt.want, tt.msgs)
+			if got, _ := c.forks(); got[drainID] != tt.want {
+				t.Fatalf("forks = %d, want %d (%v)", got[drainID], tt.want, tt.msgs)
 			}
 		})
+	}
+}
+
+// A launch chain carries no mark, so a duplicated launch event runs two
+// chains until the action completes: such a fork must be counted apart,
+// never as a drain's fork (a violation), and a drain's fork on the same
+// instance must still count as one.
+func TestChainLogCountsLaunchForksApart(t *testing.T) {
+	c := newChainLog()
+	body := func(id, parent string, launch bool) string {
+		b, err := lifecycle.Message{Cluster: "c", GroupName: "g", HookName: "h", InstanceID: drainID, ID: id, Parent: parent, Attempt: 2, Launch: launch}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, e := range [][2]string{{"l1", "launch-event"}, {"l2", "l1"}, {"l2b", "l1"}, {"l3", "l2"}, {"l3b", "l2b"}, {"l4", "l3"}, {"l4b", "l3b"}} {
+		c.see(e[0], body(e[0], e[1], true))
+	}
+	drains, launches := c.forks()
+	if drains[drainID] != 0 || launches != 1 {
+		t.Fatalf("forks() = %v, %d; want no drain fork and 1 launch fork", drains, launches)
+	}
+	for _, e := range [][2]string{{"d1", "terminate-event"}, {"d2", "d1"}, {"d2b", "d1"}, {"d3", "d2"}, {"d3b", "d2b"}, {"d4", "d3"}, {"d4b", "d3b"}} {
+		c.see(e[0], body(e[0], e[1], false))
+	}
+	if drains, launches = c.forks(); drains[drainID] != 1 || launches != 1 {
+		t.Fatalf("forks() = %v, %d; want 1 drain fork of %s and 1 launch fork", drains, launches, drainID)
 	}
 }

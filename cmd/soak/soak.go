@@ -107,6 +107,13 @@ type SoakReport struct {
 	// OtherEventsIgnored are the other hook's events (forwardOtherHooks)
 	// that the drainer logged as ignored; it must log no outcome for one.
 	OtherEventsIgnored int
+	// Launch counts the launch gate's actions and groups (checkLaunches);
+	// LaunchLost are launch chains' messages the soak lost, LaunchForks
+	// launch chains that forked (they carry no mark; counted, not a
+	// violation), LaunchDrains the drains of the launch groups' instances
+	// (refreshed or abandoned), counted in Drains too.
+	Launch                                launchCounts
+	LaunchLost, LaunchForks, LaunchDrains int
 	// Outcomes are the function's logged outcomes, Warnings its counted
 	// warnings (other_hooks, attr_limit).
 	Outcomes, Warnings map[string]int
@@ -121,12 +128,17 @@ var callsPerDrainBound = 12.0 * (soakMaxDrain.Seconds()/soakPoll.Seconds() + 10)
 func (r SoakReport) Line() string {
 	return fmt.Sprintf("soak seed=%d drains=%d completed=%d timed_out=%d deadline=%d early_releases=%d not_ended=%d forks=%d lost_messages=%d chains_left=%d poison_in_dlq=%d/%d dlq_extra=%d calls_per_drain=%.1f (bound %.0f) invocations=%d wall=%s faults{%s} "+
 		"other_hook{actions=%d completed=%d abandoned=%d held_after_drainer=%d skipped_drains=%d} warm_drained=%d/%d disconnects{brief=%d long=%d released_disconnected=%d} attr_limit_drained=%d/%d unmarked_forks=%d "+
-		"other_events_ignored=%d foreign_hook_calls=%d/%d outcomes{%s} warnings{%s} violations=%d",
+		"other_events_ignored=%d foreign_hook_calls=%d/%d "+
+		"launches=%d launch_ready=%d launch_warm=%d launch_abandoned=%d launch_failed=%d launch_deadline=%d launch_early=%d launch_lapsed=%d launch_pending=%d "+
+		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d outcomes{%s} warnings{%s} violations=%d",
 		r.Seed, r.Drains, r.Completed, r.TimedOut, r.Deadlines, r.EarlyReleases, r.NotEnded, r.Forks, r.LostMessages, r.ChainsLeft,
 		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), counts(r.Faults),
 		r.OtherActions, r.OtherCompleted, r.OtherAbandoned, r.OtherHeldAfter, r.Skipped, r.WarmDrained, r.Warm,
 		r.BriefDisconnects, r.LongDisconnects, r.DisconnectReleases, r.AttrLimitDrained, r.AttrLimit, r.UnmarkedForks,
-		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls, counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
+		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls,
+		r.Launch.Launches, r.Launch.Ready, r.Launch.IntoWarmPool, r.Launch.Abandoned, r.Launch.RegistrationFailed, r.Launch.Deadline, r.Launch.Early, r.Launch.Lapsed, r.Launch.Pending,
+		r.LaunchLost, r.LaunchForks, r.LaunchDrains, r.Launch.GroupsReady, r.Launch.Groups, r.Launch.RefreshesDone, r.Launch.Refreshes,
+		counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
 }
 
 // counts renders a map of counts as sorted k=n pairs.
@@ -148,8 +160,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	if !deploymentDrains(cfg.Deployment, SoakOtherGroup) {
-		return SoakReport{}, fmt.Errorf("the deployment does not drain %s: synthesize it for %v", SoakOtherGroup, SoakGroups)
+	if err := checkDeployment(cfg.Deployment); err != nil {
+		return SoakReport{}, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x50a4)) // #nosec G404 -- seeded for a reproducible soak, not a secret
 	cfg.Faults.Seed = int64(cfg.Seed)              // #nosec G115 -- a seed's bits, not a quantity
@@ -158,7 +170,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	dw, err := localdeploy.Start(ctx, cfg.Deployment, localdeploy.FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
 		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
-		Env: []string{contract.StaleAfter.Env + "=1m", contract.DisconnectedAfter.Env + "=" + soakDisconnectedAfter.String()},
+		Env: []string{contract.StaleAfter.Env + "=1m", contract.DisconnectedAfter.Env + "=" + soakDisconnectedAfter.String(),
+			contract.MaxLaunch.Env + "=" + soakMaxLaunch.String()},
 	})
 	if err != nil {
 		return SoakReport{}, err
@@ -168,8 +181,18 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	if err := w.forwardOtherHooks(cfg.Deployment); err != nil {
 		return SoakReport{}, err
 	}
+	regs := newRegistrations()
+	if err := regs.watch(w.Bus); err != nil {
+		return SoakReport{}, err
+	}
 
 	acct, drained, err := w.soakAccount(ctx, cfg, rng)
+	if err != nil {
+		return SoakReport{}, err
+	}
+	// The launch groups come before the service, so that their first
+	// instances run some of its tasks: a refresh then drains them too.
+	gated, err := w.launchAccount(ctx, cfg, regs)
 	if err != nil {
 		return SoakReport{}, err
 	}
@@ -212,9 +235,13 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); bg.Wait() }()
 	bg.Go(func() { w.Reconcile(bgCtx, soakReconcile) })
-	bg.Go(func() { w.watchQueue(bgCtx, chains, lost) })
+	bg.Go(func() { w.watchQueue(bgCtx, chains, lost, gated) })
 	bg.Go(func() { acct.team.Run(bgCtx) })
 
+	// Scale-out and refreshes start with the drains and run beside them.
+	if err := w.startLaunches(ctx, gated); err != nil {
+		return SoakReport{}, err
+	}
 	for _, id := range drained {
 		if acct.long[id] {
 			// The agent dies as its instance is scaled in: its tasks
@@ -232,21 +259,28 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	w.briefDisconnects(rng, acct)
 	w.chaos(ctx, rng, picked, acct.group)
 
-	// Wait until every terminate action ended (the other team's too),
-	// every chain with it, and every event the drains caused was handled.
+	// Wait until every lifecycle action ended (the other team's too),
+	// every chain with it, every event the drains and launches caused was
+	// handled, and the launch groups are done.
+	var ends []groupEnd
 	for ctx.Err() == nil {
 		if w.pendingActions() == 0 {
 			v, f, d := w.AWS.SQS.Counts(w.QueueURL)
 			ev, ef, ed := w.AWS.SQS.Counts(w.EventQueueURL)
 			if v+f+d+ev+ef+ed == 0 {
-				break
+				if ends, err = w.groupEnds(ctx, gated); err == nil && settled(ends) {
+					break
+				}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	stopBG()
 	bg.Wait()
-	return w.soakReport(cfg, drained, picked, acct, chains, lost, logs, inj, time.Since(start)), nil
+	if ends, err = w.groupEnds(context.WithoutCancel(ctx), gated); err != nil {
+		return SoakReport{}, fmt.Errorf("reading the launch groups: %w", err)
+	}
+	return w.soakReport(cfg, drained, picked, acct, gated, ends, chains, lost, logs, inj, time.Since(start)), nil
 }
 
 // soakAccount creates the soak's groups: the drainer's group with spares
@@ -387,11 +421,12 @@ func (w world) chaos(ctx context.Context, rng *rand.Rand, picked, group map[stri
 	}
 }
 
-// pendingActions counts the terminate actions still pending, of every hook.
+// pendingActions counts the lifecycle actions still pending, of every hook,
+// launch and terminate.
 func (w world) pendingActions() int {
 	n := 0
 	for _, a := range w.AWS.AutoScaling.Actions() {
-		if a.Transition == autoscaling.TransitionTerminating && a.Active {
+		if a.Active {
 			n++
 		}
 	}
@@ -405,9 +440,11 @@ type lossLog struct {
 	rate float64
 	seen map[string]bool
 	lost int
+	// launch counts the lost messages of launch chains.
+	launch int
 }
 
-func (l *lossLog) decide(id string) bool {
+func (l *lossLog) decide(id string, launch bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.seen == nil {
@@ -419,6 +456,9 @@ func (l *lossLog) decide(id string) bool {
 	l.seen[id] = true
 	if l.rate > 0 && l.rng.Float64() < l.rate {
 		l.lost++
+		if launch {
+			l.launch++
+		}
 		return true
 	}
 	return false
@@ -427,7 +467,7 @@ func (l *lossLog) decide(id string) bool {
 // watchQueue records every re-queue message (their delay of at least a
 // second keeps each on the queue for several looks) and loses the share
 // the soak asks for.
-func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) {
+func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog, gated *launches) {
 	localdeploy.Every(ctx, 100*time.Millisecond, func() bool {
 		msgs, err := w.AWS.SQS.Messages(w.QueueURL)
 		if err != nil {
@@ -441,8 +481,14 @@ func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) 
 			// A chain with no mark is the one thing the reconciler cannot
 			// restart (the drainer says so when it starts one): losing
 			// its message would only test Auto Scaling's heartbeat
-			// timeout, so SQS keeps those.
-			if ok && !msg.Unmarked && m.ReceiptHandle == "" && lost.decide(m.MessageID) {
+			// timeout, so SQS keeps those. The reconciler restarts no
+			// launch chain either (design.md, "The launch gate"): the
+			// container instance's ACTIVE event lets the launch through
+			// instead, so only the chains of agents that do register
+			// are lost; an agent that fails or never registers has
+			// nothing else to end its launch.
+			lose := ok && !msg.Unmarked && m.ReceiptHandle == "" && (!msg.Launch || gated.joins(msg.InstanceID))
+			if lose && lost.decide(m.MessageID, msg.Launch) {
 				w.AWS.SQS.Lose(w.QueueURL, m.MessageID)
 			}
 		}
@@ -450,24 +496,37 @@ func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) 
 	})
 }
 
-func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, chains *chainLog, lost *lossLog,
-	logs *outcomeLog, inj *faults.Injector, wall time.Duration) SoakReport {
-	r := SoakReport{Seed: cfg.Seed, Drains: len(drained), Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost,
+func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, gated *launches, ends []groupEnd,
+	chains *chainLog, lost *lossLog, logs *outcomeLog, inj *faults.Injector, wall time.Duration) SoakReport {
+	r := SoakReport{Seed: cfg.Seed, Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost, LaunchLost: lost.launch,
 		Warm: len(acct.warm), AttrLimit: len(acct.attrLimit), BriefDisconnects: len(acct.brief), LongDisconnects: len(acct.long)}
 	r.Outcomes, r.Warnings = logs.counts()
 	violate := func(format string, args ...any) { r.Violations = append(r.Violations, fmt.Sprintf(format, args...)) }
+	all := w.AWS.AutoScaling.Actions()
 	actions := map[string]autoscaling.ActionView{}
 	hookOf := map[string]string{} // action token -> hook
 	others := map[string]autoscaling.ActionView{}
-	for _, a := range w.AWS.AutoScaling.Actions() {
+	gatedGroup := map[string]bool{}
+	for _, g := range gated.groups {
+		gatedGroup[g.name] = true
+	}
+	drained = slices.Clone(drained)
+	for _, a := range all {
 		hookOf[a.Token] = a.Hook
 		switch a.Hook {
 		case localdeploy.HookName:
 			actions[a.InstanceID] = a
+			// The launch groups' drains: instances refreshed, and
+			// launches abandoned, pass the terminate hook too.
+			if gatedGroup[a.Group] {
+				drained = append(drained, a.InstanceID)
+				r.LaunchDrains++
+			}
 		case soakOtherHook:
 			others[a.InstanceID] = a
 		}
 	}
+	r.Drains = len(drained)
 	byTeam := acct.team.Completed()
 	warm := map[string]bool{}
 	for _, id := range acct.warm {
@@ -541,7 +600,9 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 	for id := range acct.attrLimit {
 		unmarked[id] = true
 	}
-	for id, n := range chains.forks() {
+	forks, launchForks := chains.forks()
+	r.LaunchForks = launchForks
+	for id, n := range forks {
 		if unmarked[id] || chains.isUnmarked(id) {
 			// No mark to converge on: a duplicate lives on until the
 			// drain ends. A cost the drainer states, not a lost drain.
@@ -585,6 +646,17 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 		violate("%.1f AWS calls per drain, over the bound of %.0f", r.CallsPerDrain, callsPerDrainBound)
 	}
 	r.Invocations = w.Function.Stats().Invocations
+	usable, failed, unreadable := gated.regs.snapshot()
+	clusters := map[string]string{}
+	for _, g := range SoakGroups {
+		clusters[g] = soakGroup
+	}
+	var launchViolations []string
+	r.Launch, launchViolations = checkLaunches(launchRecords{
+		actions: all, calls: w.LifecycleCalls(), usable: usable, failed: failed, unreadable: unreadable,
+		cluster: clusters, maxLaunch: soakMaxLaunch, groups: ends, end: time.Now(),
+	})
+	r.Violations = append(r.Violations, launchViolations...)
 	slices.Sort(r.Violations)
 	return r
 }
@@ -623,10 +695,10 @@ func (w world) checkOwnHook(r *SoakReport, hookOf map[string]string, violate fun
 	for _, c := range w.LifecycleCalls() {
 		r.DrainerLifecycleCalls++
 		switch {
-		case c.Hook != localdeploy.HookName:
+		case !ownHook(c.Hook):
 			r.ForeignLifecycleCalls++
 			violate("%s: the drainer sent %s for hook %q (answered %d)", c.InstanceID, c.Operation, c.Hook, c.Status)
-		case c.Token != "" && hookOf[c.Token] != "" && hookOf[c.Token] != localdeploy.HookName:
+		case c.Token != "" && hookOf[c.Token] != "" && hookOf[c.Token] != c.Hook:
 			r.ForeignLifecycleCalls++
 			violate("%s: the drainer sent %s with the token of a %s action (answered %d)", c.InstanceID, c.Operation, hookOf[c.Token], c.Status)
 		}

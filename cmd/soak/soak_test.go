@@ -24,7 +24,10 @@ func TestSoakShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployment, err := localdeploy.Synthesize(ctx, "c1", SoakGroups)
+	// The soak's own cluster, as `make soak` synthesizes it: the ECS rules
+	// match only the deployment's cluster, and the launch gate's ACTIVE
+	// events are what recovers a lost launch chain.
+	deployment, err := localdeploy.Synthesize(ctx, soakGroup, SoakGroups)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +44,14 @@ func TestSoakShort(t *testing.T) {
 	for _, kind := range []string{"throttle", "server_error", "duplicate_sqs", "duplicate_event"} {
 		if r.Faults[kind] == 0 {
 			t.Errorf("fault %s never fired: the soak did not test it", kind)
+		}
+	}
+	l := r.Launch
+	for name, n := range map[string]int{"launches let in once ready": l.Ready, "launches into a warm pool": l.IntoWarmPool,
+		"launches abandoned on REGISTRATION_FAILED": l.RegistrationFailed, "launches abandoned at DRAINER_MAX_LAUNCH": l.Deadline,
+		"refreshes that succeeded": l.RefreshesDone, "drains of refreshed or abandoned instances": r.LaunchDrains} {
+		if n == 0 {
+			t.Errorf("no %s: the soak did not test the launch gate there", name)
 		}
 	}
 }
