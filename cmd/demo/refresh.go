@@ -157,7 +157,7 @@ func steady(ctx context.Context, w *localdeploy.World) error {
 func printComparison(out io.Writer, o options, runs []*refreshRun) {
 	desired := runs[0].capacity.Desired
 	floor := (desired*o.minHealthy + 99) / 100
-	fmt.Fprintf(out, "\nThe same instance refresh of %d instances, with and without the launch gate (web: %d tasks, minimum healthy %d%%, %d tasks; agents registering %s to %s after boot):\n",
+	fmt.Fprintf(out, "\nThe same instance refresh of %d instances, with and without the launch gate (web: %d tasks, minimum healthy %d%% = %d tasks; agents registering %s to %s after boot):\n",
 		o.instances, desired, o.minHealthy, floor, o.register, o.register+o.jitter)
 	row := func(name string, value func(r *refreshRun) string) {
 		fmt.Fprintf(out, "  %-52s %10s %10s\n", name, value(runs[0]), value(runs[1]))
