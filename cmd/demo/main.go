@@ -108,7 +108,10 @@ func main() {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
-	if o.instances < 1 || o.scaleIn < 1 || o.scaleIn > o.instances {
+	switch {
+	case o.instances < 1:
+		return fmt.Errorf("want at least one instance, got -instances %d", o.instances)
+	case !o.refresh && (o.scaleIn < 1 || o.scaleIn > o.instances):
 		return fmt.Errorf("want 1 <= -scale-in <= -instances, got %d and %d", o.scaleIn, o.instances)
 	}
 	start := time.Now()
