@@ -106,7 +106,7 @@ func checkDeployment(d localdeploy.Deployment) error {
 	}
 	var launch []byte
 	for _, r := range d.Rules {
-		if bytes.Contains(r.Pattern, []byte(contract.DetailTypeLaunch)) {
+		if r.DetailType == contract.DetailTypeLaunch {
 			launch = r.Pattern
 		}
 	}

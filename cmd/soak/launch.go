@@ -22,7 +22,6 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
-	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
@@ -196,45 +195,19 @@ func (l *launches) joins(instanceID string) bool {
 	return false
 }
 
-// launchHook puts the construct's launch hook on the group: CONTINUE by
-// default, the heartbeat timeout of the terminate hook, the cluster in its
-// metadata.
-func (w world) launchHook(group string) error {
-	meta, err := json.Marshal(contract.HookMetadata{Cluster: soakGroup})
-	if err != nil {
-		return err
-	}
-	return w.AWS.AutoScaling.PutLifecycleHook(autoscaling.Hook{
-		Group: group, Name: contract.LaunchHookName, Transition: autoscaling.TransitionLaunching,
-		HeartbeatTimeout: soakHeartbeat, DefaultResult: autoscaling.ResultContinue, NotificationMetadata: string(meta),
-	})
-}
-
 // launchAccount creates the launch groups in the soak's cluster: their
-// first instances registered, then the launch hook, the agent model and the
-// warm pool, whose launches the gate completes at once.
+// first instances registered at once, then the template's launch hook and
+// the agent model, then the warm pool, whose launches the gate completes at
+// once.
 func (w world) launchAccount(ctx context.Context, cfg SoakConfig, regs *registrations) (*launches, error) {
 	l := &launches{groups: launchGroups(cfg.Drains), plans: map[string]*agentPlan{}, regs: regs}
 	for i, g := range l.groups {
-		ids, err := w.Group(ctx, localdeploy.GroupSpec{Name: g.name, Cluster: soakGroup, Instances: g.initial,
-			Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat})
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			if _, ok := w.AWS.ECS.Instance(id); !ok {
-				return nil, fmt.Errorf("%s: instance %s of %s did not register at once", g.name, id, soakGroup)
-			}
-		}
-		if err := w.launchHook(g.name); err != nil {
-			return nil, err
-		}
 		plan := newAgentPlan(rand.New(rand.NewPCG(cfg.Seed, 0x1a0c+uint64(i))), g) // #nosec G404 G115 -- seeded for a reproducible soak
 		l.plans[g.name] = plan
-		if err := w.AWS.AttachClusterWith(g.name, soakGroup, localaws.Agent{
-			Resources: ecs.Resources{CPU: 4096, Memory: 8192}, RegisterDelay: plan.delay, Fail: plan.fail,
-			RegisteringFor: g.registeringFor, ConnectAfter: g.connectAfter,
-		}); err != nil {
+		_, err := w.Group(ctx, localdeploy.GroupSpec{Name: g.name, Cluster: soakGroup, Instances: g.initial,
+			Resources: soakResources, HeartbeatTimeout: soakHeartbeat, LaunchGate: true,
+			Agent: &localaws.Agent{RegisterDelay: plan.delay, Fail: plan.fail, RegisteringFor: g.registeringFor, ConnectAfter: g.connectAfter}})
+		if err != nil {
 			return nil, err
 		}
 		if g.warm > 0 {
@@ -292,6 +265,8 @@ type groupEnd struct {
 	// when it has none; WantRefresh says the soak started one.
 	Refresh     string
 	WantRefresh bool
+	// RefreshEnded is when that refresh ended; zero while it runs.
+	RefreshEnded time.Time
 }
 
 // groupEnds reads each launch group's desired capacity, instances in
@@ -343,7 +318,7 @@ func (w world) groupEnds(ctx context.Context, l *launches) ([]groupEnd, error) {
 			var latest time.Time
 			for _, ir := range r.InstanceRefreshes {
 				if t := aws.ToTime(ir.StartTime); e.Refresh == "" || t.After(latest) {
-					e.Refresh, latest = string(ir.Status), t
+					e.Refresh, e.RefreshEnded, latest = string(ir.Status), aws.ToTime(ir.EndTime), t
 				}
 			}
 		}
@@ -361,6 +336,33 @@ func settled(ends []groupEnd) bool {
 		}
 	}
 	return true
+}
+
+// launchesDone is when the launch groups' work was done: the last of their
+// launch actions ended, and their refreshes; zero if any is still going.
+func launchesDone(actions []autoscaling.ActionView, gated map[string]bool, ends []groupEnd) time.Time {
+	var done time.Time
+	later := func(t time.Time) {
+		if t.After(done) {
+			done = t
+		}
+	}
+	for _, a := range actions {
+		if a.Transition != autoscaling.TransitionLaunching || !gated[a.Group] {
+			continue
+		}
+		if a.Active {
+			return time.Time{}
+		}
+		later(a.Ended)
+	}
+	for _, e := range ends {
+		if e.WantRefresh && e.RefreshEnded.IsZero() {
+			return time.Time{}
+		}
+		later(e.RefreshEnded)
+	}
+	return done
 }
 
 // registrations keeps, from the container instance state change events the

@@ -66,6 +66,9 @@ const (
 	soakReconcile = 5 * time.Second
 )
 
+// soakResources are every instance's: room for 32 of the soak's tasks.
+var soakResources = ecs.Resources{CPU: 4096, Memory: 8192}
+
 // SoakReport counts what the invariants are about.
 type SoakReport struct {
 	Seed                        uint64
@@ -114,6 +117,10 @@ type SoakReport struct {
 	// (refreshed or abandoned), counted in Drains too.
 	Launch                                launchCounts
 	LaunchLost, LaunchForks, LaunchDrains int
+	// LaunchWall is when, from the soak's start, the launch groups' work
+	// was done (their last launch action ended, their refreshes too): it
+	// must stay well inside Wall, which the drains set.
+	LaunchWall time.Duration
 	// Outcomes are the function's logged outcomes, Warnings its counted
 	// warnings (other_hooks, attr_limit).
 	Outcomes, Warnings map[string]int
@@ -130,14 +137,14 @@ func (r SoakReport) Line() string {
 		"other_hook{actions=%d completed=%d abandoned=%d held_after_drainer=%d skipped_drains=%d} warm_drained=%d/%d disconnects{brief=%d long=%d released_disconnected=%d} attr_limit_drained=%d/%d unmarked_forks=%d "+
 		"other_events_ignored=%d foreign_hook_calls=%d/%d "+
 		"launches=%d launch_ready=%d launch_warm=%d launch_abandoned=%d launch_failed=%d launch_deadline=%d launch_early=%d launch_lapsed=%d launch_pending=%d "+
-		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d outcomes{%s} warnings{%s} violations=%d",
+		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d launch_wall=%s outcomes{%s} warnings{%s} violations=%d",
 		r.Seed, r.Drains, r.Completed, r.TimedOut, r.Deadlines, r.EarlyReleases, r.NotEnded, r.Forks, r.LostMessages, r.ChainsLeft,
 		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), counts(r.Faults),
 		r.OtherActions, r.OtherCompleted, r.OtherAbandoned, r.OtherHeldAfter, r.Skipped, r.WarmDrained, r.Warm,
 		r.BriefDisconnects, r.LongDisconnects, r.DisconnectReleases, r.AttrLimitDrained, r.AttrLimit, r.UnmarkedForks,
 		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls,
 		r.Launch.Launches, r.Launch.Ready, r.Launch.IntoWarmPool, r.Launch.Abandoned, r.Launch.RegistrationFailed, r.Launch.Deadline, r.Launch.Early, r.Launch.Lapsed, r.Launch.Pending,
-		r.LaunchLost, r.LaunchForks, r.LaunchDrains, r.Launch.GroupsReady, r.Launch.Groups, r.Launch.RefreshesDone, r.Launch.Refreshes,
+		r.LaunchLost, r.LaunchForks, r.LaunchDrains, r.Launch.GroupsReady, r.Launch.Groups, r.Launch.RefreshesDone, r.Launch.Refreshes, r.LaunchWall.Round(time.Second),
 		counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
 }
 
@@ -280,7 +287,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	if ends, err = w.groupEnds(context.WithoutCancel(ctx), gated); err != nil {
 		return SoakReport{}, fmt.Errorf("reading the launch groups: %w", err)
 	}
-	return w.soakReport(cfg, drained, picked, acct, gated, ends, chains, lost, logs, inj, time.Since(start)), nil
+	return w.soakReport(cfg, drained, picked, acct, gated, ends, chains, lost, logs, inj, start), nil
 }
 
 // soakAccount creates the soak's groups: the drainer's group with spares
@@ -294,7 +301,10 @@ func (w world) soakAccount(ctx context.Context, cfg SoakConfig, rng *rand.Rand) 
 	other := cfg.Drains / 5
 	plain := cfg.Drains - other
 	spares := cfg.Drains/24 + 2
-	spec := localdeploy.GroupSpec{Name: soakGroup, Cluster: soakGroup, Instances: plain + spares, Resources: ecs.Resources{CPU: 4096, Memory: 8192}, HeartbeatTimeout: soakHeartbeat}
+	// Every group carries the launch hook, as the construct puts it on
+	// each: the warm pool's launches pass it.
+	spec := localdeploy.GroupSpec{Name: soakGroup, Cluster: soakGroup, Instances: plain + spares, Resources: soakResources, HeartbeatTimeout: soakHeartbeat,
+		LaunchGate: true}
 	ids, err := w.Group(ctx, spec)
 	if err != nil {
 		return nil, nil, err
@@ -497,8 +507,8 @@ func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog, 
 }
 
 func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, gated *launches, ends []groupEnd,
-	chains *chainLog, lost *lossLog, logs *outcomeLog, inj *faults.Injector, wall time.Duration) SoakReport {
-	r := SoakReport{Seed: cfg.Seed, Poison: cfg.Poison, Faults: inj.Stats(), Wall: wall, LostMessages: lost.lost, LaunchLost: lost.launch,
+	chains *chainLog, lost *lossLog, logs *outcomeLog, inj *faults.Injector, start time.Time) SoakReport {
+	r := SoakReport{Seed: cfg.Seed, Poison: cfg.Poison, Faults: inj.Stats(), Wall: time.Since(start), LostMessages: lost.lost, LaunchLost: lost.launch,
 		Warm: len(acct.warm), AttrLimit: len(acct.attrLimit), BriefDisconnects: len(acct.brief), LongDisconnects: len(acct.long)}
 	r.Outcomes, r.Warnings = logs.counts()
 	violate := func(format string, args ...any) { r.Violations = append(r.Violations, fmt.Sprintf(format, args...)) }
@@ -657,6 +667,9 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 		cluster: clusters, maxLaunch: soakMaxLaunch, groups: ends, end: time.Now(),
 	})
 	r.Violations = append(r.Violations, launchViolations...)
+	if done := launchesDone(all, gatedGroup, ends); !done.IsZero() {
+		r.LaunchWall = done.Sub(start)
+	}
 	slices.Sort(r.Violations)
 	return r
 }
