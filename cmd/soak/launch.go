@@ -74,9 +74,10 @@ const (
 type launchGroup struct {
 	name string
 	work launchWork
-	// initial instances register at once, before the hook and the agent
-	// model are in place; the work then launches launches more (a refresh
-	// one per initial instance), replacements of abandoned ones aside.
+	// The initial instances register at once, before the launch hook and
+	// the agent model are in place; the work then launches that many more
+	// (a refresh one per initial instance), replacements of abandoned ones
+	// aside.
 	initial, launches int
 	// fails and silent of the work's launches get an agent that fails its
 	// registration or never registers.
