@@ -519,9 +519,14 @@ func (d *Drainer) grants(c config) {
 	// so only "*" works. DescribeAutoScalingGroups and DescribeWarmPool
 	// are the reconciler's (instances waiting, in the group and in its
 	// warm pool), so only with it.
+	// DescribeScalingActivities tells the reconciler when a waiting launch
+	// started, with the launch gate only.
 	describe := []string{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"}
 	if c.reconcile > 0 {
 		describe = append(describe, "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool")
+		if c.launchGate {
+			describe = append(describe, "autoscaling:DescribeScalingActivities")
+		}
 	}
 	allow([]*string{jsii.String("*")}, describe...)
 	// The re-queue, to the poll queue only: the event queue takes only the
@@ -665,7 +670,7 @@ func suppressFindings(d *Drainer) {
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups and DescribeWarmPool support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor does ecs:ListServices (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups, DescribeWarmPool and DescribeScalingActivities support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor does ecs:ListServices (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition.",
 			`/^Resource::\*$/g`),
 		iam5("ecs:DescribeServices authorizes on services (resource type service), whose ARN has no cluster in it for a service created before 2021 (service/NAME): service/* with an ecs:cluster condition confines it to the clusters whatever the ARN's format.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:service\/\*$/g`),

@@ -748,7 +748,7 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
-		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"},
+		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool", "autoscaling:DescribeScalingActivities"},
 			"Resource": "*"},
 		// The re-queue goes to the poll queue only.
 		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
@@ -894,7 +894,7 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
 	_, policy := only(t, toMap(tpl.ToJSON()), "AWS::IAM::Policy", nil)
 	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-		for _, action := range []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool"} {
+		for _, action := range []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool", "autoscaling:DescribeScalingActivities"} {
 			if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), action) {
 				t.Errorf("statement %v grants %s; want it only with the reconciler", st, action)
 			}

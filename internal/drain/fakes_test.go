@@ -51,6 +51,7 @@ type fakeAWS struct {
 	daemons          []string // the cluster's daemon services
 	daemonsForbidden bool     // their memberOf constraints exclude the instance
 	deletes          []*ecs.DeleteAttributesInput
+	launchedAt       time.Time // when the instance's launch activity started; zero: none listed
 }
 
 const (
@@ -325,6 +326,20 @@ func (f *fakeAWS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(name), ServiceArn: aws.String(arn), Status: aws.String("ACTIVE"),
 			SchedulingStrategy:   ecstypes.SchedulingStrategyDaemon,
 			PlacementConstraints: []ecstypes.PlacementConstraint{{Type: ecstypes.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:role == logs")}}})
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribeScalingActivities(_ context.Context, in *autoscaling.DescribeScalingActivitiesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error) {
+	if err := f.record("DescribeScalingActivities"); err != nil {
+		return nil, err
+	}
+	out := &autoscaling.DescribeScalingActivitiesOutput{}
+	if !f.launchedAt.IsZero() {
+		out.Activities = []astypes.Activity{
+			{Description: aws.String("Terminating EC2 instance: i-0aaaaaaaaaaaaaaaa"), StartTime: aws.Time(f.launchedAt.Add(time.Minute))},
+			{Description: aws.String("Launching a new EC2 instance: " + testInstance), StartTime: aws.Time(f.launchedAt)},
+		}
 	}
 	return out, nil
 }

@@ -85,12 +85,24 @@ func NextLaunch(s State, o Observation, p Policy) Step {
 	case !o.Now.Before(s.Deadline):
 		return Step{Kind: Complete, Outcome: OutcomeLaunchDeadline, Result: ResultAbandon}
 	}
+	if swept(s) {
+		// A sweep hop looks once: the next sweep looks again, so it
+		// keeps the action from lapsing and never forks a chain.
+		if !o.HeartbeatSent {
+			return Step{Kind: Heartbeat}
+		}
+		return Step{Kind: End, Outcome: OutcomeLaunchWaiting}
+	}
 	delay := RequeueDelay(s, o.Now, p)
 	if !o.HeartbeatSent && heartbeatDue(s, o.Now, delay) {
 		return Step{Kind: Heartbeat}
 	}
 	return Step{Kind: Requeue, Delay: delay}
 }
+
+// swept reports whether launch s is the reconciler's sweep hop: the first
+// hop of an action with no token, which only a restart lacks.
+func swept(s State) bool { return s.Token == "" && s.Attempt == 1 }
 
 // Usable reports whether ECS can place tasks on the container instance:
 // registered, ACTIVE, and its agent connected ("Only instances connected to

@@ -88,13 +88,20 @@ func TestNextLaunch(t *testing.T) {
 		{"DRAINING by an operator (no chain mark): not reactivated", "the gate undoes an operator's drain",
 			testPolicy, Observation{Now: before, Action: ActionPending, Instance: ci(StatusDraining, true)},
 			Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a sweep hop waits by a heartbeat, not a chain", "every sweep forks another chain of a launch it cannot tell is lost",
+			testPolicy, Observation{Now: before, Action: ActionPending, Instance: &Instance{}, RecordID: "sweep"},
+			Step{Kind: Heartbeat}},
 		{"the action ended: stop", "a chain that polls an instance already in service",
 			testPolicy, Observation{Now: before, Action: ActionGone},
 			Step{Kind: End, Outcome: OutcomeActionGone}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := NextLaunch(launchState(), tt.o, tt.p); got.Kind != tt.want.Kind || got.Outcome != tt.want.Outcome || got.Result != tt.want.Result || got.Delay != tt.want.Delay {
+			s := launchState()
+			if tt.o.RecordID == "sweep" {
+				s.Token, s.Attempt = "", 1
+			}
+			if got := NextLaunch(s, tt.o, tt.p); got.Kind != tt.want.Kind || got.Outcome != tt.want.Outcome || got.Result != tt.want.Result || got.Delay != tt.want.Delay {
 				t.Fatalf("NextLaunch = %+v, want %+v\nwithout this rule: %s", got, tt.want, tt.hidden)
 			}
 		})

@@ -61,6 +61,12 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 	marks := map[string]map[string]markView{} // cluster -> EC2 instance -> mark
 	var lost []Pending
 	now := d.now()
+	launches, waiting := splitLaunches(waiting)
+	swept, err := d.lostLaunches(ctx, launches, now)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	lost = append(lost, swept...)
 	for _, p := range waiting {
 		m, ok := marks[p.Meta.Cluster]
 		if !ok {
@@ -112,13 +118,17 @@ func (d *Drainer) ended(ctx context.Context, a lifecycle.Action) (bool, error) {
 const maxGroupsPerCall = 100
 
 // waitingIn lists group g's instances that wait on a terminate action of
-// one of the scope's hooks, in the group and in its warm pool.
+// one of the scope's hooks, in the group and in its warm pool, and those
+// that wait on one of its launch hooks.
 func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, scope Scope) ([]Pending, error) {
 	group := aws.ToString(g.AutoScalingGroupName)
-	var waiting []string
+	var waiting, launching []string
 	for _, in := range g.Instances {
-		if terminateWaitStates[string(in.LifecycleState)] && in.LifecycleState != astypes.LifecycleStateWarmedPendingWait {
+		switch {
+		case terminateWaitStates[string(in.LifecycleState)] && in.LifecycleState != astypes.LifecycleStateWarmedPendingWait:
 			waiting = append(waiting, aws.ToString(in.InstanceId))
+		case launchWaitStates[string(in.LifecycleState)]:
+			launching = append(launching, aws.ToString(in.InstanceId))
 		}
 	}
 	var errs []error
@@ -127,7 +137,7 @@ func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, sco
 		errs = append(errs, err)
 		waiting = append(waiting, warm...)
 	}
-	if len(waiting) == 0 {
+	if len(waiting)+len(launching) == 0 {
 		return nil, errors.Join(errs...)
 	}
 	out, err := d.asg.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: g.AutoScalingGroupName})
@@ -138,13 +148,15 @@ func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, sco
 	for _, h := range out.LifecycleHooks {
 		name := aws.ToString(h.LifecycleHookName)
 		meta, err := scope.Drains(group, name, aws.ToString(h.NotificationMetadata))
-		if aws.ToString(h.LifecycleTransition) != lifecycle.TransitionTerminate || err != nil {
+		transition := aws.ToString(h.LifecycleTransition)
+		ids := map[string][]string{lifecycle.TransitionTerminate: waiting, lifecycle.TransitionLaunch: launching}[transition]
+		if err != nil {
 			continue
 		}
-		for _, id := range waiting {
+		for _, id := range ids {
 			pending = append(pending, Pending{Meta: meta, HeartbeatTimeout: time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second,
 				Action: lifecycle.Action{GroupName: group, HookName: name,
-					InstanceID: id, Transition: lifecycle.TransitionTerminate, NotificationMetadata: aws.ToString(h.NotificationMetadata)}})
+					InstanceID: id, Transition: transition, NotificationMetadata: aws.ToString(h.NotificationMetadata)}})
 		}
 	}
 	return pending, errors.Join(errs...)
@@ -233,9 +245,15 @@ func (d *Drainer) Restart(ctx context.Context, p Pending, eventID string) error 
 	if err != nil {
 		return fmt.Errorf("encoding restart of %s: %w", p.Action.InstanceID, err)
 	}
+	detailType, at := lifecycle.DetailTypeTerminate, d.now()
+	if p.Action.Launch() {
+		// A launch's deadline counts from when it started, which the
+		// sweep read from its scaling activity.
+		detailType, at = lifecycle.DetailTypeLaunch, p.Action.Time
+	}
 	body, err := json.Marshal(lifecycle.Envelope{
-		Version: "0", ID: eventID, DetailType: lifecycle.DetailTypeTerminate, Source: lifecycle.SourceAutoScaling,
-		Time: d.now().UTC().Truncate(time.Second), Resources: []string{}, Detail: detail,
+		Version: "0", ID: eventID, DetailType: detailType, Source: lifecycle.SourceAutoScaling,
+		Time: at.UTC().Truncate(time.Second), Resources: []string{}, Detail: detail,
 	})
 	if err != nil {
 		return fmt.Errorf("encoding restart of %s: %w", p.Action.InstanceID, err)

@@ -95,3 +95,36 @@ func TestARestartWaitsItsGrace(t *testing.T) {
 		t.Fatalf("sent %d messages, delay %d s; want one, delayed %v", len(f.sent), f.sent[0].DelaySeconds, RestartGrace)
 	}
 }
+
+// A launch chain has no mark, so the sweep goes by how long the launch has
+// waited, read from its scaling activity: past SweepAfter it gets a sweep hop
+// whose deadline counts from the launch's start. Without it, a lost chain of
+// an instance that never joins lets the hook's heartbeat lapse into
+// CONTINUE, and a host ECS cannot use stays in service.
+func TestTheSweepLooksAtLaunchesThatWaitedLong(t *testing.T) {
+	now := t0.Add(time.Hour)
+	launch := func(launchedAt time.Time) *fakeAWS {
+		return &fakeAWS{lifecycleState: "Pending:Wait", hookTimeout: 600, hookTransition: lifecycle.TransitionLaunch, launchedAt: launchedAt}
+	}
+	tests := []struct {
+		name      string
+		f         *fakeAWS
+		want      int
+		wantStart time.Time
+	}{
+		{"waited under a quarter of the heartbeat timeout: its chain is trusted", launch(now.Add(-2 * time.Minute)), 0, time.Time{}},
+		{"waited longer: swept, with the launch's start", launch(now.Add(-3 * time.Minute)), 1, now.Add(-3 * time.Minute)},
+		{"no activity among the newest: swept as having waited a heartbeat timeout", launch(time.Time{}), 1, now.Add(-10 * time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lost, err := newTestDrainer(tt.f, now).Lost(context.Background(), Scope{ASGs: []string{"asg"}})
+			if err != nil || len(lost) != tt.want {
+				t.Fatalf("Lost = %+v, %v; want %d", lost, err, tt.want)
+			}
+			if tt.want == 1 && (!lost[0].Action.Launch() || !lost[0].Action.Time.Equal(tt.wantStart)) {
+				t.Errorf("swept %+v, want a launch starting %v", lost[0].Action, tt.wantStart)
+			}
+		})
+	}
+}

@@ -257,7 +257,7 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 // reconcile restarts the drains that no live chain carries: instances that
 // wait on one of the drainer's hooks in DRAINER_ASGS with no chain mark, or
 // an overdue one (the chain's message dead-lettered or lost, a deploy in the
-// middle of a drain). Each restart goes to the queue as a lifecycle event,
+// middle of a drain), and looks at launches that have waited long. Each restart goes to the queue as a lifecycle event,
 // so the event source runs them in parallel and this sweep stays short. A
 // group or cluster that could not be read does not stop the others' restarts;
 // the sweep then fails, after them.
@@ -282,7 +282,12 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 				append(attrs, slog.String(keyError, err.Error()))...)
 			return err
 		}
-		h.logLine(ctx, slog.LevelWarn, "lost drain restarted", drainAttrs(p.Meta.Cluster, a.GroupName, a.HookName, a.InstanceID),
+		level, msg := slog.LevelWarn, "lost drain restarted"
+		if a.Launch() {
+			// Routine for a slow launch: its chain may be alive.
+			level, msg = slog.LevelInfo, "launch waiting long: the sweep looks at it"
+		}
+		h.logLine(ctx, level, msg, drainAttrs(p.Meta.Cluster, a.GroupName, a.HookName, a.InstanceID),
 			append(attrs, slog.String(keyEventID, eventID), slog.Int(keyDelay, int(drain.RestartGrace/time.Second)))...)
 	}
 	return sweepErr
