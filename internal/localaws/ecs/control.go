@@ -19,12 +19,21 @@ type Resources struct {
 	Memory int // MiB; 0 means 4096
 }
 
-// ServiceSpec describes a service and its task definition.
+// ServiceSpec describes a service and its task definition (family Name,
+// one container named Name).
 type ServiceSpec struct {
 	Name         string
 	DesiredCount int // ignored for daemon services
 	CPU, Memory  int // per task
 	HostPort     int // 0 is dynamic port mapping; a fixed port allows one task per instance
+	// ContainerPort is the container's side of the port mapping; 0 maps a
+	// fixed HostPort to the same port, and leaves a task without HostPort
+	// with no port mapping.
+	ContainerPort int
+	// NetworkMode is NetworkModeBridge (the default) or NetworkModeHost, in
+	// which the container binds the host's port: HostPort and ContainerPort
+	// are one port, either may be left 0.
+	NetworkMode string
 	// MinimumHealthyPercent and MaximumPercent bound draining and replacement;
 	// 0 means the ECS defaults, 100 and 200 (so a minimum of 0 % cannot be
 	// expressed; use 1 for "may drop to nearly nothing").
@@ -54,13 +63,16 @@ const (
 	ConstraintDistinctInstance = "distinctInstance"
 )
 
-// TaskSpec describes a standalone task: draining leaves it alone.
+// TaskSpec describes a standalone task: draining leaves it alone. Its ports
+// are as in ServiceSpec.
 type TaskSpec struct {
-	Family      string
-	CPU, Memory int
-	HostPort    int
-	RunFor      time.Duration // it exits on its own after this long RUNNING; 0 runs until stopped
-	StopDelay   time.Duration // desired STOPPED -> last STOPPED after StopTask
+	Family        string
+	CPU, Memory   int
+	HostPort      int
+	ContainerPort int
+	NetworkMode   string
+	RunFor        time.Duration // it exits on its own after this long RUNNING; 0 runs until stopped
+	StopDelay     time.Duration // desired STOPPED -> last STOPPED after StopTask
 }
 
 // TaskView is a task as tests assert on it.
@@ -145,6 +157,11 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 		spec.MinimumHealthyPercent = cmp.Or(spec.MinimumHealthyPercent, 100)
 		spec.MaximumPercent = cmp.Or(spec.MaximumPercent, 200)
 	}
+	mode, host, container, ok := portShape(spec.NetworkMode, spec.HostPort, spec.ContainerPort)
+	if !ok {
+		return fmt.Errorf("creating service %s: ports %d:%d invalid in network mode %q", spec.Name, spec.HostPort, spec.ContainerPort, spec.NetworkMode)
+	}
+	spec.NetworkMode, spec.HostPort, spec.ContainerPort = mode, host, container
 	var constraints []predicate
 	for _, pc := range spec.PlacementConstraints {
 		switch {
@@ -178,6 +195,8 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 		default:
 			c.services = append(c.services, &service{
 				cluster: c, spec: spec, deploymentID: deploymentID(c.name + "/" + spec.Name), memberOf: constraints, createdAt: now,
+				def: s.registerTaskDef(now, taskDef{family: spec.Name, cpu: spec.CPU, memory: spec.Memory,
+					networkMode: mode, hostPort: host, container: container}),
 			})
 			s.dirty = true
 		}
@@ -189,6 +208,10 @@ func (s *Server) CreateService(clusterName string, spec ServiceSpec) (err error)
 // or EC2 instance id. The instance must be ACTIVE, have its agent connected
 // and have room.
 func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (taskARN string, err error) {
+	mode, host, container, ok := portShape(spec.NetworkMode, spec.HostPort, spec.ContainerPort)
+	if !ok {
+		return "", fmt.Errorf("running task %s: ports %d:%d invalid in network mode %q", spec.Family, spec.HostPort, spec.ContainerPort, spec.NetworkMode)
+	}
 	s.do(func(now time.Time) {
 		c, ok := s.clusters[clusterName]
 		if !ok {
@@ -208,12 +231,14 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 			// "Only instances connected to an agent can accept task placement
 			// requests." (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerInstance.html)
 			err = fmt.Errorf("running task %s: the agent on %s is disconnected", spec.Family, i.ec2ID)
-		case !i.fits(spec.CPU, spec.Memory, spec.HostPort):
+		case !i.fits(spec.CPU, spec.Memory, host):
 			err = fmt.Errorf("running task %s: no room on %s", spec.Family, i.ec2ID)
 		default:
 			k := s.place(i, now, &task{
-				family: spec.Family, cpu: spec.CPU, memory: spec.Memory, hostPort: spec.HostPort,
+				family: spec.Family, cpu: spec.CPU, memory: spec.Memory, hostPort: host,
 				runFor: spec.RunFor, stopDelay: spec.StopDelay,
+				def: s.registerTaskDef(now, taskDef{family: spec.Family, cpu: spec.CPU, memory: spec.Memory,
+					networkMode: mode, hostPort: host, container: container}),
 			})
 			taskARN = s.taskARN(c, k.id)
 		}

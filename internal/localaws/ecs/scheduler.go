@@ -55,8 +55,14 @@ func (v *service) live() []*task {
 // Replacements still PENDING are not healthy, so with minHealthy 100 the old
 // task stops only once its replacement runs; with no room elsewhere it never
 // stops.
+//
+// It writes the service events of what it did and could not do: the tasks
+// it started and stopped, a task it could not place (with the closest
+// matching instance and what that lacks), percents that let it neither
+// start a replacement nor stop an old task first, and the steady state.
 func (s *Server) scheduleReplica(v *service, at time.Time) bool {
-	changed := s.stopPendingOnDraining(v, at)
+	stopped := s.stopPendingOnDraining(v, at)
+	changed := len(stopped) > 0
 	spec := v.spec
 
 	live := v.live()
@@ -66,15 +72,19 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 			healthy++
 		}
 	}
+	pending := len(live) - healthy
 	floor := ceilDiv(spec.DesiredCount*spec.MinimumHealthyPercent, 100)
+	floorHeld := false // a task on a draining instance stays for minimumHealthyPercent
 	for _, k := range live {
 		if k.inst.status != statusDraining || k.lastStatus != taskRunning || s.protected(k, at) {
 			continue
 		}
 		if healthy-1 < floor {
+			floorHeld = true
 			break
 		}
 		s.stop(k, at, codeScheduler, reasonDraining)
+		stopped = append(stopped, k)
 		healthy--
 		changed = true
 	}
@@ -87,12 +97,16 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 		}
 	}
 	ceiling := spec.DesiredCount * spec.MaximumPercent / 100
-	for n := min(spec.DesiredCount-len(keepers), ceiling-len(live)); n > 0; n-- {
+	need, room := spec.DesiredCount-len(keepers), ceiling-len(live)
+	var started []*task
+	unplaced := false
+	for n := min(need, room); n > 0; n-- {
 		i := s.pick(v)
 		if i == nil {
+			unplaced = true
 			break
 		}
-		s.placeServiceTask(v, i, at)
+		started = append(started, s.placeServiceTask(v, i, at))
 		changed = true
 	}
 
@@ -110,9 +124,28 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 		})
 		for _, k := range keepers[:extra] {
 			s.stop(k, at, codeScheduler, reasonScaleIn)
+			stopped = append(stopped, k)
 		}
 		changed = true
 	}
+
+	s.logTasks(v, at, started, stopped)
+	switch {
+	case unplaced:
+		s.placementFailed(v, at)
+	case len(started) > 0 || need <= 0:
+		v.resolve(condPlacement)
+	}
+	// Deadlocked by the percents alone: a replacement is needed, maximumPercent
+	// leaves no room to start it, minimumHealthyPercent holds the old task,
+	// and nothing is on its way (a PENDING replacement would unblock it).
+	switch {
+	case need > 0 && room <= 0 && floorHeld && pending == 0 && len(stopped) == 0:
+		s.report(v, condDeployment, at, deploymentMessage(spec.Name), nil)
+	case need <= 0 || len(started) > 0 || len(stopped) > 0:
+		v.resolve(condDeployment)
+	}
+	s.checkSteady(v, at)
 	return changed
 }
 
@@ -129,25 +162,31 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 // lastStatus STOPPED, so the host keeps its log and monitoring agents while
 // the rest drains (the DAEMON strategy as our brief states it; the exact AWS
 // wording was not checked).
+//
+// It writes the started, stopped and steady state service events; not the
+// placement failures (UNVERIFIED what ECS writes for a daemon that does not
+// fit an instance).
 func (s *Server) scheduleDaemon(v *service, at time.Time) bool {
-	changed := s.stopPendingOnDraining(v, at)
+	stopped := s.stopPendingOnDraining(v, at)
+	var started []*task
 	live := v.live()
 	for _, i := range v.cluster.instances {
 		idx := slices.IndexFunc(live, func(k *task) bool { return k.inst == i })
 		switch {
 		case i.status == statusActive && idx < 0 && i.agentConnected && v.allows(i, nil) && i.fits(v.spec.CPU, v.spec.Memory, v.spec.HostPort):
-			s.placeServiceTask(v, i, at)
-			changed = true
+			started = append(started, s.placeServiceTask(v, i, at))
 		case i.status == statusActive && idx >= 0 && !v.allows(i, live[idx]):
 			// UNVERIFIED: the stop reason's text.
 			s.stop(live[idx], at, codeScheduler, reasonMemberOf)
-			changed = true
+			stopped = append(stopped, live[idx])
 		case i.status == statusDraining && idx >= 0 && onlyDaemonsLeft(i):
 			s.stop(live[idx], at, codeScheduler, reasonDraining)
-			changed = true
+			stopped = append(stopped, live[idx])
 		}
 	}
-	return changed
+	s.logTasks(v, at, started, stopped)
+	s.checkSteady(v, at)
+	return len(started) > 0 || len(stopped) > 0
 }
 
 func onlyDaemonsLeft(i *instance) bool {
@@ -162,15 +201,15 @@ func onlyDaemonsLeft(i *instance) bool {
 // stopPendingOnDraining: "Service tasks on the container instance that are in
 // the PENDING state are stopped immediately"
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html).
-func (s *Server) stopPendingOnDraining(v *service, at time.Time) bool {
-	changed := false
+func (s *Server) stopPendingOnDraining(v *service, at time.Time) []*task {
+	var stopped []*task
 	for _, k := range v.live() {
 		if k.inst.status == statusDraining && k.lastStatus == taskPending {
 			s.stop(k, at, codeScheduler, reasonDraining)
-			changed = true
+			stopped = append(stopped, k)
 		}
 	}
-	return changed
+	return stopped
 }
 
 // protected reports whether scale-in protection holds a task on a draining
@@ -206,10 +245,11 @@ func (s *Server) pick(v *service) *instance {
 	return best
 }
 
-func (s *Server) placeServiceTask(v *service, i *instance, at time.Time) {
-	s.place(i, at, &task{
+func (s *Server) placeServiceTask(v *service, i *instance, at time.Time) *task {
+	return s.place(i, at, &task{
 		svc:        v,
 		family:     v.spec.Name,
+		def:        v.def,
 		startedBy:  "ecs-svc/" + v.deploymentID,
 		cpu:        v.spec.CPU,
 		memory:     v.spec.Memory,

@@ -54,7 +54,9 @@ type Server struct {
 	// task to learn that nothing is due.
 	earliest time.Time
 	dueKnown bool
-	boots    []*boot // agents that have not registered yet, in start order
+	boots    []*boot               // agents that have not registered yet, in start order
+	taskDefs map[string][]*taskDef // family -> revisions, revision n at n-1
+	eventSeq int                   // service events written, for their ids
 }
 
 // New returns an empty ECS (no clusters) reading time from c.
@@ -110,6 +112,7 @@ var operations = map[string]operation{
 	"DeleteAttributes":              (*Server).deleteAttributes,
 	"ListServices":                  (*Server).listServices,
 	"DescribeServices":              (*Server).describeServices,
+	"DescribeTaskDefinition":        (*Server).describeTaskDefinition,
 }
 
 // ServeHTTP speaks awsJson1_1 (as aws-sdk-go-v2 and smithy-go's awsjson

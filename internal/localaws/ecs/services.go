@@ -125,38 +125,71 @@ type wireService struct {
 	PlacementConstraints    []wirePlacementConstraint   `json:"placementConstraints"`
 	SchedulingStrategy      string                      `json:"schedulingStrategy"`
 	CreatedAt               epoch                       `json:"createdAt,omitzero"`
-	Events                  []struct{}                  `json:"events"`
+	Deployments             []wireDeployment            `json:"deployments"`
+	Events                  []wireServiceEvent          `json:"events"`
 }
 
-// wireService renders a service as DescribeServices does. A daemon's
-// desiredCount is the number of instances it should run on, the ACTIVE ones
-// its constraints allow (UNVERIFIED: whether AWS counts instances whose
-// agent is disconnected; here it does). runningCount and pendingCount count
-// tasks by lastStatus. Service events are not modelled: the list is empty.
+type wireServiceEvent struct {
+	ID        string `json:"id"`
+	CreatedAt epoch  `json:"createdAt"`
+	Message   string `json:"message"`
+}
+
+type wireDeployment struct {
+	ID                 string `json:"id"`
+	Status             string `json:"status"`
+	TaskDefinition     string `json:"taskDefinition"`
+	DesiredCount       int    `json:"desiredCount"`
+	PendingCount       int    `json:"pendingCount"`
+	RunningCount       int    `json:"runningCount"`
+	FailedTasks        int    `json:"failedTasks"`
+	CreatedAt          epoch  `json:"createdAt,omitzero"`
+	UpdatedAt          epoch  `json:"updatedAt,omitzero"`
+	LaunchType         string `json:"launchType"`
+	RolloutState       string `json:"rolloutState"`
+	RolloutStateReason string `json:"rolloutStateReason"`
+}
+
+// desiredCount is the service's desired count; a daemon's is the number of
+// instances it should run on, the ACTIVE ones its constraints allow
+// (UNVERIFIED: whether AWS counts instances whose agent is disconnected;
+// here it does).
+func (s *Server) desiredCount(v *service) int {
+	if !v.spec.Daemon {
+		return v.spec.DesiredCount
+	}
+	n := 0
+	for _, i := range v.cluster.instances {
+		if i.status == statusActive && v.allows(i, nil) {
+			n++
+		}
+	}
+	return n
+}
+
+// wireService renders a service as DescribeServices does. runningCount and
+// pendingCount count tasks by lastStatus. Its one deployment is the PRIMARY
+// one the service was created with (the emulator has no UpdateService):
+// IN_PROGRESS until the service first reaches a steady state, then
+// COMPLETED ("ECS deployment ecs-svc/... completed.", OBSERVED; the
+// in-progress reason's text is UNVERIFIED). Events are the service's log,
+// newest first.
 func (s *Server) wireService(v *service) wireService {
 	w := wireService{
 		ServiceArn:     s.serviceARN(v),
 		ServiceName:    v.spec.Name,
 		ClusterArn:     s.clusterARN(v.cluster),
 		Status:         "ACTIVE",
-		DesiredCount:   v.spec.DesiredCount,
+		DesiredCount:   s.desiredCount(v),
 		LaunchType:     "EC2",
-		TaskDefinition: s.taskDefinitionARN(v.spec.Name),
+		TaskDefinition: s.taskDefARN(v.def),
 		DeploymentConfiguration: wireDeploymentConfiguration{
 			MaximumPercent: v.spec.MaximumPercent, MinimumHealthyPercent: v.spec.MinimumHealthyPercent,
 		},
 		PlacementConstraints: []wirePlacementConstraint{},
 		SchedulingStrategy:   v.strategy(),
 		CreatedAt:            epoch(v.createdAt),
-		Events:               []struct{}{},
-	}
-	if v.spec.Daemon {
-		w.DesiredCount = 0
-		for _, i := range v.cluster.instances {
-			if i.status == statusActive && v.allows(i, nil) {
-				w.DesiredCount++
-			}
-		}
+		Events:               []wireServiceEvent{},
 	}
 	for _, pc := range v.spec.PlacementConstraints {
 		w.PlacementConstraints = append(w.PlacementConstraints, wirePlacementConstraint{Type: pc.Type, Expression: pc.Expression})
@@ -171,6 +204,21 @@ func (s *Server) wireService(v *service) wireService {
 		case taskPending:
 			w.PendingCount++
 		}
+	}
+	d := wireDeployment{
+		ID: "ecs-svc/" + v.deploymentID, Status: "PRIMARY", TaskDefinition: w.TaskDefinition,
+		DesiredCount: w.DesiredCount, PendingCount: w.PendingCount, RunningCount: w.RunningCount,
+		CreatedAt: epoch(v.createdAt), UpdatedAt: epoch(v.createdAt), LaunchType: "EC2",
+		RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment ecs-svc/" + v.deploymentID + " in progress.",
+	}
+	if !v.steadyAt.IsZero() {
+		d.UpdatedAt, d.RolloutState = epoch(v.steadyAt), "COMPLETED"
+		d.RolloutStateReason = "ECS deployment ecs-svc/" + v.deploymentID + " completed."
+	}
+	w.Deployments = []wireDeployment{d}
+	for n := len(v.events) - 1; n >= 0; n-- {
+		e := v.events[n]
+		w.Events = append(w.Events, wireServiceEvent{ID: e.ID, CreatedAt: epoch(e.CreatedAt), Message: e.Message})
 	}
 	return w
 }

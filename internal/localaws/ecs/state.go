@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -67,6 +68,10 @@ type service struct {
 	deploymentID string      // digits of startedBy "ecs-svc/<id>"
 	memberOf     []predicate // the memberOf constraints, compiled
 	createdAt    time.Time
+	def          *taskDef
+	events       []ServiceEvent     // its event log, oldest first (serviceevents.go)
+	open         [conditions]logged // what it reported and keeps quiet about
+	steadyAt     time.Time          // when it first reached a steady state
 }
 
 // allows reports whether the service's placement constraints let a task of
@@ -101,6 +106,7 @@ type task struct {
 	inst           *instance
 	svc            *service // nil for a standalone task
 	family         string
+	def            *taskDef
 	startedBy      string
 	cpu, memory    int
 	hostPort       int
@@ -140,10 +146,6 @@ func (s *Server) instanceARN(c *cluster, id string) string {
 }
 
 func (s *Server) taskARN(c *cluster, id string) string { return s.arn("task/" + c.name + "/" + id) }
-
-func (s *Server) taskDefinitionARN(family string) string {
-	return s.arn("task-definition/" + family + ":1")
-}
 
 // lastSegment turns an ARN or a short id into the short id: ECS accepts both
 // for clusters, container instances, services and tasks
@@ -232,20 +234,21 @@ func (i *instance) remaining() (cpu, memory int, ports []int) {
 // container instance (SSH, Docker, the agent's own ports).
 var reservedPorts = []int{22, 2375, 2376, 51678, 51679}
 
-func (i *instance) fits(cpu, memory, hostPort int) bool {
+func (i *instance) fits(cpu, memory, hostPort int) bool { return i.lacks(cpu, memory, hostPort) == "" }
+
+// lacks names the first resource i has too little of for a task, as a
+// placement failure reason, or "" when the task fits.
+func (i *instance) lacks(cpu, memory, hostPort int) string {
 	freeCPU, freeMem, used := i.remaining()
-	if cpu > freeCPU || memory > freeMem {
-		return false
+	switch {
+	case cpu > freeCPU:
+		return ReasonCPU
+	case memory > freeMem:
+		return ReasonMemory
+	case hostPort != 0 && (slices.Contains(used, hostPort) || slices.Contains(reservedPorts, hostPort)):
+		return ReasonPorts
 	}
-	if hostPort == 0 {
-		return true
-	}
-	for _, p := range append(used, reservedPorts...) {
-		if p == hostPort {
-			return false
-		}
-	}
-	return true
+	return ""
 }
 
 // due is the next moment the task changes on its own, if any.
@@ -315,6 +318,9 @@ func (s *Server) settle(now time.Time) {
 func (s *Server) nextDue(now time.Time) (time.Time, bool) {
 	if !s.dueKnown {
 		s.earliest, _ = s.agentDue()
+		if t, ok := s.repeatDue(); ok && (s.earliest.IsZero() || t.Before(s.earliest)) {
+			s.earliest = t
+		}
 		for _, name := range s.order {
 			for _, k := range s.clusters[name].tasks {
 				if t, ok := k.due(); ok && (s.earliest.IsZero() || t.Before(s.earliest)) {
@@ -334,6 +340,7 @@ func (s *Server) nextDue(now time.Time) (time.Time, bool) {
 // time, so every task found due is due exactly at at.
 func (s *Server) fire(at time.Time) {
 	s.fireAgents(at)
+	s.fireRepeats(at)
 	for _, name := range s.order {
 		c := s.clusters[name]
 		for _, k := range c.tasks {

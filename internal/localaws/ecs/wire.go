@@ -125,7 +125,7 @@ func (s *Server) wireTask(k *task) wireTask {
 		TaskArn:              s.taskARN(k.cluster, k.id),
 		ClusterArn:           s.clusterARN(k.cluster),
 		ContainerInstanceArn: s.instanceARN(k.cluster, k.inst.id),
-		TaskDefinitionArn:    s.taskDefinitionARN(k.family),
+		TaskDefinitionArn:    s.taskDefARN(k.def),
 		Group:                k.group(),
 		StartedBy:            k.startedBy,
 		LaunchType:           "EC2",
