@@ -340,6 +340,35 @@ func cliCalls(f cliFixture) []cliCall {
 			},
 		},
 		{
+			// The reconciler's sweep reads when a launch began from here
+			// (internal/drain/sweep.go). ec2IDs[2] is held by the hook, which
+			// no other call completes.
+			name: "DescribeScalingActivities of the group", service: "autoscaling", operation: "DescribeScalingActivities",
+			args: []string{"--auto-scaling-group-name", "asg"},
+			check: func(t *testing.T, out map[string]any) {
+				byDesc := map[string]any{}
+				for _, a := range list(out, "Activities") {
+					byDesc[fmt.Sprint(field(a, "Description"))] = a
+				}
+				for desc, status := range map[string]string{
+					"Launching a new EC2 instance: " + first: "Successful",
+					"Terminating EC2 instance: " + waiting:   "MidLifecycleAction",
+				} {
+					a, ok := byDesc[desc]
+					if !ok {
+						t.Errorf("no activity %q among %v", desc, slices.Collect(maps.Keys(byDesc)))
+						continue
+					}
+					if got := field(a, "StatusCode"); got != status {
+						t.Errorf("%s: StatusCode = %v, want %s", desc, got, status)
+					}
+					if field(a, "StartTime") == nil || field(a, "ActivityId") == nil || field(a, "Cause") == nil {
+						t.Errorf("%s: got %v, want its ActivityId, Cause and StartTime", desc, a)
+					}
+				}
+			},
+		},
+		{
 			name: "CompleteLifecycleAction with a token no action holds", service: "autoscaling", operation: "CompleteLifecycleAction",
 			args: []string{"--auto-scaling-group-name", "asg", "--lifecycle-hook-name", f.hook.Name,
 				"--lifecycle-action-token", "0b7e1c4a-2f3d-4e5f-9a8b-7c6d5e4f3a2b", "--lifecycle-action-result", "CONTINUE"},

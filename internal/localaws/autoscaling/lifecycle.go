@@ -178,9 +178,15 @@ func (s *Server) endActive(in *instance, end End, at time.Time) {
 // Terminating, or from the warm pool through Warmed:Terminating. With
 // terminate hooks it waits in Terminating:Wait (Warmed:Terminating:Wait) on
 // one action per hook; without, it goes on to Terminated once EC2 has shut
-// it down.
-func (s *Server) terminate(in *instance, at time.Time) {
+// it down. A launch still running is cancelled; the termination's activity
+// has the cause given, and an empty cause records none (an abandoned
+// launch's own activity tells its end).
+func (s *Server) terminate(in *instance, why string, at time.Time) {
 	s.endActive(in, EndSkipped, at)
+	cancelLaunch(in, "", at)
+	if why != "" {
+		s.record(in, false, terminationDescription(in), why, at)
+	}
 	// Real notifications of ordinary terminates carry AutoScalingGroup → EC2
 	// (as real SNS lifecycle notifications from 2021–2024 show).
 	origin, state, wait := OriginAutoScalingGroup, StateTerminating, StateTerminatingWait
@@ -204,6 +210,7 @@ func (s *Server) terminate(in *instance, at time.Time) {
 // Example 4); then it stops into the pool state.
 func (s *Server) returnToPool(in *instance, at time.Time) {
 	s.endActive(in, EndSkipped, at)
+	cancelLaunch(in, "", at)
 	in.state, in.stopping, in.readyAt = StateWarmedPending, true, at.Add(s.stopTime(in.group))
 	if s.startActions(in, TransitionTerminating, OriginAutoScalingGroup, OriginWarmPool, at) {
 		in.state = StateWarmedPendingWait
@@ -220,6 +227,8 @@ func (s *Server) booted(in *instance, at time.Time) {
 	in.state, in.inServiceAt = StateInService, at
 	if s.startActions(in, TransitionLaunching, in.origin, OriginAutoScalingGroup, at) {
 		in.state = StatePendingWait
+	} else {
+		succeed(in, at)
 	}
 	if s.onLaunch != nil {
 		name, id := in.group.name, in.id
@@ -240,8 +249,9 @@ func (s *Server) bootedIntoPool(in *instance, at time.Time) {
 }
 
 // rest puts an instance that has finished entering the warm pool in the
-// pool's state.
-func (s *Server) rest(in *instance) {
+// pool's state, which ends a launch into the pool.
+func (s *Server) rest(in *instance, at time.Time) {
+	succeed(in, at)
 	state := poolStateOf(in.group.pool)
 	in.state, in.stopping = restStates[state], false
 	if state != PoolStateRunning && s.onStopped != nil {
@@ -330,7 +340,8 @@ func (s *Server) finish(a *action, result string, end End, at time.Time) {
 		// [unverified] that the abandoned instance then passes the terminate
 		// hooks; the safer reading, since a terminate-hook consumer must
 		// cope with an instance that never got in service anyway.
-		s.terminate(in, at)
+		cancelLaunch(in, abandonedReason(a), at)
+		s.terminate(in, "", at)
 	case in.state == StatePendingWait:
 		in.state, in.readyAt = StatePendingProceed, at
 	case in.state == StateWarmedPendingWait:

@@ -1,7 +1,6 @@
 package autoscaling
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -236,7 +235,7 @@ func describeAutoScalingGroups(s *Server, p params, _ time.Time) (any, *awswire.
 }
 
 // setDesiredCapacity ignores HonorCooldown: there are no cooldowns.
-func setDesiredCapacity(s *Server, p params, _ time.Time) (any, *awswire.Error) {
+func setDesiredCapacity(s *Server, p params, now time.Time) (any, *awswire.Error) {
 	var c checks
 	groupName := c.required(p, "AutoScalingGroupName")
 	c.length("AutoScalingGroupName", groupName, 1, 255)
@@ -249,7 +248,7 @@ func setDesiredCapacity(s *Server, p params, _ time.Time) (any, *awswire.Error) 
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.setDesired(g, desired)
+	return nil, s.setDesired(g, desired, now)
 }
 
 func terminateInstanceInAutoScalingGroup(s *Server, p params, now time.Time) (any, *awswire.Error) {
@@ -265,22 +264,17 @@ func terminateInstanceInAutoScalingGroup(s *Server, p params, now time.Time) (an
 	if err != nil {
 		return nil, err
 	}
-	before, after, err := s.terminateInstance(in, decrement, now)
+	a, fresh, err := s.terminateInstance(in, decrement, now)
 	if err != nil {
 		return nil, err
 	}
-	cause := fmt.Sprintf("At %s instance %s was taken out of service in response to a user request", now.UTC().Format(time.RFC3339), id)
-	if after != before {
-		cause += fmt.Sprintf(", shrinking the capacity from %d to %d", before, after)
+	x := activityToXML(a)
+	if fresh {
+		// The answer shows the activity as it begins, InProgress at 0 (the
+		// API reference's example), before its hooks hold the instance.
+		x.StatusCode, x.Progress = activityInProgress, progressTerminating
 	}
-	return activityResult{Activity: activityXML{
-		ActivityID:           awswire.NewRequestID(),
-		AutoScalingGroupName: in.group.name,
-		Description:          "Terminating EC2 instance: " + id,
-		Cause:                cause + ".",
-		StartTime:            timestamp(now),
-		StatusCode:           "InProgress",
-	}}, nil
+	return activityResult{Activity: x}, nil
 }
 
 func startInstanceRefresh(s *Server, p params, now time.Time) (any, *awswire.Error) {

@@ -227,7 +227,7 @@ func (s *Server) stepRefresh(g *group, at time.Time) {
 		}
 		for _, in := range r.late {
 			if in.live() {
-				s.terminate(in, at)
+				s.terminate(in, refreshCause(in, at), at)
 			}
 		}
 		r.batch, r.late = false, nil
@@ -260,7 +260,7 @@ func (s *Server) stepRefresh(g *group, at time.Time) {
 		in.replacing = true
 	}
 	for _, in := range batch[late:] {
-		s.terminate(in, at)
+		s.terminate(in, refreshCause(in, at), at)
 	}
 }
 
@@ -274,7 +274,7 @@ func (s *Server) replaceWarm(r *refresh, at time.Time) bool {
 		}
 		done = false
 		if in.inPool() && !in.waiting() {
-			s.terminate(in, at)
+			s.terminate(in, refreshCause(in, at), at)
 		}
 	}
 	return done

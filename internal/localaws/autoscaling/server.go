@@ -13,7 +13,9 @@
 // Launch hooks hold new instances in Pending:Wait, terminate hooks hold
 // leaving ones in Terminating:Wait, one action per hook, each with its own
 // event; an instance proceeds once all its actions have ended, or at once
-// when one ends with ABANDON. Warm pools are described in warmpool.go.
+// when one ends with ABANDON. Warm pools are described in warmpool.go,
+// the scaling activities that launches and terminations record in
+// activity.go.
 //
 // Simplified: there are no EC2, launch templates, health checks, cooldowns
 // or standby. Hooks send no notification to NotificationTargetARN
@@ -106,6 +108,7 @@ type Server struct {
 	instances       map[string]*instance // every instance ever launched, Terminated ones included
 	launched        []*instance          // the same, in launch order
 	actions         []*action            // every lifecycle action ever started
+	activities      []*activity          // every scaling activity, oldest first
 	awswire.Counter                      // requests by operation: Calls, Operations
 	// outbox holds the callbacks and events produced under mu; they run
 	// after it is released so that a callback may call back into the Server.
@@ -180,6 +183,7 @@ var operations = map[string]operation{
 	"PutWarmPool":                         putWarmPool,
 	"DescribeWarmPool":                    describeWarmPool,
 	"DeleteWarmPool":                      deleteWarmPool,
+	"DescribeScalingActivities":           describeScalingActivities,
 }
 
 // ServeHTTP answers one awsQuery request: the form field Action names the

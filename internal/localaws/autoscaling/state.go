@@ -62,6 +62,11 @@ type group struct {
 	maintenance *maintenancePolicy
 	// defaultWarmup is DefaultInstanceWarmup; nil when not set.
 	defaultWarmup *time.Duration
+	activities    []*activity // the group's scaling activities, oldest first
+	// request is the first sentence of the causes of what reconcile next
+	// does for the group: the user request that last changed its desired
+	// capacity, if one did since reconcile last ran.
+	request string
 }
 
 type instance struct {
@@ -92,6 +97,9 @@ type instance struct {
 	// launch hooks: an instance refresh's warm-up starts there.
 	inServiceAt time.Time
 	actions     []*action
+	// activity is the instance's latest scaling activity: its launch
+	// while it launches, its termination once it leaves.
+	activity *activity
 }
 
 // warm reports whether the instance is in the warm pool (a Warmed: state),
@@ -172,6 +180,7 @@ func (s *Server) createGroup(name string, min, max, desired int, at time.Time) (
 		max:     max,
 		desired: desired,
 		created: at,
+		request: sentence(at, "a user request created an AutoScalingGroup changing the desired capacity from 0 to %d", desired),
 	}
 	for _, z := range azSuffixes {
 		g.azs = append(g.azs, s.region+z)
@@ -180,13 +189,14 @@ func (s *Server) createGroup(name string, min, max, desired int, at time.Time) (
 	return g, nil
 }
 
-func (s *Server) setDesired(g *group, desired int) *awswire.Error {
+func (s *Server) setDesired(g *group, desired int, at time.Time) *awswire.Error {
 	if desired > g.max {
 		return awswire.ClientError("ValidationError", "New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", desired, g.max)
 	}
 	if desired < g.min {
 		return awswire.ClientError("ValidationError", "New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.min)
 	}
+	g.request = sentence(at, "a user request explicitly set group desired capacity changing the desired capacity from %d to %d", g.desired, desired)
 	g.desired = desired
 	return nil
 }
@@ -210,17 +220,26 @@ func (s *Server) reconcile(at time.Time) {
 		g := s.groups[name]
 		s.stepRefresh(g, at)
 		live := s.capacity(g)
-		for n := len(live); n < g.desired; n++ {
-			live = append(live, s.scaleOut(g, live, at))
+		if len(live) < g.desired {
+			why := launchCause(g, len(live), at)
+			for len(live) < g.desired {
+				live = append(live, s.scaleOut(g, live, why, at))
+			}
 		}
-		for _, victim := range scaleInVictims(live, len(live)-g.desired) {
+		victims := scaleInVictims(live, len(live)-g.desired)
+		var why string
+		if len(victims) > 0 {
+			why = scaleInCause(g, live, victims, at)
+		}
+		for _, victim := range victims {
 			if p := g.pool; p != nil && p.reuse != nil && *p.reuse && !p.deleting {
 				s.returnToPool(victim, at)
 			} else {
-				s.terminate(victim, at)
+				s.terminate(victim, why, at)
 			}
 		}
 		s.sizePool(g, at)
+		g.request = ""
 	}
 }
 
@@ -229,7 +248,7 @@ func (s *Server) reconcile(at time.Time) {
 // when there is a scale-out event, instances will launch directly into the
 // Auto Scaling group (a cold start)"
 // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
-func (s *Server) scaleOut(g *group, live []*instance, at time.Time) *instance {
+func (s *Server) scaleOut(g *group, live []*instance, why string, at time.Time) *instance {
 	var ready []*instance
 	if g.pool != nil && !g.pool.deleting {
 		for _, in := range g.instances {
@@ -239,7 +258,7 @@ func (s *Server) scaleOut(g *group, live []*instance, at time.Time) *instance {
 		}
 	}
 	if len(ready) == 0 {
-		return s.launch(g, live, false, at)
+		return s.launch(g, live, false, why, at)
 	}
 	count := azCount(live)
 	pick := ready[0]
@@ -248,7 +267,7 @@ func (s *Server) scaleOut(g *group, live []*instance, at time.Time) *instance {
 			pick = in
 		}
 	}
-	s.leavePool(pick, at)
+	s.leavePool(pick, why, at)
 	return pick
 }
 
@@ -262,8 +281,8 @@ func azCount(instances []*instance) map[string]int {
 
 // launch starts one new instance, into the group or into its warm pool, in
 // the Availability Zone with the fewest of its peers, as AWS balances
-// launches across zones.
-func (s *Server) launch(g *group, peers []*instance, warm bool, at time.Time) *instance {
+// launches across zones, and records its activity with the cause given.
+func (s *Server) launch(g *group, peers []*instance, warm bool, why string, at time.Time) *instance {
 	count := azCount(peers)
 	az := g.azs[0]
 	for _, z := range g.azs[1:] {
@@ -281,23 +300,27 @@ func (s *Server) launch(g *group, peers []*instance, warm bool, at time.Time) *i
 		origin:   OriginEC2,
 		readyAt:  at.Add(s.bootTime),
 	}
+	description := descLaunch
 	if warm {
-		in.state = StateWarmedPending
+		in.state, description = StateWarmedPending, descLaunchIntoPool
 	}
 	g.instances = append(g.instances, in)
 	s.instances[in.id] = in
 	s.launched = append(s.launched, in)
+	s.record(in, true, description, why, at)
 	return in
 }
 
-// leavePool starts a warm instance into the group: a stopped or hibernated
-// one boots again, a running one is up already.
-func (s *Server) leavePool(in *instance, at time.Time) {
+// leavePool starts a warm instance into the group, a launch with its own
+// activity: a stopped or hibernated one boots again, a running one is up
+// already.
+func (s *Server) leavePool(in *instance, why string, at time.Time) {
 	boot := s.bootTime
 	if in.state == StateWarmedRunning {
 		boot = 0
 	}
 	in.state, in.origin, in.readyAt = StatePending, OriginWarmPool, at.Add(boot)
+	s.record(in, true, descLaunchFromPool, why, at)
 }
 
 // scaleInVictims picks n instances to terminate. It simplifies the default
@@ -349,30 +372,40 @@ func (s *Server) instanceInGroup(id string) (*instance, *awswire.Error) {
 // existing instances in the warm pool. Amazon EC2 Auto Scaling immediately
 // starts launching new instances to replace the instances that you
 // terminated" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
-func (s *Server) terminateInstance(in *instance, decrement bool, at time.Time) (before, after int, err *awswire.Error) {
+//
+// It returns the termination's activity and whether this request started it.
+func (s *Server) terminateInstance(in *instance, decrement bool, at time.Time) (*activity, bool, *awswire.Error) {
 	g := in.group
-	before, after = g.desired, g.desired
-	if in.leaving() {
+	if a := in.activity; in.leaving() && a != nil && !a.launch {
 		// AWS answers a repeated request for an instance already leaving with
 		// the same activity; taking it out twice would double-decrement.
-		return before, after, nil
+		return a, false, nil
 	}
+	why := sentence(at, "instance %s was taken out of service in response to a user request", in.id)
 	if decrement && in.inCapacity() {
 		if g.desired <= g.min {
-			return before, after, awswire.ClientError("ValidationError",
+			return nil, false, awswire.ClientError("ValidationError",
 				"Currently, desiredSize equals minSize (%d). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.", g.min)
 		}
 		g.desired--
-		after = g.desired
+		why = strings.TrimSuffix(why, ".") + fmt.Sprintf(", shrinking the capacity from %d to %d.", g.desired+1, g.desired)
 	}
-	s.terminate(in, at)
-	return before, after, nil
+	if in.leaving() {
+		// A launch its hook abandoned, on its way out without an activity
+		// of its own.
+		s.record(in, false, terminationDescription(in), why, at)
+		return in.activity, true, nil
+	}
+	s.terminate(in, why, at)
+	return in.activity, true, nil
 }
 
 // retire moves an instance to Terminated (Warmed:Terminated out of the warm
-// pool), removes it from its group and tells the harness, which deregisters
-// the ECS container instance as EC2 would.
-func (s *Server) retire(in *instance) {
+// pool), ending its termination's activity, removes it from its group and
+// tells the harness, which deregisters the ECS container instance as EC2
+// would.
+func (s *Server) retire(in *instance, at time.Time) {
+	succeed(in, at)
 	if in.warm() {
 		in.state = StateWarmedTerminated
 	} else {
@@ -395,13 +428,14 @@ func (s *Server) fire(t time.Time) {
 			s.booted(in, t)
 		case in.state == StatePendingProceed && due(in.readyAt):
 			in.state, in.inServiceAt = StateInService, t
+			succeed(in, t)
 		case in.state == StateWarmedPending && due(in.readyAt) && !in.stopping:
 			s.bootedIntoPool(in, t)
 		case (in.state == StateWarmedPending || in.state == StateWarmedPendingProceed) && due(in.readyAt):
-			s.rest(in)
+			s.rest(in, t)
 		case (in.state == StateTerminating || in.state == StateTerminatingProceed ||
 			in.state == StateWarmedTerminating || in.state == StateWarmedTerminatingProceed) && due(in.goneAt):
-			s.retire(in)
+			s.retire(in, t)
 		case in.waiting():
 			for _, a := range slices.Clone(in.actions) {
 				if a.active() && due(a.deadline) {

@@ -135,9 +135,12 @@ func (s *Server) sizePool(g *group, at time.Time) {
 		}
 	}
 	want := p.size(g)
-	for n := len(pool); n < want; n++ {
-		pool = append(pool, s.launch(g, pool, true, at))
-		warm++
+	if len(pool) < want {
+		why := poolLaunchCause(len(pool), want, at)
+		for len(pool) < want {
+			pool = append(pool, s.launch(g, pool, true, why, at))
+			warm++
+		}
 	}
 	excess := len(pool) - want
 	for _, in := range pool {
@@ -145,7 +148,7 @@ func (s *Server) sizePool(g *group, at time.Time) {
 			break
 		}
 		if !in.waiting() {
-			s.terminate(in, at)
+			s.terminate(in, poolShrinkCause(in, len(pool), want, at), at)
 			excess--
 		}
 	}
@@ -162,6 +165,10 @@ func (s *Server) forceDeletePool(g *group, at time.Time) {
 			continue
 		}
 		s.endActive(in, EndDeleted, at)
+		if !in.leaving() {
+			cancelLaunch(in, "", at)
+			s.record(in, false, descTerminateFromPool, poolDeleteCause(in, at), at)
+		}
 		if in.state != StateWarmedTerminatingProceed {
 			in.state, in.goneAt = StateWarmedTerminating, at.Add(s.shutdownTime)
 		}

@@ -224,14 +224,50 @@ type activityResult struct {
 	Activity activityXML `xml:"Activity"`
 }
 
+// activityXML is an Activity. EndTime is written to the second, StartTime
+// to the millisecond, as AWS writes them (the CLI reference's and the
+// troubleshooting page's examples: "StartTime": "2021-01-13T20:47:30.094Z",
+// "EndTime": "2021-01-13T20:47:30Z", so an activity that ends within its
+// first second reads as ending before it started).
 type activityXML struct {
-	ActivityID           string `xml:"ActivityId"`
-	AutoScalingGroupName string
-	Description          string
-	Cause                string
-	StartTime            string
-	StatusCode           string
-	Progress             int
+	ActivityID            string `xml:"ActivityId"`
+	AutoScalingGroupName  string
+	AutoScalingGroupARN   string
+	AutoScalingGroupState string `xml:",omitempty"`
+	Description           string
+	Cause                 string
+	StartTime             string
+	EndTime               string `xml:",omitempty"`
+	StatusCode            string
+	StatusMessage         string `xml:",omitempty"`
+	Progress              int
+	Details               string
+}
+
+func activityToXML(a *activity) activityXML {
+	status, progress := a.statusNow()
+	x := activityXML{
+		ActivityID:           a.id,
+		AutoScalingGroupName: a.inst.group.name,
+		AutoScalingGroupARN:  a.inst.group.arn,
+		Description:          a.description,
+		Cause:                a.cause,
+		StartTime:            timestamp(a.started),
+		StatusCode:           status,
+		StatusMessage:        a.message,
+		Progress:             progress,
+		Details:              detailsOf(a.inst),
+	}
+	if !a.ended.IsZero() {
+		x.EndTime = a.ended.UTC().Format(time.RFC3339)
+	}
+	return x
+}
+
+type describeActivitiesResult struct {
+	XMLName    xml.Name             `xml:"r"`
+	Activities members[activityXML] `xml:"Activities"`
+	NextToken  string               `xml:",omitempty"`
 }
 
 type startRefreshResult struct {
