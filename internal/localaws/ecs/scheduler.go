@@ -38,13 +38,32 @@ func (s *Server) schedule(at time.Time) bool {
 
 // live returns the service's tasks whose desired status is RUNNING.
 func (v *service) live() []*task {
-	var out []*task
+	out, _ := v.census()
+	return out
+}
+
+// census returns the service's tasks whose desired status is RUNNING, and
+// whether any of its tasks told to stop has not reached STOPPED yet.
+func (v *service) census() (live []*task, stopping bool) {
 	for _, k := range v.cluster.tasks {
-		if k.svc == v && k.desiredStatus == taskRunning {
-			out = append(out, k)
+		switch {
+		case k.svc != v:
+		case k.desiredStatus == taskRunning:
+			live = append(live, k)
+		case k.lastStatus != taskStopped:
+			stopping = true
 		}
 	}
-	return out
+	return live, stopping
+}
+
+// settled reports whether the tasks of a census are all RUNNING on ACTIVE
+// instances, none stopping: the service is steady if they are as many as
+// it wants.
+func settled(live []*task, stopping bool) bool {
+	return !stopping && !slices.ContainsFunc(live, func(k *task) bool {
+		return k.lastStatus != taskRunning || k.inst.status != statusActive
+	})
 }
 
 // scheduleReplica keeps DesiredCount tasks and drains DRAINING instances as
@@ -89,7 +108,7 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 		changed = true
 	}
 
-	live = v.live()
+	live, stopping := v.census()
 	var keepers []*task // tasks the service keeps: those not on a draining instance
 	for _, k := range live {
 		if k.inst.status != statusDraining {
@@ -145,7 +164,8 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 	case need <= 0 || len(started) > 0 || len(stopped) > 0:
 		v.resolve(condDeployment)
 	}
-	s.checkSteady(v, at)
+	// A pass that changed nothing leaves the census as it found it.
+	s.checkSteady(v, at, !changed && len(live) == spec.DesiredCount && settled(live, stopping))
 	return changed
 }
 
@@ -169,7 +189,7 @@ func (s *Server) scheduleReplica(v *service, at time.Time) bool {
 func (s *Server) scheduleDaemon(v *service, at time.Time) bool {
 	stopped := s.stopPendingOnDraining(v, at)
 	var started []*task
-	live := v.live()
+	live, stopping := v.census()
 	for _, i := range v.cluster.instances {
 		idx := slices.IndexFunc(live, func(k *task) bool { return k.inst == i })
 		switch {
@@ -185,8 +205,9 @@ func (s *Server) scheduleDaemon(v *service, at time.Time) bool {
 		}
 	}
 	s.logTasks(v, at, started, stopped)
-	s.checkSteady(v, at)
-	return len(started) > 0 || len(stopped) > 0
+	changed := len(started) > 0 || len(stopped) > 0
+	s.checkSteady(v, at, !changed && settled(live, stopping) && len(live) == s.desiredCount(v))
+	return changed
 }
 
 func onlyDaemonsLeft(i *instance) bool {

@@ -209,9 +209,12 @@ func (s *Server) logTasks(v *service, at time.Time, started, stopped []*task) {
 	}
 }
 
-// checkSteady reports the steady state while v is in it.
-func (s *Server) checkSteady(v *service, at time.Time) {
-	if !s.steady(v) {
+// checkSteady reports the steady state while v is in it: "healthy and at
+// the desired number of tasks", here its desired count of tasks RUNNING,
+// none on an instance that is not ACTIVE and none of its tasks still
+// stopping.
+func (s *Server) checkSteady(v *service, at time.Time, steady bool) {
+	if !steady {
 		v.resolve(condSteady)
 		return
 	}
@@ -219,26 +222,6 @@ func (s *Server) checkSteady(v *service, at time.Time) {
 		v.steadyAt = at
 	}
 	s.report(v, condSteady, at, steadyMessage(v.spec.Name), &action{eventType: "INFO", eventName: EventSteadyState})
-}
-
-// steady reports whether v "is healthy and at the desired number of
-// tasks": exactly its desired count of tasks RUNNING, none of them on an
-// instance that is not ACTIVE, and none of its tasks still stopping.
-func (s *Server) steady(v *service) bool {
-	n := 0
-	for _, k := range v.cluster.tasks {
-		switch {
-		case k.svc != v:
-		case k.desiredStatus == taskRunning:
-			if k.lastStatus != taskRunning || k.inst.status != statusActive {
-				return false
-			}
-			n++
-		case k.lastStatus != taskStopped:
-			return false
-		}
-	}
-	return n == s.desiredCount(v)
 }
 
 // placementFailed reports that a task of v could not be placed, naming the
