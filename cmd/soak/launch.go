@@ -185,17 +185,6 @@ type launches struct {
 	regs   *registrations
 }
 
-// joins reports whether the instance's agent was dealt a registration that
-// succeeds: the only launches whose chain the soak may lose (watchQueue).
-func (l *launches) joins(instanceID string) bool {
-	for _, p := range l.plans {
-		if k, ok := p.known(instanceID); ok {
-			return k == agentJoins
-		}
-	}
-	return false
-}
-
 // launchAccount creates the launch groups in the soak's cluster: their
 // first instances registered at once, then the template's launch hook and
 // the agent model, then the warm pool, whose launches the gate completes at

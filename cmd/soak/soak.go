@@ -242,7 +242,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); bg.Wait() }()
 	bg.Go(func() { w.Reconcile(bgCtx, soakReconcile) })
-	bg.Go(func() { w.watchQueue(bgCtx, chains, lost, gated) })
+	bg.Go(func() { w.watchQueue(bgCtx, chains, lost) })
 	bg.Go(func() { acct.team.Run(bgCtx) })
 
 	// Scale-out and refreshes start with the drains and run beside them.
@@ -477,7 +477,7 @@ func (l *lossLog) decide(id string, launch bool) bool {
 // watchQueue records every re-queue message (their delay of at least a
 // second keeps each on the queue for several looks) and loses the share
 // the soak asks for.
-func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog, gated *launches) {
+func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) {
 	localdeploy.Every(ctx, 100*time.Millisecond, func() bool {
 		msgs, err := w.AWS.SQS.Messages(w.QueueURL)
 		if err != nil {
@@ -491,13 +491,10 @@ func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog, 
 			// A chain with no mark is the one thing the reconciler cannot
 			// restart (the drainer says so when it starts one): losing
 			// its message would only test Auto Scaling's heartbeat
-			// timeout, so SQS keeps those. The reconciler restarts no
-			// launch chain either (design.md, "The launch gate"): the
-			// container instance's ACTIVE event lets the launch through
-			// instead, so only the chains of agents that do register
-			// are lost; an agent that fails or never registers has
-			// nothing else to end its launch.
-			lose := ok && !msg.Unmarked && m.ReceiptHandle == "" && (!msg.Launch || gated.joins(msg.InstanceID))
+			// timeout, so SQS keeps those. A launch chain has no mark
+			// either, but the reconciler sweeps launches that wait long
+			// (design.md, "The launch gate"), so any is lost.
+			lose := ok && !msg.Unmarked && m.ReceiptHandle == ""
 			if lose && lost.decide(m.MessageID, msg.Launch) {
 				w.AWS.SQS.Lose(w.QueueURL, m.MessageID)
 			}
