@@ -171,6 +171,11 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 	if err := a.ECS.CreateService("c1", ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 256}); err != nil {
 		t.Fatal(err)
 	}
+	// One task more than instances on a fixed host port: the fourth cannot
+	// be placed, so the service's events hold a placement failure.
+	if err := a.ECS.CreateService("c1", ecs.ServiceSpec{Name: cliPinnedService, DesiredCount: 4, CPU: 1, Memory: 1, HostPort: 8080}); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.ECS.CreateService("c1", ecs.ServiceSpec{Name: "log-agent", Daemon: true, CPU: 64, Memory: 64,
 		PlacementConstraints: []ecs.PlacementConstraint{{Type: ecs.ConstraintMemberOf, Expression: cliDaemonConstraint}}}); err != nil {
 		t.Fatal(err)
@@ -215,6 +220,10 @@ func seedForCLI(t *testing.T, a *AWS) cliFixture {
 
 // cliDaemonConstraint is the memberOf expression of the fixture's daemon.
 const cliDaemonConstraint = "attribute:ecs.os-type == linux"
+
+// cliPinnedService is the fixture's service on a fixed host port with more
+// tasks than instances.
+const cliPinnedService = "pinned"
 
 // seedWarmPool gives group "warm" a warm pool and terminates one of its
 // instances, which then waits on the group's terminate hook, the state the
@@ -510,6 +519,52 @@ func cliCalls(f cliFixture) []cliCall {
 					t.Errorf("attributes = %v, want the deleted one", got)
 				}
 			},
+		},
+		{
+			// The diagnosis of a drain that cannot finish (issue 14): the
+			// service's events, newest first, and its deployment's counts;
+			// the task definition's fixed host port.
+			name: "DescribeServices with a placement failure in its events", service: "ecs", operation: "DescribeServices",
+			args: []string{"--cluster", "c1", "--services", cliPinnedService},
+			check: func(t *testing.T, out map[string]any) {
+				svcs := list(out, "services")
+				if len(svcs) != 1 {
+					t.Fatalf("got %v, want the %s service", out, cliPinnedService)
+				}
+				events := list(svcs[0], "events")
+				if !slices.ContainsFunc(events, func(e any) bool {
+					m, _ := field(e, "message").(string)
+					return strings.HasPrefix(m, "(service "+cliPinnedService+") was unable to place a task") &&
+						strings.Contains(m, "is already using a port required by your task.") && field(e, "id") != nil && field(e, "createdAt") != nil
+				}) {
+					t.Errorf("events = %v, want the placement failure on port 8080 with its id and createdAt", events)
+				}
+				deployments := list(svcs[0], "deployments")
+				if len(deployments) != 1 || field(deployments[0], "status") != "PRIMARY" || field(deployments[0], "desiredCount") != 4.0 ||
+					field(deployments[0], "taskDefinition") != field(svcs[0], "taskDefinition") {
+					t.Errorf("deployments = %v, want the PRIMARY one of 4 tasks of the service's task definition", deployments)
+				}
+			},
+		},
+		{
+			name: "DescribeTaskDefinition of a service's", service: "ecs", operation: "DescribeTaskDefinition",
+			args: []string{"--task-definition", cliPinnedService},
+			check: func(t *testing.T, out map[string]any) {
+				td := out["taskDefinition"]
+				containers := list(td, "containerDefinitions")
+				if field(td, "family") != cliPinnedService || field(td, "revision") != 1.0 || field(td, "networkMode") != "bridge" || len(containers) != 1 {
+					t.Fatalf("taskDefinition = %v, want %s:1, bridge, one container", td, cliPinnedService)
+				}
+				if pm := list(containers[0], "portMappings"); len(pm) != 1 || field(pm[0], "hostPort") != 8080.0 || field(pm[0], "containerPort") != 8080.0 {
+					t.Errorf("portMappings = %v, want 8080 on 8080", pm)
+				}
+			},
+		},
+		{
+			// Seen from AWS: hashicorp/terraform-provider-aws reports.
+			name: "DescribeTaskDefinition of one ECS does not have", service: "ecs", operation: "DescribeTaskDefinition",
+			args:     []string{"--task-definition", "no-such-family:7"},
+			wantCode: "ClientException", wantMessage: "Unable to describe task definition.",
 		},
 		{
 			name: "DescribeContainerInstances on a missing cluster", service: "ecs", operation: "DescribeContainerInstances",
