@@ -345,3 +345,39 @@ func (r *rig) scaleIn(desired int32) {
 	r.t.Helper()
 	r.scaleOut(desired)
 }
+
+// A launch chain lost outright (its messages gone) for an instance whose
+// agent never registers: without the reconciler's sweep, the hook's
+// heartbeat timeout lapses into CONTINUE and a host ECS cannot use stays in
+// service. The sweep looks at the launch each minute once it has waited a
+// quarter of the heartbeat timeout, keeps it from lapsing, and abandons it
+// at its deadline, counted from the launch's scaling activity.
+func TestTheSweepEndsALostLaunchChain(t *testing.T) {
+	p := gatePolicy
+	p.MaxLaunch = 8 * time.Minute
+	r := newRig(t, p)
+	r.launchGroup(localaws.Agent{RegisterAfter: 24 * time.Hour})
+	r.scaleOut(1)
+	r.run(5 * time.Second)
+	id := r.launches()[0].InstanceID
+	for r.queued() > 0 { // the chain's messages are lost
+		r.clk.Advance(time.Second)
+		got, _ := r.aws.SQS.Receive(context.Background(), r.queueURL, 10, 0)
+		for _, m := range got {
+			_ = r.aws.SQS.Delete(r.queueURL, m.ReceiptHandle)
+		}
+	}
+	scheduled := testdataBody(t, "scheduled-event.json")
+	for range 12 {
+		r.clk.Advance(time.Minute)
+		r.invokeDirect(scheduled)
+		r.run(time.Minute)
+	}
+	a := r.lastLaunch(id)
+	if a.Active || a.End != autoscaling.EndCompleted || a.Result != autoscaling.ResultAbandon {
+		t.Fatalf("launch of %s: %+v, want completed ABANDON by the sweep, not lapsed", id, a)
+	}
+	if took := a.Ended.Sub(a.Started); took < p.MaxLaunch || took > p.MaxLaunch+2*time.Minute {
+		t.Errorf("abandoned %v after launch, want at DRAINER_MAX_LAUNCH (%v) give or take a sweep", took, p.MaxLaunch)
+	}
+}
