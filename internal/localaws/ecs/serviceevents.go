@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,17 +196,23 @@ func (s *Server) report(v *service, c condition, at time.Time, message string, a
 // resolve ends condition c: the next time it arises it is reported at once.
 func (v *service) resolve(c condition) { v.open[c] = logged{} }
 
+// tasksPerMessage bounds the tasks one started or stopped message lists.
+// UNVERIFIED: ten is what one RunTask call starts at most
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html,
+// count); AWS does not say how its scheduler batches the messages.
+const tasksPerMessage = 10
+
 // logTasks writes the started and stopped messages of one scheduler pass
 // (OBSERVED texts: "(service web) has started 2 tasks: (task a) (task b).",
 // "(service web) has stopped 1 running tasks: (task a)."). UNVERIFIED:
 // whether a PENDING task the scheduler stops counts among the "running
 // tasks"; here every task it stops does.
 func (s *Server) logTasks(v *service, at time.Time, started, stopped []*task) {
-	if len(stopped) > 0 {
-		s.logServiceEvent(v, at, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", v.spec.Name, len(stopped), taskList(stopped)))
+	for batch := range slices.Chunk(stopped, tasksPerMessage) {
+		s.logServiceEvent(v, at, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", v.spec.Name, len(batch), taskList(batch)))
 	}
-	if len(started) > 0 {
-		s.logServiceEvent(v, at, fmt.Sprintf("(service %s) has started %d tasks: %s.", v.spec.Name, len(started), taskList(started)))
+	for batch := range slices.Chunk(started, tasksPerMessage) {
+		s.logServiceEvent(v, at, fmt.Sprintf("(service %s) has started %d tasks: %s.", v.spec.Name, len(batch), taskList(batch)))
 	}
 }
 

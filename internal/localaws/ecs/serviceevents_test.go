@@ -496,3 +496,25 @@ func TestDescribeServicesReportsTheDeployment(t *testing.T) {
 		t.Errorf("DescribeTaskDefinition(%s) returned %s", arn, got)
 	}
 }
+
+// The scheduler's started messages list at most ten tasks each, so that a
+// large service does not write one message of a thousand task ids.
+func TestStartedMessagesListAtMostTenTasks(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.register("i-1", Resources{})
+	f.createService(ServiceSpec{Name: "web", DesiredCount: 25, CPU: 1, Memory: 1})
+	var got []string
+	for _, m := range f.messages("web", 0) {
+		before, _, _ := strings.Cut(m, ":")
+		got = append(got, before)
+	}
+	want := []string{
+		"(service web) has reached a steady state.",
+		"(service web) has started 5 tasks",
+		"(service web) has started 10 tasks",
+		"(service web) has started 10 tasks",
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("messages (up to their colon): got %q, want %q", got, want)
+	}
+}
