@@ -25,6 +25,16 @@
 // placement constraints, and a daemon runs one task on each ACTIVE,
 // connected instance its constraints allow.
 //
+// The scheduler keeps each service's event log as DescribeServices returns
+// it (serviceevents.go): the tasks it started and stopped, a task it could
+// not place, naming the closest matching instance and what it lacks (a
+// host port, CPU, memory, a connected agent, an attribute), percents that
+// let it neither start a replacement nor stop an old task first, and the
+// steady state; each cause is written once and again only after six hours
+// unless it was resolved meanwhile. Placement failures and the steady
+// state also go to EventBridge as "ECS Service Action" events. Every
+// taskDefinitionArn it returns is one DescribeTaskDefinition answers.
+//
 // Task transitions are the ECS agent's reports, so they need its connection:
 // while an instance's agent is disconnected (DisconnectAgent) ECS still
 // decides (a drain gives its service tasks desiredStatus STOPPED) but learns
@@ -32,8 +42,10 @@
 // stops decided meanwhile and reports what came due, stamped with that moment.
 //
 // What it simplifies:
-//   - EC2 launch type only, one container per task, one task definition
-//     revision per family; no capacity providers, deployments or load balancers.
+//   - EC2 launch type only, bridge or host network mode, one container per
+//     task; a task definition revision for each distinct shape a spec gives
+//     a family; no capacity providers, load balancers or UpdateService, so a
+//     service has the one deployment it was created with.
 //   - Placement is "spread by instance": the ACTIVE, agent-connected instance
 //     with room (CPU, memory, a free host port) that runs the fewest tasks of
 //     the service wins.
@@ -44,11 +56,13 @@
 //     agentConnected, attribute:<name> (exists and !exists included) and
 //     task:group; agentVersion, registeredAt and other subjects are rejected
 //     as invalid instead of being silently ignored.
-//   - Custom attributes exist on container instances only. Service events
-//     (Service.events, "ECS Service Action") and deployments are not
-//     modelled; a container instance leaving REGISTERING goes straight to
-//     ACTIVE or REGISTRATION_FAILED, and one terminated goes straight to
-//     INACTIVE (no DEREGISTERING).
+//   - Custom attributes exist on container instances only. A container
+//     instance leaving REGISTERING goes straight to ACTIVE or
+//     REGISTRATION_FAILED, and one terminated goes straight to INACTIVE (no
+//     DEREGISTERING).
+//   - Service events: only those above; a daemon's placement failures,
+//     load balancer, throttling and task-start-impaired messages and the
+//     other Service Action events are not written.
 //   - Deregistration (the EC2 instance is terminated) takes the instance
 //     straight to INACTIVE and its tasks straight to STOPPED; with the agent
 //     disconnected nothing is deregistered, as AWS documents.

@@ -19,9 +19,9 @@ const targetPrefix = "AmazonEC2ContainerServiceV20141113."
 type Options struct {
 	Region    string // default us-east-1
 	AccountID string // default 123456789012
-	// Emit receives the "ECS Task State Change" and "ECS Container Instance
-	// State Change" events. It is called without the server's lock held, so it
-	// may call back into the server.
+	// Emit receives the "ECS Task State Change", "ECS Container Instance
+	// State Change" and "ECS Service Action" events. It is called without
+	// the server's lock held, so it may call back into the server.
 	Emit func(awswire.Event)
 	// DrainWaitsForProtection keeps scale-in-protected service tasks running on
 	// a DRAINING instance until their protection expires. UNVERIFIED: the docs
