@@ -155,14 +155,6 @@ func (p *agentPlan) kind(id string) agentKind {
 	return k
 }
 
-// known returns the kind dealt to the instance, if any.
-func (p *agentPlan) known(id string) (agentKind, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	k, ok := p.kinds[id]
-	return k, ok
-}
-
 // delay is localaws.Agent.RegisterDelay.
 func (p *agentPlan) delay(id string) time.Duration {
 	if p.kind(id) == agentSilent {
