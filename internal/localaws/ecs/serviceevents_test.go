@@ -82,16 +82,6 @@ func (f *fixture) actions(eventName string) []actionEnvelope {
 
 func shortID(arn string) string { return lastSegment(arn) }
 
-func count(xs []string, x string) int {
-	n := 0
-	for _, y := range xs {
-		if y == x {
-			n++
-		}
-	}
-	return n
-}
-
 // The seed case of a drain that cannot finish: a service on a fixed host
 // port, every other ACTIVE instance already using that port. ECS treats
 // the port as a resource, so the replacement of the draining instance's

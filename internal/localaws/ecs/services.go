@@ -192,7 +192,7 @@ func (s *Server) wireService(v *service) wireService {
 		Events:               []wireServiceEvent{},
 	}
 	for _, pc := range v.spec.PlacementConstraints {
-		w.PlacementConstraints = append(w.PlacementConstraints, wirePlacementConstraint{Type: pc.Type, Expression: pc.Expression})
+		w.PlacementConstraints = append(w.PlacementConstraints, wirePlacementConstraint(pc))
 	}
 	for _, k := range v.cluster.tasks {
 		if k.svc != v || k.desiredStatus != taskRunning {
