@@ -31,7 +31,7 @@ const maxServiceEvents = 100
 // repeatAfter: "duplicate event messages are omitted until either the cause
 // is resolved or six hours passes. If the cause is not resolved within six
 // hours, you will receive another service event message for that cause"
-// (service-event-messages.html). The steady state message repeats on the
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html). The steady state message repeats on the
 // same clock ("The service scheduler reports the status periodically").
 const repeatAfter = 6 * time.Hour
 
@@ -40,7 +40,7 @@ const repeatAfter = 6 * time.Hour
 const DetailTypeServiceAction = "ECS Service Action"
 
 // Service action event names the emulator sends, with their event types
-// (ecs_service_events.html).
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html).
 const (
 	EventSteadyState      = "SERVICE_STEADY_STATE"           // INFO
 	EventPlacementFailure = "SERVICE_TASK_PLACEMENT_FAILURE" // ERROR
@@ -92,7 +92,7 @@ func steadyMessage(service string) string {
 
 // deploymentMessage: the percents leave no room to start a replacement or
 // to stop an old task first, "during a deployment or when a container
-// instance is draining" (service-event-messages.html).
+// instance is draining" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html).
 func deploymentMessage(service string) string {
 	return "(service " + service + ") was unable to stop or start tasks during a deployment because of the service " +
 		"deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again."
@@ -135,7 +135,7 @@ func placementMessage(service, instanceID, reason string) string {
 }
 
 // serviceActionDetail is the detail of an "ECS Service Action" event: no
-// version, unlike the state change events (ecs_service_events.html).
+// version, unlike the state change events (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html).
 type serviceActionDetail struct {
 	EventType             string   `json:"eventType"`
 	EventName             string   `json:"eventName"`
