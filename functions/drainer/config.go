@@ -52,6 +52,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.policy.MaxLaunch, err = duration(getenv, contract.MaxLaunch); err != nil {
 		return config{}, err
 	}
+	if c.policy.StuckAfter, err = duration(getenv, contract.StuckAfter); err != nil {
+		return config{}, err
+	}
 	switch v := strings.TrimSpace(getenv(contract.EnvLaunchDaemons)); v {
 	case "", "false":
 	case "true":

@@ -13,6 +13,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/diagnose"
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
@@ -29,6 +30,7 @@ type ECSAPI interface {
 	DeleteAttributes(context.Context, *ecs.DeleteAttributesInput, ...func(*ecs.Options)) (*ecs.DeleteAttributesOutput, error)
 	ListServices(context.Context, *ecs.ListServicesInput, ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
 
 // AutoScalingAPI is the part of the Auto Scaling API the drain uses;
@@ -95,6 +97,10 @@ type Result struct {
 	Instance *Instance
 	// Waiting says what a launch still waits for, "" when nothing.
 	Waiting string
+	// Findings are this hop's diagnosis of the tasks left (nil: none
+	// made), and DiagnosisChanged whether it differs from the last.
+	Findings         []diagnose.Finding
+	DiagnosisChanged bool
 }
 
 // begin is the state of a drain before its first hop.
@@ -120,11 +126,13 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 	}
 	recordID := o.RecordID
 	var notes []string
+	diagnosisChanged := false
 	for {
 		o.Now = d.now()
 		track(&s, o)
 		step := Next(s, o, d.policy)
-		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes, Instance: o.Instance}
+		res := Result{Outcome: step.Outcome, Attempt: s.Attempt, State: s, Tasks: o.Tasks, Heartbeat: o.HeartbeatSent, Notes: notes, Instance: o.Instance,
+			Findings: o.Findings, DiagnosisChanged: diagnosisChanged}
 		var err error
 		switch step.Kind {
 		case DescribeHook:
@@ -145,6 +153,18 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 		case CountTasks:
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
+		case Diagnose:
+			lookup := o.services
+			if lookup == nil {
+				lookup = d.describeServices
+			}
+			var derr error
+			o.Findings, derr = d.diagnose(ctx, &s, o, lookup)
+			if derr != nil {
+				notes = append(notes, "diagnosis: "+derr.Error())
+			}
+			o.Diagnosed = true
+			diagnosisChanged = recordDiagnosis(&s, o) || diagnosisChanged
 		case CheckProtection:
 			if perr := d.protection(ctx, s, o.Tasks); perr != nil {
 				notes = append(notes, perr.Error())

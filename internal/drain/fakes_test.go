@@ -343,3 +343,12 @@ func (f *fakeAWS) DescribeScalingActivities(_ context.Context, in *autoscaling.D
 	}
 	return out, nil
 }
+
+func (f *fakeAWS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	if err := f.record("DescribeTaskDefinition"); err != nil {
+		return nil, err
+	}
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &ecstypes.TaskDefinition{TaskDefinitionArn: in.TaskDefinition,
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Cpu: 256, Memory: aws.Int32(512),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(80), HostPort: aws.Int32(80)}}}}}}, nil
+}

@@ -18,10 +18,14 @@
 package drain
 
 import (
+	"context"
 	"strings"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+	"github.com/ecs-drainer/ecs-drainer/internal/diagnose"
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
 
@@ -51,6 +55,9 @@ type Policy struct {
 	// LaunchDaemons: the launch gate also waits for a RUNNING task of each
 	// daemon service whose placement allows the instance.
 	LaunchDaemons bool
+	// StuckAfter is how long every task left may have a blocking reason
+	// before the timeout policy applies early. 0 disables.
+	StuckAfter time.Duration
 }
 
 // ECS container instance statuses the decision depends on.
@@ -151,6 +158,12 @@ type Observation struct {
 	// launching instance, valid once DaemonsChecked.
 	MissingDaemons []string
 	DaemonsChecked bool
+	// Findings are the diagnosis of the tasks left, valid once Diagnosed.
+	Findings  []diagnose.Finding
+	Diagnosed bool
+	// services describes a cluster's services for the diagnosis: the
+	// batch's shared cache, or the drainer's own calls when nil.
+	services func(ctx context.Context, cluster string, names []string) (map[string]ecstypes.Service, error)
 }
 
 // StepKind names a step of the state machine.
@@ -172,11 +185,12 @@ const (
 	// The launch gate's own steps.
 	Reactivate
 	CheckDaemons
+	Diagnose
 )
 
 func (k StepKind) String() string {
 	return [...]string{"", "describe_hook", "check_action", "find_instance", "mark_draining", "count_tasks",
-		"check_protection", "stop_tasks", "heartbeat", "complete", "requeue", "end", "reactivate", "check_daemons"}[k]
+		"check_protection", "stop_tasks", "heartbeat", "complete", "requeue", "end", "reactivate", "check_daemons", "diagnose"}[k]
 }
 
 // Outcome says why a drain's invocation ended the way it did.
@@ -196,6 +210,9 @@ const (
 	// The agent stayed disconnected for DisconnectedAfter with tasks left:
 	// the timeout policy applied early.
 	OutcomeAgentDisconnected Outcome = contract.OutcomeAgentDisconnected
+	// Every task left had a blocking reason for StuckAfter: the timeout
+	// policy applied early.
+	OutcomeStuck Outcome = contract.OutcomeStuck
 )
 
 // Lifecycle action results.
@@ -239,11 +256,13 @@ func Next(s State, o Observation, p Policy) Step {
 		return Step{Kind: End, Outcome: OutcomeSuperseded}
 	case o.Instance.Status == StatusActive:
 		return Step{Kind: MarkDraining}
-	case !o.TasksCounted && !(o.Instance.Busy && waiting(s, o.Now, p)):
+	case !o.TasksCounted && !(o.Instance.Busy && waiting(s, o.Now, p) && !diagnosisDue(s, o)):
 		return Step{Kind: CountTasks}
 	case o.TasksCounted && len(o.Tasks) == 0:
 		return Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}
-	case s.TasksStoppedAt.IsZero() && (!o.Now.Before(s.Deadline) || disconnectedTooLong(s, o.Now, p)):
+	case o.TasksCounted && !o.Diagnosed && s.TasksStoppedAt.IsZero():
+		return Step{Kind: Diagnose}
+	case s.TasksStoppedAt.IsZero() && (!o.Now.Before(s.Deadline) || disconnectedTooLong(s, o.Now, p) || stuckTooLong(s, o.Now, p)):
 		return atDeadline(s, o, p)
 	case !s.TasksStoppedAt.IsZero() && !o.Now.Before(s.TasksStoppedAt.Add(p.StopGrace)):
 		return Step{Kind: Complete, Outcome: expired(s, o.Now, p, OutcomeDeadline), Result: ResultContinue}
@@ -256,12 +275,13 @@ func Next(s State, o Observation, p Policy) Step {
 }
 
 // waiting reports whether drain s is before its deadline (and its agent not
-// disconnected too long) with no tasks stopped by its timeout policy: then a
-// hop only needs to know that tasks are left, not which, and a busy instance
-// says so without listing them. Past it, the hop lists the tasks to say why
-// each is still there.
+// disconnected, nor its tasks blocked, too long) with no tasks stopped by
+// its timeout policy: then a hop only needs to know that tasks are left,
+// not which, and a busy instance says so without listing them, unless a
+// diagnosis is due. Past it, the hop lists the tasks to say why each is
+// still there.
 func waiting(s State, now time.Time, p Policy) bool {
-	return now.Before(s.Deadline) && s.TasksStoppedAt.IsZero() && !disconnectedTooLong(s, now, p)
+	return now.Before(s.Deadline) && s.TasksStoppedAt.IsZero() && !disconnectedTooLong(s, now, p) && !stuckTooLong(s, now, p)
 }
 
 // disconnectedTooLong reports whether drain s's agent has been disconnected
@@ -274,8 +294,13 @@ func disconnectedTooLong(s State, now time.Time, p Policy) bool {
 // expired is the outcome of a drain whose timeout policy applies: why is
 // the deadline's own outcome, unless the agent's disconnect brought it early.
 func expired(s State, now time.Time, p Policy, why Outcome) Outcome {
-	if now.Before(s.Deadline) && disconnectedTooLong(s, now, p) {
+	switch {
+	case !now.Before(s.Deadline):
+		return why
+	case disconnectedTooLong(s, now, p):
 		return OutcomeAgentDisconnected
+	case stuckTooLong(s, now, p):
+		return OutcomeStuck
 	}
 	return why
 }

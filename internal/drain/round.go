@@ -6,10 +6,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -45,6 +47,41 @@ type Round struct {
 	// eventActions are what Auto Scaling says of the EC2 instances of
 	// byEvent whose drain may be over, by instance id.
 	eventActions map[string]asgView
+	// svc caches the services the batch's diagnoses described, by cluster
+	// and name: one DescribeServices per cluster per round, 10 a call,
+	// shared by the hops that run at once.
+	svcMu sync.Mutex
+	svc   map[string]map[string]ecstypes.Service
+}
+
+// services describes the cluster's services by name, from the round's
+// cache where it can.
+func (p *Round) services(ctx context.Context, cluster string, names []string) (map[string]ecstypes.Service, error) {
+	p.svcMu.Lock()
+	defer p.svcMu.Unlock()
+	if p.svc == nil {
+		p.svc = map[string]map[string]ecstypes.Service{}
+	}
+	cached := p.svc[cluster]
+	if cached == nil {
+		cached = map[string]ecstypes.Service{}
+		p.svc[cluster] = cached
+	}
+	var missing []string
+	for _, n := range names {
+		if _, ok := cached[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	got, err := p.d.describeServices(ctx, cluster, missing)
+	maps.Copy(cached, got)
+	out := make(map[string]ecstypes.Service, len(names))
+	for _, n := range names {
+		if svc, ok := cached[n]; ok {
+			out[n] = svc
+		}
+	}
+	return out, err
 }
 
 // actionKey names a lifecycle action by its group and EC2 instance: an
@@ -369,7 +406,7 @@ func (p *Round) observeStart(s *State, o *Observation) {
 // recordID identifies the record carrying the action (see Observation).
 func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
 	s := p.d.begin(a, meta)
-	o := Observation{RecordID: recordID, IntoWarmPool: a.Launch() && a.IntoWarmPool()}
+	o := Observation{RecordID: recordID, IntoWarmPool: a.Launch() && a.IntoWarmPool(), services: p.services}
 	p.observeStart(&s, &o)
 	if o.Instance != nil && o.Instance.Found {
 		p.d.adopt(&s, o)
@@ -379,7 +416,7 @@ func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.Ho
 
 // Continue runs the next hop of drain s.
 func (p *Round) Continue(ctx context.Context, s State, recordID string) (Result, error) {
-	o := Observation{RecordID: recordID}
+	o := Observation{RecordID: recordID, services: p.services}
 	p.observe(s, &o)
 	return p.d.runFrom(ctx, s, o)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+	"github.com/ecs-drainer/ecs-drainer/internal/diagnose"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -339,6 +341,7 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 		return err
 	}
 	h.warnings(ctx, where, res, attrs)
+	h.diagnosis(ctx, where, res, attrs)
 	attrs = append(attrs, slog.String(keyOutcome, string(res.Outcome)))
 	if res.ActionResult != "" {
 		attrs = append(attrs, slog.String(keyResult, res.ActionResult))
@@ -367,6 +370,9 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 	case drain.OutcomeAgentDisconnected:
 		h.logLine(ctx, slog.LevelWarn, "ECS agent disconnected for DRAINER_DISCONNECTED_AFTER with tasks still on the instance: the timeout policy applied early", where,
 			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)))...)
+	case drain.OutcomeStuck:
+		h.logLine(ctx, slog.LevelWarn, "every task left blocked for DRAINER_STUCK_AFTER: the timeout policy applied early", where,
+			append(attrs, slog.Any(keyTasks, taskList(res.Tasks)), slog.String(keyDiagnosis, res.State.Diagnosis))...)
 	default:
 		h.logLine(ctx, slog.LevelInfo, "drain finished", where, attrs...)
 	}
@@ -402,6 +408,41 @@ func (h *Handler) launchOutcome(ctx context.Context, s drain.State, res drain.Re
 	default:
 		h.logLine(ctx, slog.LevelInfo, "launch gate finished", where, attrs...)
 	}
+}
+
+// diagnosis logs a drain's diagnosis when it changed: the tasks left by
+// service and reason, and what would unblock them. WARN when a task is
+// blocked (it will not leave until someone acts), else INFO.
+func (h *Handler) diagnosis(ctx context.Context, where []slog.Attr, res drain.Result, attrs []slog.Attr) {
+	if !res.DiagnosisChanged || len(res.Findings) == 0 {
+		return
+	}
+	level := slog.LevelInfo
+	byReason := map[string]int{}
+	for _, f := range res.Findings {
+		byReason[f.Reason]++
+		if contract.Blocking(f.Reason) {
+			level = slog.LevelWarn
+		}
+	}
+	h.logLine(ctx, level, "drain diagnosis changed", where, append(attrs,
+		slog.Any(keyReasons, byReason), slog.Any(keyTasks, findingList(res.Findings)),
+		slog.Any(keyUnblock, diagnose.Explain(res.Findings, res.State.Launching)))...)
+}
+
+type loggedFinding struct {
+	ARN      string `json:"arn"`
+	Service  string `json:"service,omitempty"`
+	Reason   string `json:"reason"`
+	Resource string `json:"resource,omitempty"`
+}
+
+func findingList(fs []diagnose.Finding) []loggedFinding {
+	out := make([]loggedFinding, len(fs))
+	for i, f := range fs {
+		out[i] = loggedFinding{ARN: f.Task, Service: f.Service, Reason: f.Reason, Resource: f.Resource}
+	}
+	return out
 }
 
 // warnings logs, once per drain, what the drainer cannot fix but an

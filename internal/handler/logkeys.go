@@ -35,4 +35,7 @@ const (
 	keyLaunchSeconds     = "launch_s"
 	keyWaitingFor        = "waiting_for"
 	keyStatusReason      = "status_reason"
+	keyReasons           = "reasons"
+	keyUnblock           = "unblock"
+	keyDiagnosis         = "diagnosis"
 )

@@ -76,6 +76,20 @@ type Message struct {
 	// operator's and set it ACTIVE again.
 	IntoWarmPool bool `json:"into_warm_pool,omitempty"`
 	SetDraining  bool `json:"set_draining,omitempty"`
+	// The diagnosis (package diagnose): the key of the last one, when it
+	// was made and with how many tasks the instance counted then, since
+	// when every task left has had a blocking reason, and the first
+	// diagnosis' check of room elsewhere (service -> what no other instance
+	// has, "" when one has room) with the group's instances launching.
+	Diagnosis      string            `json:"diagnosis,omitempty"`
+	DiagnosedAt    time.Time         `json:"diagnosed_at,omitzero"`
+	DiagnosedTasks int               `json:"diagnosed_tasks,omitempty"`
+	BlockedSince   time.Time         `json:"blocked_since,omitzero"`
+	Room           map[string]string `json:"room,omitempty"`
+	Launching      int               `json:"launching,omitempty"`
+	// StuckAfterSeconds is the hook's own DRAINER_STUCK_AFTER, from its
+	// metadata; 0 leaves the operator's.
+	StuckAfterSeconds int `json:"stuck_after_s,omitempty"`
 	// Launch marks the launch gate's chain: it waits for the instance's
 	// container instance to be ready, where a drain's waits for its tasks
 	// to be gone. A message without it is a drain's.

@@ -1,0 +1,293 @@
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/diagnose"
+)
+
+// Diagnosis: a hop that lists the tasks left also says why each is still
+// there (package diagnose), from the services' descriptions and events since
+// the drain started and, at the drain's first diagnosis, whether another
+// instance has room for each service's replacement. The decision reads the
+// result for DRAINER_STUCK_AFTER; the log shows it when it changes.
+
+// rediagnoseEvery bounds how long a busy drain goes without listing its
+// tasks to diagnose them, when nothing else prompts a look (its task counts
+// unchanged).
+const rediagnoseEvery = 5 * time.Minute
+
+// diagnosisDue reports whether drain s's hop should list its tasks to
+// diagnose them although the instance, busy, says tasks are left: at the
+// first look, when the counts changed since the last diagnosis, and every
+// rediagnoseEvery.
+func diagnosisDue(s State, o Observation) bool {
+	in := o.Instance
+	return s.DiagnosedAt.IsZero() || in != nil && in.Running+in.Pending != s.DiagnosedTasks || !o.Now.Before(s.DiagnosedAt.Add(rediagnoseEvery))
+}
+
+// stuckTooLong reports whether every task left on drain s's instance has had
+// a blocking reason for the policy's StuckAfter (the hook's, when its
+// metadata sets one).
+func stuckTooLong(s State, now time.Time, p Policy) bool {
+	after := p.StuckAfter
+	if s.StuckAfterSeconds > 0 {
+		after = time.Duration(s.StuckAfterSeconds) * time.Second
+	}
+	return after > 0 && !s.BlockedSince.IsZero() && !now.Before(s.BlockedSince.Add(after))
+}
+
+// recordDiagnosis keeps what a diagnosis found in the drain's state and says
+// whether it changed.
+func recordDiagnosis(s *State, o Observation) (changed bool) {
+	key := diagnose.Key(o.Findings)
+	changed = key != s.Diagnosis
+	s.Diagnosis, s.DiagnosedAt = key, o.Now
+	if o.Instance != nil {
+		s.DiagnosedTasks = o.Instance.Running + o.Instance.Pending
+	}
+	switch {
+	case !diagnose.Blocked(o.Findings):
+		s.BlockedSince = time.Time{}
+	case s.BlockedSince.IsZero():
+		s.BlockedSince = o.Now
+	}
+	return changed
+}
+
+// diagnose gathers the facts about the tasks left and classifies them. The
+// first diagnosis of a drain also checks whether another instance has room
+// for each service's replacement, and keeps the answer in s.Room. A failed
+// read leaves its facts out: the diagnosis says less, the hop goes on.
+func (d *Drainer) diagnose(ctx context.Context, s *State, o Observation, services func(context.Context, string, []string) (map[string]ecstypes.Service, error)) ([]diagnose.Finding, error) {
+	var errs []error
+	if err := d.protection(ctx, *s, o.Tasks); err != nil {
+		errs = append(errs, err)
+	}
+	f := diagnose.Facts{Now: o.Now, Disconnected: o.Instance != nil && o.Instance.Disconnected, Services: map[string]diagnose.Service{}}
+	var names []string
+	for _, t := range o.Tasks {
+		name, _ := strings.CutPrefix(t.Group, "service:")
+		if !strings.HasPrefix(t.Group, "service:") {
+			name = ""
+		}
+		f.Tasks = append(f.Tasks, diagnose.Task{ARN: t.ARN, Service: name, DesiredStatus: t.DesiredStatus, ProtectedUntil: t.ProtectedUntil})
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	described, err := services(ctx, s.Cluster, names)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if s.Room == nil && len(described) > 0 {
+		room, launching, err := d.room(ctx, *s, described)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			s.Room, s.Launching = room, launching
+		}
+	}
+	f.Launching = s.Launching
+	for name, svc := range described {
+		f.Services[name] = serviceFacts(svc, s.Start, s.Room)
+	}
+	return diagnose.Diagnose(f), errors.Join(errs...)
+}
+
+// serviceFacts is what the diagnosis reads of a described service.
+func serviceFacts(svc ecstypes.Service, since time.Time, room map[string]string) diagnose.Service {
+	out := diagnose.Service{
+		Name: aws.ToString(svc.ServiceName), Daemon: svc.SchedulingStrategy == ecstypes.SchedulingStrategyDaemon,
+		MinHealthyPercent: 100, MaxPercent: 200,
+		Desired: int(svc.DesiredCount), Running: int(svc.RunningCount), Pending: int(svc.PendingCount),
+	}
+	if c := svc.DeploymentConfiguration; c != nil {
+		out.MinHealthyPercent = int(aws.ToInt32(c.MinimumHealthyPercent))
+		out.MaxPercent = int(aws.ToInt32(c.MaximumPercent))
+	}
+	for _, e := range svc.Events {
+		if e.CreatedAt != nil && !e.CreatedAt.Before(since) {
+			out.Events = append(out.Events, aws.ToString(e.Message))
+		}
+	}
+	if short, ok := room[out.Name]; ok {
+		out.Checked, out.Room, out.Short = true, short == "", short
+	}
+	return out
+}
+
+// describeServices describes the cluster's services by name, 10 a call.
+func (d *Drainer) describeServices(ctx context.Context, cluster string, names []string) (map[string]ecstypes.Service, error) {
+	out := map[string]ecstypes.Service{}
+	for batch := range slices.Chunk(names, maxServicesPerDescribe) {
+		desc, err := d.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &cluster, Services: batch})
+		if err != nil {
+			return out, fmt.Errorf("describing services %v of %s: %w", batch, cluster, err)
+		}
+		for _, svc := range desc.Services {
+			out[aws.ToString(svc.ServiceName)] = svc
+		}
+	}
+	return out, nil
+}
+
+// room checks, for each service, whether another ACTIVE instance with its
+// agent connected has the CPU, memory and free fixed host ports a
+// replacement task needs: "" when one has, else what none has. launching
+// counts the group's instances on their way.
+func (d *Drainer) room(ctx context.Context, s State, services map[string]ecstypes.Service) (map[string]string, int, error) {
+	others, err := d.otherInstances(ctx, s)
+	if err != nil {
+		return nil, 0, err
+	}
+	room := map[string]string{}
+	short := false
+	for name, svc := range services {
+		need, err := d.needs(ctx, s.Cluster, aws.ToString(svc.TaskDefinition))
+		if err != nil {
+			return nil, 0, err
+		}
+		room[name] = need.lacking(others)
+		short = short || room[name] != ""
+	}
+	if !short {
+		return room, 0, nil
+	}
+	launching, err := d.launching(ctx, s.GroupName)
+	return room, launching, err
+}
+
+// taskNeeds is what a task of a task definition reserves on an instance.
+type taskNeeds struct {
+	cpu, memory int
+	ports       []string // fixed host ports, as ECS lists them in PORTS
+}
+
+// capacity is what an instance has left.
+type capacity struct {
+	cpu, memory int
+	ports       []string // host ports in use
+}
+
+// lacking says what no instance has for a task, "" when one has room.
+func (n taskNeeds) lacking(others []capacity) string {
+	if len(others) == 0 {
+		return "another instance"
+	}
+	var cpu, mem, port bool
+	for _, c := range others {
+		free := !slices.ContainsFunc(n.ports, func(p string) bool { return slices.Contains(c.ports, p) })
+		if c.cpu >= n.cpu && c.memory >= n.memory && free {
+			return ""
+		}
+		cpu, mem, port = cpu || c.cpu >= n.cpu, mem || c.memory >= n.memory, port || free
+	}
+	switch {
+	case !port:
+		return "host port " + strings.Join(n.ports, ",")
+	case !cpu:
+		return "CPU"
+	case !mem:
+		return "memory"
+	}
+	return "CPU, memory and host ports on one instance"
+}
+
+// otherInstances describes the cluster's other ACTIVE instances whose agent
+// is connected: only those can take a replacement.
+func (d *Drainer) otherInstances(ctx context.Context, s State) ([]capacity, error) {
+	var out []capacity
+	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &s.Cluster, Status: ecstypes.ContainerInstanceStatusActive})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing the ACTIVE container instances of %s: %w", s.Cluster, err)
+		}
+		for batch := range slices.Chunk(page.ContainerInstanceArns, maxInstancesPerDescribe) {
+			desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &s.Cluster, ContainerInstances: batch})
+			if err != nil {
+				return nil, fmt.Errorf("describing the ACTIVE container instances of %s: %w", s.Cluster, err)
+			}
+			for _, ci := range desc.ContainerInstances {
+				if aws.ToString(ci.Ec2InstanceId) == s.InstanceID || !ci.AgentConnected {
+					continue
+				}
+				c := capacity{}
+				for _, r := range ci.RemainingResources {
+					switch aws.ToString(r.Name) {
+					case "CPU":
+						c.cpu = int(r.IntegerValue)
+					case "MEMORY":
+						c.memory = int(r.IntegerValue)
+					case "PORTS":
+						c.ports = append(c.ports, r.StringSetValue...)
+					}
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// needs reads what a task of the task definition reserves: its CPU and
+// memory (the task's, else its containers'), and its fixed host ports.
+func (d *Drainer) needs(ctx context.Context, cluster, taskDefinition string) (taskNeeds, error) {
+	out, err := d.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &taskDefinition})
+	if err != nil {
+		return taskNeeds{}, fmt.Errorf("describing task definition %s of a service of %s: %w", taskDefinition, cluster, err)
+	}
+	td := out.TaskDefinition
+	var n taskNeeds
+	if td == nil {
+		return n, nil
+	}
+	n.cpu, _ = strconv.Atoi(aws.ToString(td.Cpu))
+	n.memory, _ = strconv.Atoi(aws.ToString(td.Memory))
+	var cpu, mem int
+	for _, c := range td.ContainerDefinitions {
+		cpu += int(c.Cpu)
+		mem += int(max(aws.ToInt32(c.Memory), aws.ToInt32(c.MemoryReservation)))
+		for _, pm := range c.PortMappings {
+			if hp := aws.ToInt32(pm.HostPort); hp > 0 {
+				n.ports = append(n.ports, strconv.Itoa(int(hp)))
+			}
+		}
+	}
+	if n.cpu == 0 {
+		n.cpu = cpu
+	}
+	if n.memory == 0 {
+		n.memory = mem
+	}
+	return n, nil
+}
+
+// launching counts the group's instances on their way into service.
+func (d *Drainer) launching(ctx context.Context, group string) (int, error) {
+	out, err := d.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return 0, fmt.Errorf("describing auto scaling group %s: %w", group, err)
+	}
+	n := 0
+	for _, g := range out.AutoScalingGroups {
+		for _, in := range g.Instances {
+			if strings.HasPrefix(string(in.LifecycleState), "Pending") {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
