@@ -23,7 +23,7 @@ const (
 
 // DeadlineOutcomes lists the outcomes the deadline alarm counts.
 func DeadlineOutcomes() []string {
-	return []string{OutcomeDeadlineReached, OutcomeDeadlineAbandoned, OutcomeAgentDisconnected}
+	return []string{OutcomeDeadlineReached, OutcomeDeadlineAbandoned, OutcomeAgentDisconnected, OutcomeStuck}
 }
 
 // The outcomes of a launch gate that gave up: the launch action was

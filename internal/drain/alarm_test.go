@@ -26,7 +26,12 @@ func TestTheDeadlineAlarmCountsEveryReleaseWithTasksLeft(t *testing.T) {
 		s.DisconnectedSince = t0.Add(-p.DisconnectedAfter)
 		return s
 	}
-	withTasks := Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}
+	withTasks := Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}
+	stuck := func(policy string) State {
+		s := withPolicy(testState(), policy)
+		s.StuckAfterSeconds, s.BlockedSince = 600, t0.Add(-10*time.Minute)
+		return s
+	}
 	drained := Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}
 
 	releases := []struct {
@@ -39,6 +44,7 @@ func TestTheDeadlineAlarmCountsEveryReleaseWithTasksLeft(t *testing.T) {
 		{"stop-tasks at the end of its grace", stopped, withTasks},
 		{"continue with the agent disconnected", disconnected(contract.OnTimeoutContinue), withTasks},
 		{"abandon with the agent disconnected", disconnected(contract.OnTimeoutAbandon), withTasks},
+		{"continue when blocked for DRAINER_STUCK_AFTER", stuck(contract.OnTimeoutContinue), withTasks},
 	}
 	logged := map[string]bool{}
 	for _, r := range releases {

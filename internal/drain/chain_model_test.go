@@ -90,7 +90,7 @@ var modelNow = time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)
 
 func (w *modelWorld) observe(m modelMsg) Observation {
 	o := Observation{Now: modelNow, RecordID: m.sqsID, Action: ActionPending,
-		Instance: &Instance{Found: true, ARN: testCI, Status: StatusDraining, EC2InstanceID: testInstance}, TasksCounted: true}
+		Instance: &Instance{Found: true, ARN: testCI, Status: StatusDraining, EC2InstanceID: testInstance}, TasksCounted: true, Diagnosed: true}
 	if w.completed {
 		o.Action = ActionGone
 	}

@@ -163,7 +163,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			if derr != nil {
 				notes = append(notes, "diagnosis: "+derr.Error())
 			}
-			o.Diagnosed = true
+			o.Diagnosed, o.ProtectionChecked = true, true
 			diagnosisChanged = recordDiagnosis(&s, o) || diagnosisChanged
 		case CheckProtection:
 			if perr := d.protection(ctx, s, o.Tasks); perr != nil {

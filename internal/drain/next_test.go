@@ -9,6 +9,14 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)
 
+// diagnosedState is a drain whose tasks were diagnosed at t0, with the
+// instance's counts of a busy() one.
+func diagnosedState() State {
+	s := testState()
+	s.DiagnosedAt = t0
+	return s
+}
+
 func testState() State {
 	return State{
 		Cluster: "c1", GroupName: "asg", HookName: "hook", InstanceID: "i-0123456789abcdef0",
@@ -39,25 +47,30 @@ var oneTask = []Task{{ARN: "t1", Group: "service:web", LastStatus: "RUNNING", De
 // while a task is left before the deadline, never keep polling an action that
 // is gone, never let the heartbeat timeout lapse.
 func TestNext(t *testing.T) {
-	newDrain := testState()
+	newDrain := diagnosedState()
 	newDrain.HeartbeatTimeoutSeconds = 0
-	pastDeadline := testState()
+	pastDeadline := diagnosedState()
 	pastDeadline.Deadline = t0.Add(-time.Second)
-	staleHeartbeat := testState()
+	staleHeartbeat := diagnosedState()
 	staleHeartbeat.LastHeartbeat = t0.Add(-140 * time.Second) // 140 s + 30 s delay >= 150 s = half of 300 s
-	freshHeartbeat := testState()
+	freshHeartbeat := diagnosedState()
 	freshHeartbeat.LastHeartbeat = t0.Add(-60 * time.Second) // 60 s + 30 s delay < 150 s, and 60 s < 75 s
-	quarterHeartbeat := testState()
+	quarterHeartbeat := diagnosedState()
 	quarterHeartbeat.LastHeartbeat = t0.Add(-80 * time.Second) // 80 s + 30 s < 150 s, but 80 s >= 75 s
-	nearDeadline := testState()
+	nearDeadline := diagnosedState()
 	nearDeadline.Deadline = t0.Add(7 * time.Second)
-	shortHeartbeat := testState()
+	shortHeartbeat := diagnosedState()
 	shortHeartbeat.HeartbeatTimeoutSeconds = 30
-	stopped := withPolicy(testState(), "stop-tasks")
+	stopped := withPolicy(diagnosedState(), "stop-tasks")
 	stopped.Deadline, stopped.TasksStoppedAt = t0, t0
-	continued := withToken(testState(), "tok")
+	continued := withToken(diagnosedState(), "tok")
 	continued.Attempt, continued.Parent = 3, "m1"
 
+	undiagnosed := testState()
+	blocked := diagnosedState()
+	blocked.StuckAfterSeconds, blocked.BlockedSince = 600, t0.Add(-10*time.Minute)
+	blockedBriefly := blocked
+	blockedBriefly.BlockedSince = t0.Add(-time.Minute)
 	tests := []struct {
 		name string
 		s    State
@@ -66,44 +79,50 @@ func TestNext(t *testing.T) {
 	}{
 		{"a new drain first reads the hook's heartbeat timeout", newDrain, Observation{Now: t0}, Step{Kind: DescribeHook}},
 		{"a hook that no longer exists ends the chain", newDrain, Observation{Now: t0, HookMissing: true}, Step{Kind: End, Outcome: OutcomeHookMissing}},
-		{"every hop first checks the action is still pending", testState(), Observation{Now: t0}, Step{Kind: CheckAction}},
-		{"an action no longer pending ends the chain without completing", testState(), Observation{Now: t0, Action: ActionGone}, Step{Kind: End, Outcome: OutcomeActionGone}},
-		{"a pending action looks up the container instance", testState(), Observation{Now: t0, Action: ActionPending}, Step{Kind: FindInstance}},
-		{"an instance not in the cluster is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
-		{"an INACTIVE instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "INACTIVE"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
-		{"a DEREGISTERING instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "DEREGISTERING"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
-		{"a REGISTRATION_FAILED instance is released at once", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "REGISTRATION_FAILED"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
-		{"an ACTIVE instance is set DRAINING", testState(), Observation{Now: t0, Action: ActionPending, Instance: active()}, Step{Kind: MarkDraining}},
-		{"a DRAINING instance is not set DRAINING again", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining()}, Step{Kind: CountTasks}},
-		{"a REGISTERING instance is polled without DRAINING", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusRegistering}}, Step{Kind: CountTasks}},
-		{"no task left completes", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
+		{"every hop first checks the action is still pending", diagnosedState(), Observation{Now: t0}, Step{Kind: CheckAction}},
+		{"an action no longer pending ends the chain without completing", diagnosedState(), Observation{Now: t0, Action: ActionGone}, Step{Kind: End, Outcome: OutcomeActionGone}},
+		{"a pending action looks up the container instance", diagnosedState(), Observation{Now: t0, Action: ActionPending}, Step{Kind: FindInstance}},
+		{"an instance not in the cluster is released at once", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"an INACTIVE instance is released at once", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "INACTIVE"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"a DEREGISTERING instance is released at once", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "DEREGISTERING"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"a REGISTRATION_FAILED instance is released at once", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: "REGISTRATION_FAILED"}}, Step{Kind: Complete, Outcome: OutcomeNotRegistered, Result: ResultContinue}},
+		{"an ACTIVE instance is set DRAINING", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: active()}, Step{Kind: MarkDraining}},
+		{"a DRAINING instance is not set DRAINING again", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: draining()}, Step{Kind: CountTasks}},
+		{"a REGISTERING instance is polled without DRAINING", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusRegistering}}, Step{Kind: CountTasks}},
+		{"no task left completes", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
 		{"no task left completes even past the deadline, as drained", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
-		{"a busy instance has tasks left: no need to list them before the deadline", testState(), Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"a busy ACTIVE instance is still set DRAINING first", testState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusActive, Busy: true}}, Step{Kind: MarkDraining}},
+		{"a busy instance has tasks left: no need to list them before the deadline", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a busy instance not yet diagnosed lists its tasks, to say why each is left", undiagnosed, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
+		{"a busy instance whose counts changed since its diagnosis lists them again", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusDraining, Busy: true, Running: 2}}, Step{Kind: CountTasks}},
+		{"a busy instance diagnosed five minutes ago lists them again", diagnosedState(), Observation{Now: t0.Add(5 * time.Minute), Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
+		{"tasks listed are diagnosed", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Diagnose}},
+		{"every task blocked for DRAINER_STUCK_AFTER: the timeout policy applies early", blocked, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}, Step{Kind: Complete, Outcome: OutcomeStuck, Result: ResultContinue}},
+		{"blocked for less than DRAINER_STUCK_AFTER: the drain waits", blockedBriefly, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a busy ACTIVE instance is still set DRAINING first", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: &Instance{Found: true, Status: StatusActive, Busy: true}}, Step{Kind: MarkDraining}},
 		{"a busy instance at the deadline lists its tasks, to say why each is left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
 		{"a busy instance after its tasks were stopped lists them, for the log at the end of the grace", stopped, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: CountTasks}},
 		{"a busy instance still sends its heartbeat when due", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: busy()}, Step{Kind: Heartbeat}},
-		{"a task still stopping keeps the drain waiting", testState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"at the deadline the drain first learns why tasks are left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: CheckProtection}},
-		{"tasks left at the deadline complete anyway", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
-		{"exactly at the deadline completes", testState(), Observation{Now: t0.Add(time.Hour), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
-		{"the abandon policy completes with ABANDON", withPolicy(pastDeadline, "abandon"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: Complete, Outcome: OutcomeAbandoned, Result: ResultAbandon}},
-		{"the stop-tasks policy stops what is left", withPolicy(pastDeadline, "stop-tasks"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true}, Step{Kind: StopTasks}},
-		{"after stopping, the drain waits for STOPPED", stopped, Observation{Now: t0.Add(time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"the wait for STOPPED ends at the grace, loudly", stopped, Observation{Now: t0.Add(2 * time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"a task still stopping keeps the drain waiting", diagnosedState(), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"at the deadline the drain first learns why tasks are left", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: CheckProtection}},
+		{"tasks left at the deadline complete anyway", pastDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"exactly at the deadline completes", diagnosedState(), Observation{Now: t0.Add(time.Hour), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
+		{"the abandon policy completes with ABANDON", withPolicy(pastDeadline, "abandon"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}, Step{Kind: Complete, Outcome: OutcomeAbandoned, Result: ResultAbandon}},
+		{"the stop-tasks policy stops what is left", withPolicy(pastDeadline, "stop-tasks"), Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, ProtectionChecked: true, Diagnosed: true}, Step{Kind: StopTasks}},
+		{"after stopping, the drain waits for STOPPED", stopped, Observation{Now: t0.Add(time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"the wait for STOPPED ends at the grace, loudly", stopped, Observation{Now: t0.Add(2 * time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Complete, Outcome: OutcomeDeadline, Result: ResultContinue}},
 		{"stopped tasks that reached STOPPED complete as drained", stopped, Observation{Now: t0.Add(time.Minute), Action: ActionPending, Instance: draining(), TasksCounted: true}, Step{Kind: Complete, Outcome: OutcomeDrained, Result: ResultContinue}},
 		{"a re-queued hop whose message the mark names goes on", continued, Observation{Now: t0, RecordID: "m2", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m2", Token: "tok"}}, Step{Kind: CountTasks}},
 		{"a re-queued hop whose parent the mark names goes on", continued, Observation{Now: t0, RecordID: "m2", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m1", Token: "tok"}}, Step{Kind: CountTasks}},
 		{"a forked hop ends", continued, Observation{Now: t0, RecordID: "m9", Action: ActionPending, Instance: draining(), Chain: &Chain{MessageID: "m3", Token: "tok"}}, Step{Kind: End, Outcome: OutcomeSuperseded}},
-		{"a duplicate event does not start a second chain", testState(), Observation{Now: t0, RecordID: "e2", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(30 * time.Second), MessageID: "m3"}}, Step{Kind: End, Outcome: OutcomeSuperseded}},
-		{"a first hop takes over a chain whose message is overdue", testState(), Observation{Now: t0.Add(16 * time.Minute), RecordID: "", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0, MessageID: "m3"}}, Step{Kind: CountTasks}},
-		{"a new action's first hop takes over another action's mark", withToken(testState(), "new"), Observation{Now: t0, Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(time.Minute), MessageID: "m3", Token: "old"}}, Step{Kind: CountTasks}},
-		{"a heartbeat is sent before half the timeout would pass by the next poll", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
-		{"after the heartbeat the drain re-queues", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, HeartbeatSent: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"a heartbeat is sent once a quarter of the timeout passed, in case the next hop comes late", quarterHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
-		{"no heartbeat while the last one is fresh", freshHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 30 * time.Second}},
-		{"the last poll lands on the deadline", nearDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Requeue, Delay: 7 * time.Second}},
-		{"a short heartbeat timeout shortens the poll and heartbeats every hop", shortHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask}, Step{Kind: Heartbeat}},
+		{"a duplicate event does not start a second chain", diagnosedState(), Observation{Now: t0, RecordID: "e2", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(30 * time.Second), MessageID: "m3"}}, Step{Kind: End, Outcome: OutcomeSuperseded}},
+		{"a first hop takes over a chain whose message is overdue", diagnosedState(), Observation{Now: t0.Add(16 * time.Minute), RecordID: "", Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0, MessageID: "m3"}}, Step{Kind: CountTasks}},
+		{"a new action's first hop takes over another action's mark", withToken(diagnosedState(), "new"), Observation{Now: t0, Action: ActionPending, Instance: draining(), Chain: &Chain{Due: t0.Add(time.Minute), MessageID: "m3", Token: "old"}}, Step{Kind: CountTasks}},
+		{"a heartbeat is sent before half the timeout would pass by the next poll", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Heartbeat}},
+		{"after the heartbeat the drain re-queues", staleHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, HeartbeatSent: true, Diagnosed: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"a heartbeat is sent once a quarter of the timeout passed, in case the next hop comes late", quarterHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Heartbeat}},
+		{"no heartbeat while the last one is fresh", freshHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Requeue, Delay: 30 * time.Second}},
+		{"the last poll lands on the deadline", nearDeadline, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Requeue, Delay: 7 * time.Second}},
+		{"a short heartbeat timeout shortens the poll and heartbeats every hop", shortHeartbeat, Observation{Now: t0, Action: ActionPending, Instance: draining(), TasksCounted: true, Tasks: oneTask, Diagnosed: true}, Step{Kind: Heartbeat}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,14 +263,14 @@ func TestADisconnectedAgentEndsTheDrainEarly(t *testing.T) {
 	p := testPolicy
 	p.DisconnectedAfter = 5 * time.Minute
 	since := func(d time.Duration, policy string) State {
-		s := withPolicy(testState(), policy)
+		s := withPolicy(diagnosedState(), policy)
 		s.Attempt, s.DisconnectedSince = 2, t0.Add(-d)
 		return s
 	}
 	disconnected := &Instance{Found: true, ARN: "ci", Status: StatusDraining, Busy: true, Disconnected: true}
 	pending := Observation{Now: t0, Action: ActionPending, Instance: disconnected}
 	counted := pending
-	counted.TasksCounted, counted.Tasks, counted.ProtectionChecked = true, oneTask, true
+	counted.TasksCounted, counted.Tasks, counted.ProtectionChecked, counted.Diagnosed = true, oneTask, true, true
 	tests := []struct {
 		name   string
 		s      State
