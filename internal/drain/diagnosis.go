@@ -70,7 +70,8 @@ func recordDiagnosis(s *State, o Observation) (changed bool) {
 // first diagnosis of a drain also checks whether another instance has room
 // for each service's replacement, and keeps the answer in s.Room. A failed
 // read leaves its facts out: the diagnosis says less, the hop goes on.
-func (d *Drainer) diagnose(ctx context.Context, s *State, o Observation, services func(context.Context, string, []string) (map[string]ecstypes.Service, error)) ([]diagnose.Finding, error) {
+func (p *Round) diagnose(ctx context.Context, s *State, o Observation) ([]diagnose.Finding, error) {
+	d := p.d
 	var errs []error
 	if err := d.protection(ctx, *s, o.Tasks); err != nil {
 		errs = append(errs, err)
@@ -87,12 +88,12 @@ func (d *Drainer) diagnose(ctx context.Context, s *State, o Observation, service
 			names = append(names, name)
 		}
 	}
-	described, err := services(ctx, s.Cluster, names)
+	described, err := p.services(ctx, s.Cluster, names)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	if s.Room == nil && len(described) > 0 {
-		room, launching, err := d.room(ctx, *s, described)
+		room, launching, err := p.room(ctx, *s, described)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -147,15 +148,22 @@ func (d *Drainer) describeServices(ctx context.Context, cluster string, names []
 // agent connected has the CPU, memory and free fixed host ports a
 // replacement task needs: "" when one has, else what none has. launching
 // counts the group's instances on their way.
-func (d *Drainer) room(ctx context.Context, s State, services map[string]ecstypes.Service) (map[string]string, int, error) {
-	others, err := d.otherInstances(ctx, s)
+func (p *Round) room(ctx context.Context, s State, services map[string]ecstypes.Service) (map[string]string, int, error) {
+	all, err := memo(p, p.active, s.Cluster, func() ([]capacity, error) { return p.d.activeInstances(ctx, s.Cluster) })
 	if err != nil {
 		return nil, 0, err
+	}
+	var others []capacity
+	for _, c := range all {
+		if c.ec2 != s.InstanceID {
+			others = append(others, c)
+		}
 	}
 	room := map[string]string{}
 	short := false
 	for name, svc := range services {
-		need, err := d.needs(ctx, s.Cluster, aws.ToString(svc.TaskDefinition))
+		td := aws.ToString(svc.TaskDefinition)
+		need, err := memo(p, p.needs, td, func() (taskNeeds, error) { return p.d.needs(ctx, s.Cluster, td) })
 		if err != nil {
 			return nil, 0, err
 		}
@@ -165,8 +173,27 @@ func (d *Drainer) room(ctx context.Context, s State, services map[string]ecstype
 	if !short {
 		return room, 0, nil
 	}
-	launching, err := d.launching(ctx, s.GroupName)
+	launching, err := memo(p, p.launching, s.GroupName, func() (int, error) { return p.d.launching(ctx, s.GroupName) })
 	return room, launching, err
+}
+
+// memo answers key from the round's cache m, else by call, which it then
+// caches: the round's drains of one cluster share one look at its
+// instances, each task definition and each group. Errors are not cached.
+func memo[V any](p *Round, m map[string]V, key string, call func() (V, error)) (V, error) {
+	p.factsMu.Lock()
+	v, ok := m[key]
+	p.factsMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := call()
+	if err == nil {
+		p.factsMu.Lock()
+		m[key] = v
+		p.factsMu.Unlock()
+	}
+	return v, err
 }
 
 // taskNeeds is what a task of a task definition reserves on an instance.
@@ -177,6 +204,7 @@ type taskNeeds struct {
 
 // capacity is what an instance has left.
 type capacity struct {
+	ec2         string
 	cpu, memory int
 	ports       []string // host ports in use
 }
@@ -205,26 +233,26 @@ func (n taskNeeds) lacking(others []capacity) string {
 	return "CPU, memory and host ports on one instance"
 }
 
-// otherInstances describes the cluster's other ACTIVE instances whose agent
-// is connected: only those can take a replacement.
-func (d *Drainer) otherInstances(ctx context.Context, s State) ([]capacity, error) {
+// activeInstances describes the cluster's ACTIVE instances whose agent is
+// connected: only those can take a replacement.
+func (d *Drainer) activeInstances(ctx context.Context, cluster string) ([]capacity, error) {
 	var out []capacity
-	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &s.Cluster, Status: ecstypes.ContainerInstanceStatusActive})
+	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &cluster, Status: ecstypes.ContainerInstanceStatusActive})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing the ACTIVE container instances of %s: %w", s.Cluster, err)
+			return nil, fmt.Errorf("listing the ACTIVE container instances of %s: %w", cluster, err)
 		}
 		for batch := range slices.Chunk(page.ContainerInstanceArns, maxInstancesPerDescribe) {
-			desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &s.Cluster, ContainerInstances: batch})
+			desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: batch})
 			if err != nil {
-				return nil, fmt.Errorf("describing the ACTIVE container instances of %s: %w", s.Cluster, err)
+				return nil, fmt.Errorf("describing the ACTIVE container instances of %s: %w", cluster, err)
 			}
 			for _, ci := range desc.ContainerInstances {
-				if aws.ToString(ci.Ec2InstanceId) == s.InstanceID || !ci.AgentConnected {
+				if !ci.AgentConnected {
 					continue
 				}
-				c := capacity{}
+				c := capacity{ec2: aws.ToString(ci.Ec2InstanceId)}
 				for _, r := range ci.RemainingResources {
 					switch aws.ToString(r.Name) {
 					case "CPU":

@@ -154,12 +154,12 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			o.Tasks, err = d.tasksLeft(ctx, s, o.Instance)
 			o.TasksCounted = err == nil
 		case Diagnose:
-			lookup := o.services
-			if lookup == nil {
-				lookup = d.describeServices
+			round := o.round
+			if round == nil {
+				round = d.newRound()
 			}
 			var derr error
-			o.Findings, derr = d.diagnose(ctx, &s, o, lookup)
+			o.Findings, derr = round.diagnose(ctx, &s, o)
 			if derr != nil {
 				notes = append(notes, "diagnosis: "+derr.Error())
 			}

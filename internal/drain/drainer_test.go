@@ -50,8 +50,13 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start error: %v", err)
 	}
+	// The tasks left are diagnosed (their protection, their service, and at
+	// the first diagnosis whether another instance has room: here none, so
+	// the group is asked what is launching).
 	wantCalls := []string{"DescribeLifecycleHooks", "DescribeAutoScalingInstances", "ListContainerInstances", "DescribeContainerInstances",
-		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks", "PutAttributes", "SendMessage"}
+		"UpdateContainerInstancesState", "ListTasks:RUNNING", "ListTasks:STOPPED", "DescribeTasks",
+		"GetTaskProtection", "DescribeServices", "ListContainerInstances", "DescribeContainerInstances", "DescribeTaskDefinition", "DescribeAutoScalingGroups",
+		"PutAttributes", "SendMessage"}
 	if diff := cmp.Diff(wantCalls, f.calls); diff != "" {
 		t.Fatalf("calls mismatch (-want +got):\n%s", diff)
 	}
@@ -73,7 +78,10 @@ func TestStartDrainsAndRequeuesWhileTasksAreLeft(t *testing.T) {
 	}
 	want := State{Kind: lifecycle.MessageKind, Version: lifecycle.MessageVersion, EventID: "e1", Cluster: "c1", GroupName: "asg", HookName: "hook",
 		InstanceID: testInstance, Token: testAction().Token, ContainerInstanceARN: testCI, Start: t0, Deadline: t0.Add(time.Hour),
-		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, ID: "m1", Parent: "e1", Due: t0.Add(30 * time.Second)} // the hop ran at 5 s: the grid point after
+		HeartbeatTimeoutSeconds: 300, LastHeartbeat: t0, Attempt: 2, ID: "m1", Parent: "e1", Due: t0.Add(30 * time.Second), // the hop ran at 5 s: the grid point after
+		// The diagnosis travels on: the stopping task, and no room for web
+		// on another instance (the fake cluster has no other).
+		Diagnosis: "web=stopping:1", DiagnosedAt: t0.Add(5 * time.Second), Room: map[string]string{"web": "another instance"}}
 	if diff := cmp.Diff(want, *in.Message); diff != "" {
 		t.Errorf("re-queued state mismatch (-want +got):\n%s", diff)
 	}

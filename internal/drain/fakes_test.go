@@ -3,6 +3,7 @@ package drain
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -322,7 +323,17 @@ func (f *fakeAWS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 	}
 	out := &ecs.DescribeServicesOutput{}
 	for _, arn := range in.Services {
-		_, name, _ := strings.Cut(arn, "service/c1/")
+		name := arn
+		if _, n, ok := strings.Cut(arn, "service/c1/"); ok {
+			name = n
+		}
+		if !slices.Contains(f.daemons, name) {
+			// A replica service, as the tasks' group names it.
+			out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(name), Status: aws.String("ACTIVE"),
+				SchedulingStrategy: ecstypes.SchedulingStrategyReplica, TaskDefinition: aws.String(name + ":1"), DesiredCount: 2, RunningCount: 2,
+				DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(50), MaximumPercent: aws.Int32(200)}})
+			continue
+		}
 		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(name), ServiceArn: aws.String(arn), Status: aws.String("ACTIVE"),
 			SchedulingStrategy:   ecstypes.SchedulingStrategyDaemon,
 			PlacementConstraints: []ecstypes.PlacementConstraint{{Type: ecstypes.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:role == logs")}}})

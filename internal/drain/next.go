@@ -18,11 +18,8 @@
 package drain
 
 import (
-	"context"
 	"strings"
 	"time"
-
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/diagnose"
@@ -161,9 +158,9 @@ type Observation struct {
 	// Findings are the diagnosis of the tasks left, valid once Diagnosed.
 	Findings  []diagnose.Finding
 	Diagnosed bool
-	// services describes a cluster's services for the diagnosis: the
-	// batch's shared cache, or the drainer's own calls when nil.
-	services func(ctx context.Context, cluster string, names []string) (map[string]ecstypes.Service, error)
+	// round is the batch whose reads the hop's diagnosis shares; nil: a
+	// round of its own.
+	round *Round
 }
 
 // StepKind names a step of the state machine.

@@ -52,6 +52,13 @@ type Round struct {
 	// shared by the hops that run at once.
 	svcMu sync.Mutex
 	svc   map[string]map[string]ecstypes.Service
+	// The diagnoses' other facts, shared the same way: the ACTIVE
+	// instances by cluster, what a task of each task definition needs,
+	// and each group's instances launching.
+	factsMu   sync.Mutex
+	active    map[string][]capacity
+	needs     map[string]taskNeeds
+	launching map[string]int
 }
 
 // services describes the cluster's services by name, from the round's
@@ -121,7 +128,7 @@ type Batch struct {
 // drains and events out: they make their own calls and report their own
 // errors.
 func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Round {
-	p := &Round{d: d, actions: map[actionKey]ActionStatus{}, instances: map[string]seen{}, byEC2: map[ec2Key]string{}, hooks: map[hookKey]hookView{}, byEvent: map[string]seen{}}
+	p := d.newRound()
 	states := slices.Clone(b.Hops)
 	for _, st := range b.Starts {
 		states = append(states, d.begin(st.Action, st.Meta))
@@ -172,6 +179,12 @@ func (d *Drainer) Prefetch(ctx context.Context, b Batch) *Round {
 	}
 	p.eventActions = d.waitingGroups(ctx, ready)
 	return p
+}
+
+// newRound is a round that observed nothing yet.
+func (d *Drainer) newRound() *Round {
+	return &Round{d: d, actions: map[actionKey]ActionStatus{}, instances: map[string]seen{}, byEC2: map[ec2Key]string{}, hooks: map[hookKey]hookView{}, byEvent: map[string]seen{},
+		active: map[string][]capacity{}, needs: map[string]taskNeeds{}, launching: map[string]int{}}
 }
 
 // clusterOfARN is the cluster b gathered arn under.
@@ -406,7 +419,7 @@ func (p *Round) observeStart(s *State, o *Observation) {
 // recordID identifies the record carrying the action (see Observation).
 func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (Result, error) {
 	s := p.d.begin(a, meta)
-	o := Observation{RecordID: recordID, IntoWarmPool: a.Launch() && a.IntoWarmPool(), services: p.services}
+	o := Observation{RecordID: recordID, IntoWarmPool: a.Launch() && a.IntoWarmPool(), round: p}
 	p.observeStart(&s, &o)
 	if o.Instance != nil && o.Instance.Found {
 		p.d.adopt(&s, o)
@@ -416,7 +429,7 @@ func (p *Round) Start(ctx context.Context, a lifecycle.Action, meta lifecycle.Ho
 
 // Continue runs the next hop of drain s.
 func (p *Round) Continue(ctx context.Context, s State, recordID string) (Result, error) {
-	o := Observation{RecordID: recordID, services: p.services}
+	o := Observation{RecordID: recordID, round: p}
 	p.observe(s, &o)
 	return p.d.runFrom(ctx, s, o)
 }
