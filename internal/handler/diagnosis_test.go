@@ -1,0 +1,46 @@
+package handler_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+)
+
+// The seed case of a drain that cannot finish (containers-roadmap#2467): a
+// service on fixed host port 80 at 100 % minimum healthy, and every other
+// instance already using port 80. The replacement has nowhere to go and the
+// old task never stops. The drain must say so at its first hop, in words,
+// not at its deadline an hour later.
+func TestADrainThatCannotFinishIsDiagnosedAtItsFirstHop(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{CPU: 2048, Memory: 4096}, 300)
+	r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, HostPort: 80, MinimumHealthyPercent: 100, MaximumPercent: 200})
+	r.run(10 * time.Second)
+	r.terminate(ids[0])
+	r.run(5 * time.Second)
+	var line map[string]any
+	for _, l := range r.logLines() {
+		if l["msg"] == "drain diagnosis changed" && l["instance_id"] == ids[0] {
+			line = l
+			break
+		}
+	}
+	if line == nil {
+		t.Fatalf("no diagnosis line for %s within its first hop:\n%s", ids[0], r.logs.String())
+	}
+	if line["level"] != "WARN" {
+		t.Errorf("level %v, want WARN: the drain is blocked", line["level"])
+	}
+	if got := line["reasons"].(map[string]any)["no_capacity"]; got != float64(1) {
+		t.Errorf("reasons %v, want one no_capacity task", line["reasons"])
+	}
+	unblock := line["unblock"].([]any)
+	if !slices.ContainsFunc(unblock, func(s any) bool {
+		return strings.Contains(s.(string), "service web needs host port 80") && strings.Contains(s.(string), "none is launching")
+	}) {
+		t.Errorf("unblock %q, want it to name web's host port 80 and that nothing is launching", unblock)
+	}
+}
