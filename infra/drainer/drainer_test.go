@@ -676,10 +676,10 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 			has(t, s.multi, "AWS::CloudWatch::Alarm", props)
 		})
 	}
-	t.Run("the deadline metric counts the function's deadline_reached, deadline_abandoned and agent_disconnected log lines", func(t *testing.T) {
+	t.Run("the deadline metric counts the function's deadline_reached, deadline_abandoned, agent_disconnected and stuck log lines", func(t *testing.T) {
 		has(t, s.multi, "AWS::Logs::MetricFilter", map[string]any{
 			"LogGroupName":  ref(logGroup),
-			"FilterPattern": `{ ($.outcome = "deadline_reached") || ($.outcome = "deadline_abandoned") || ($.outcome = "agent_disconnected") }`,
+			"FilterPattern": `{ ($.outcome = "deadline_reached") || ($.outcome = "deadline_abandoned") || ($.outcome = "agent_disconnected") || ($.outcome = "stuck") }`,
 			"MetricTransformations": []any{map[string]any{
 				"MetricNamespace": "ECSDrainer/Multi", "MetricName": "DeadlineReached", "MetricValue": "1",
 			}},
