@@ -100,7 +100,7 @@ var (
 // DurationVars lists every duration variable, in the order the construct
 // documents them.
 func DurationVars() []DurationVar {
-	return []DurationVar{PollInterval, MaxDrain, StopGrace, StaleAfter, DisconnectedAfter, MaxLaunch}
+	return []DurationVar{PollInterval, MaxDrain, StopGrace, StaleAfter, DisconnectedAfter, MaxLaunch, StuckAfter}
 }
 
 // InRange reports whether d is a value v accepts.

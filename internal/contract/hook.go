@@ -57,4 +57,7 @@ func CheckOnTimeout(name, p string) error {
 type HookMetadata struct {
 	Cluster   string `json:"cluster"`
 	OnTimeout string `json:"on_timeout,omitempty"`
+	// StuckAfter is the group's own DRAINER_STUCK_AFTER, a Go duration
+	// ("0" turns it off for the group).
+	StuckAfter string `json:"stuck_after,omitempty"`
 }

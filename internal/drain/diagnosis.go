@@ -42,8 +42,8 @@ func diagnosisDue(s State, o Observation) bool {
 // metadata sets one).
 func stuckTooLong(s State, now time.Time, p Policy) bool {
 	after := p.StuckAfter
-	if s.StuckAfterSeconds > 0 {
-		after = time.Duration(s.StuckAfterSeconds) * time.Second
+	if s.StuckAfterSeconds != 0 {
+		after = time.Duration(max(s.StuckAfterSeconds, 0)) * time.Second
 	}
 	return after > 0 && !s.BlockedSince.IsZero() && !now.Before(s.BlockedSince.Add(after))
 }
@@ -318,4 +318,18 @@ func (d *Drainer) launching(ctx context.Context, group string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// stuckAfterSeconds is the State's form of a hook's stuck_after (checked by
+// lifecycle.ParseHookMetadata): 0 when it sets none, -1 for "0", which turns
+// the rule off for the group whatever the operator's default.
+func stuckAfterSeconds(v string) int {
+	d, err := time.ParseDuration(v)
+	switch {
+	case v == "" || err != nil:
+		return 0
+	case d <= 0:
+		return -1
+	}
+	return int(max(d/time.Second, 1))
 }

@@ -112,7 +112,8 @@ func (d *Drainer) begin(a lifecycle.Action, meta lifecycle.HookMetadata) State {
 		start = now
 	}
 	return State{
-		EventID: a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
+		StuckAfterSeconds: stuckAfterSeconds(meta.StuckAfter),
+		EventID:           a.EventID, Cluster: meta.Cluster, GroupName: a.GroupName, HookName: a.HookName, OnTimeout: meta.OnTimeout,
 		InstanceID: a.InstanceID, Token: a.Token, Start: start, LastHeartbeat: start, Attempt: 1, Launch: a.Launch(),
 		IntoWarmPool: !a.Launch() && a.IntoWarmPool(),
 	}

@@ -77,8 +77,9 @@ func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
 		return HookMetadata{}, false, nil
 	}
 	var raw struct {
-		Cluster   *string `json:"cluster"`
-		OnTimeout string  `json:"on_timeout"`
+		Cluster    *string `json:"cluster"`
+		OnTimeout  string  `json:"on_timeout"`
+		StuckAfter string  `json:"stuck_after"`
 	}
 	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return HookMetadata{}, false, fmt.Errorf("notification metadata is not the JSON object {\"cluster\":\"NAME\"}: %w", err)
@@ -88,13 +89,24 @@ func ParseHookMetadata(s string) (m HookMetadata, ok bool, err error) {
 			return HookMetadata{}, false, err
 		}
 	}
+	if raw.StuckAfter != "" {
+		d, err := time.ParseDuration(raw.StuckAfter)
+		if err != nil {
+			return HookMetadata{}, false, fmt.Errorf("notification metadata's stuck_after %q is not a Go duration such as 20m", raw.StuckAfter)
+		}
+		if err := contract.StuckAfter.Check("notification metadata's stuck_after", d); err != nil {
+			return HookMetadata{}, false, err
+		}
+	}
+	m = HookMetadata{OnTimeout: raw.OnTimeout, StuckAfter: raw.StuckAfter}
 	if raw.Cluster == nil {
-		return HookMetadata{OnTimeout: raw.OnTimeout}, false, nil
+		return m, false, nil
 	}
 	if *raw.Cluster == "" {
 		return HookMetadata{}, false, fmt.Errorf("notification metadata names an empty cluster")
 	}
-	return HookMetadata{Cluster: *raw.Cluster, OnTimeout: raw.OnTimeout}, true, nil
+	m.Cluster = *raw.Cluster
+	return m, true, nil
 }
 
 // maxMetadata is Auto Scaling's limit on a hook's NotificationMetadata.

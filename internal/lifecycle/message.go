@@ -88,7 +88,7 @@ type Message struct {
 	Room           map[string]string `json:"room,omitempty"`
 	Launching      int               `json:"launching,omitempty"`
 	// StuckAfterSeconds is the hook's own DRAINER_STUCK_AFTER, from its
-	// metadata; 0 leaves the operator's.
+	// metadata; 0 leaves the operator's, -1 turns it off.
 	StuckAfterSeconds int `json:"stuck_after_s,omitempty"`
 	// Launch marks the launch gate's chain: it waits for the instance's
 	// container instance to be ready, where a drain's waits for its tasks

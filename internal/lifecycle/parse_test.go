@@ -249,6 +249,10 @@ func TestParseHookMetadata(t *testing.T) {
 		{"empty cluster", `{"cluster":""}`, HookMetadata{}, false, true},
 		{"cluster of the wrong type", `{"cluster":7}`, HookMetadata{}, false, true},
 		{"unknown timeout policy", `{"cluster":"prod","on_timeout":"explode"}`, HookMetadata{}, false, true},
+		{"the group's own stuck_after", `{"cluster":"prod","stuck_after":"20m"}`, HookMetadata{Cluster: "prod", StuckAfter: "20m"}, true, false},
+		{"stuck_after 0 turns it off for the group", `{"cluster":"prod","stuck_after":"0"}`, HookMetadata{Cluster: "prod", StuckAfter: "0"}, true, false},
+		{"stuck_after not a duration", `{"cluster":"prod","stuck_after":"20"}`, HookMetadata{}, false, true},
+		{"stuck_after past 48 h", `{"cluster":"prod","stuck_after":"49h"}`, HookMetadata{}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
