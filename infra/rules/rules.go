@@ -80,6 +80,21 @@ func ECSInstanceActive(clusters []string) []byte {
 	})
 }
 
+// ECSServicePlacementFailure is the pattern of the rule that tells a drain,
+// within seconds, that ECS cannot place a replacement for a task it waits on:
+// the given clusters' "ECS Service Action" events named
+// SERVICE_TASK_PLACEMENT_FAILURE, whose reason (RESOURCE:CPU, RESOURCE:PORTS,
+// ...) the diagnosis reads. The service's ARN is in the event's resources,
+// so any service of the clusters is selected; the other service actions
+// (steady state, deployments) say nothing about a drain.
+func ECSServicePlacementFailure(clusters []string) []byte {
+	return marshal(map[string]any{
+		"source":      []string{contract.SourceECS},
+		"detail-type": []string{contract.DetailTypeServiceAction},
+		"detail":      map[string]any{"clusterArn": clusterARNs(clusters), "eventName": []string{contract.EventServiceTaskPlacementFailure}},
+	})
+}
+
 func clusterARNs(clusters []string) []any {
 	var m []any
 	for _, c := range clusters {

@@ -37,6 +37,11 @@ func TestECSPatternsSelectTheClustersByARNSuffix(t *testing.T) {
 	if got != want {
 		t.Errorf("ECSInstanceDraining = %s, want %s", got, want)
 	}
+	got = string(ECSServicePlacementFailure([]string{"web"}))
+	want = `{"detail":{"clusterArn":[{"suffix":":cluster/web"}],"eventName":["SERVICE_TASK_PLACEMENT_FAILURE"]},"detail-type":["ECS Service Action"],"source":["aws.ecs"]}`
+	if got != want {
+		t.Errorf("ECSServicePlacementFailure = %s, want %s", got, want)
+	}
 	got = string(ECSInstanceActive([]string{"web"}))
 	want = `{"detail":{"agentConnected":[true],"clusterArn":[{"suffix":":cluster/web"}],"runningTasksCount":[{"numeric":["=",0]}],"status":["ACTIVE"]},"detail-type":["ECS Container Instance State Change"],"source":["aws.ecs"]}`
 	if got != want {
@@ -174,5 +179,33 @@ func TestECSInstanceActiveSelectsNewConnectedInstancesOfItsClusters(t *testing.T
 			{"a registration", sample(t, "ecs-container-instance-registered.json", nil), false},
 			{"a DRAINING instance", sample(t, "ecs-container-instance-draining.json", nil), true},
 		})
+	})
+}
+
+// The placement failure rule must deliver ECS's word that a service cannot
+// place a task in the drainer's clusters, so a drain that waits on that
+// task is diagnosed within seconds rather than at its next poll; and it must
+// leave out the other service actions (a steady state is reported every few
+// minutes per service) and other clusters', which would each cost an
+// invocation. The sample is the EC2 example of the ECS developer guide's
+// "Amazon ECS service action events" page (RESOURCE:CPU on container
+// instance 2dd1b186..., cluster default).
+func TestECSServicePlacementFailureSelectsPlacementFailuresOfItsClusters(t *testing.T) {
+	pattern := ECSServicePlacementFailure([]string{"default", "batch"})
+	const file = "ecs-service-action-placement-failure.json"
+	matches(t, pattern, []matchCase{
+		{"a placement failure in default matches", sample(t, file, nil), true},
+		{"a placement failure for lack of ports matches",
+			sample(t, file, map[string]any{"reason": "RESOURCE:PORTS"}), true},
+		{"a placement failure with no container instance named matches",
+			sample(t, file, map[string]any{"containerInstanceArns": nil}), true},
+		{"a placement failure in another cluster does not match",
+			sample(t, file, map[string]any{"clusterArn": "arn:aws:ecs:us-west-2:111122223333:cluster/staging"}), false},
+		{"a cluster whose name ends with a listed one does not match",
+			sample(t, file, map[string]any{"clusterArn": "arn:aws:ecs:us-west-2:111122223333:cluster/my-default"}), false},
+		{"a steady state of a service in default does not match",
+			sample(t, file, map[string]any{"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE", "reason": nil}), false},
+		{"a container instance state change does not match",
+			sample(t, file, map[string]any{"detail-type": contract.DetailTypeInstanceState}), false},
 	})
 }
