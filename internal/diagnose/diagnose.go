@@ -117,7 +117,7 @@ func classify(t Task, f Facts) (reason, resource string) {
 // fromEvents is the resource the latest placement failure names: the
 // Service Action event's reason, else the latest unable-to-place message.
 func fromEvents(svc Service) string {
-	if r := resourceOfReason(svc.Placement); r != "" {
+	if r := ResourceOfReason(svc.Placement); r != "" {
 		return r
 	}
 	for _, m := range svc.Events {
@@ -131,9 +131,9 @@ func fromEvents(svc Service) string {
 	return ""
 }
 
-// resourceOfReason reads an ECS Service Action placement failure's reason
+// ResourceOfReason reads an ECS Service Action placement failure's reason
 // ("RESOURCE:PORTS", "RESOURCE:CPU", "AGENT", "ATTRIBUTE").
-func resourceOfReason(reason string) string {
+func ResourceOfReason(reason string) string {
 	switch r := strings.ToUpper(reason); {
 	case r == "":
 		return ""

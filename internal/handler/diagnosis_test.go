@@ -1,12 +1,15 @@
 package handler_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ecs-drainer/ecs-drainer/infra/rules"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 )
 
 // The seed case of a drain that cannot finish (containers-roadmap#2467): a
@@ -43,4 +46,31 @@ func TestADrainThatCannotFinishIsDiagnosedAtItsFirstHop(t *testing.T) {
 	}) {
 		t.Errorf("unblock %q, want it to name web's host port 80 and that nothing is launching", unblock)
 	}
+}
+
+// The same seed case with ECS's Service Action events routed through the
+// construct's rule: the placement failure says why the drain cannot finish
+// within seconds, naming the instance, its group and hook, and the
+// resource ECS reports, independently of the chain's next look.
+func TestAPlacementFailureEventDiagnosesTheDrainsItConcerns(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	p, err := eventbridge.Compile(rules.ECSServicePlacementFailure([]string{cluster}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ecs = append(r.ecs, p)
+	ids := r.group(2, true, ecs.Resources{CPU: 2048, Memory: 4096}, 300)
+	r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, HostPort: 80, MinimumHealthyPercent: 100, MaximumPercent: 200})
+	r.run(10 * time.Second)
+	r.terminate(ids[0])
+	r.run(5 * time.Second)
+	for _, l := range r.logLines() {
+		if l["msg"] == "drain diagnosis: ECS could not place a replacement" && l["instance_id"] == ids[0] && l["asg"] == group && l["hook"] == hook {
+			if l["reason"] != "RESOURCE:PORTS" || !strings.Contains(fmt.Sprint(l["unblock"]), "service web needs host port") {
+				t.Errorf("diagnosis line %v: want ECS's RESOURCE:PORTS and web's host port", l)
+			}
+			return
+		}
+	}
+	t.Fatalf("no placement diagnosis for %s:\n%s", ids[0], r.logs.String())
 }

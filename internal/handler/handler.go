@@ -35,6 +35,7 @@ type Round interface {
 	Start(ctx context.Context, a lifecycle.Action, meta lifecycle.HookMetadata, recordID string) (drain.Result, error)
 	Continue(ctx context.Context, s drain.State, recordID string) (drain.Result, error)
 	Settle(ctx context.Context, e lifecycle.ECSEvent, scope drain.Scope) (drain.Result, error)
+	Placement(ctx context.Context, e lifecycle.ServiceAction, scope drain.Scope) ([]drain.Placed, error)
 }
 
 // Config selects what the handler drains: records of other groups and
@@ -236,6 +237,8 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
 		return h.settle(ctx, round, *in.ECS, attrs)
+	case in.ServiceAction != nil:
+		return h.placement(ctx, round, *in.ServiceAction, attrs)
 	}
 	a := *in.Action
 	recordID := r.id
@@ -310,6 +313,30 @@ func (h *Handler) settle(ctx context.Context, round Round, e lifecycle.ECSEvent,
 		s.Cluster = e.Cluster()
 	}
 	return h.outcome(ctx, s, res, err, attrs)
+}
+
+// placement handles a service's task placement failure: each drain whose
+// tasks of that service cannot move says so now, in words, without waiting
+// for its chain's next look. A failed read fails the record, which is
+// retried.
+func (h *Handler) placement(ctx context.Context, round Round, e lifecycle.ServiceAction, attrs []slog.Attr) error {
+	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, contract.DetailTypeServiceAction),
+		slog.String(keyService, e.Service()), slog.String(keyReason, e.Reason))
+	placed, err := round.Placement(ctx, e, h.cfg)
+	if err != nil {
+		h.logLine(ctx, slog.LevelWarn, "service placement failure: the drains it concerns could not be read: record reported failed", drainAttrs(e.Cluster(), "", "", ""),
+			append(attrs, slog.String(keyErrorClass, drain.Classify(err).String()), slog.String(keyError, err.Error()))...)
+		return err
+	}
+	if len(placed) == 0 {
+		h.logLine(ctx, slog.LevelInfo, "service placement failure: no drain of ours waits for this service", drainAttrs(e.Cluster(), "", "", ""), attrs...)
+		return nil
+	}
+	for _, p := range placed {
+		h.logLine(ctx, slog.LevelWarn, "drain diagnosis: ECS could not place a replacement", drainAttrs(p.Cluster, p.Group, p.Hook, p.InstanceID),
+			append(attrs, slog.Any(keyTasks, findingList(p.Findings)), slog.Any(keyUnblock, diagnose.Explain(p.Findings, 0)))...)
+	}
+	return nil
 }
 
 func awsRequestIDOr(ctx context.Context, fallback string) string {

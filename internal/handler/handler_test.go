@@ -95,6 +95,10 @@ func (f *fakeDrainer) Settle(_ context.Context, e lifecycle.ECSEvent, _ drain.Sc
 	return drain.Result{Outcome: drain.OutcomeNotDraining}, nil
 }
 
+func (f *fakeDrainer) Placement(context.Context, lifecycle.ServiceAction, drain.Scope) ([]drain.Placed, error) {
+	return nil, nil
+}
+
 func (f *fakeDrainer) Resend(_ context.Context, body string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

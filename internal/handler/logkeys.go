@@ -38,4 +38,5 @@ const (
 	keyReasons           = "reasons"
 	keyUnblock           = "unblock"
 	keyDiagnosis         = "diagnosis"
+	keyService           = "service"
 )

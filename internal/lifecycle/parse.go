@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 )
 
 // Input is what one record body turned out to be. Exactly one of Action,
-// Message, ECS, Reconcile or Ignored is set.
+// Message, ECS, ServiceAction, Reconcile or Ignored is set.
 type Input struct {
 	Action  *Action
 	Message *Message
 	// ECS is a task or container instance state change that may mean a
 	// draining instance has no task left.
 	ECS *ECSEvent
+	// ServiceAction is a service's task placement failure, which may say
+	// why a drain cannot finish.
+	ServiceAction *ServiceAction
 	// Reconcile is set for the scheduled event that asks the function to
 	// find waiting instances no chain is draining.
 	Reconcile bool
@@ -78,6 +83,9 @@ func parseEvent(body []byte) (Input, error) {
 	}
 	if env.Source == sourceEvents && env.DetailType == detailTypeScheduled {
 		return Input{Reconcile: true}, nil
+	}
+	if env.Source == SourceECS && env.DetailType == contract.DetailTypeServiceAction {
+		return parseServiceAction(env)
 	}
 	if env.Source == SourceECS {
 		return parseECS(env)

@@ -294,11 +294,14 @@ func FuzzParse(f *testing.F) {
 		if in.ECS != nil {
 			set++
 		}
+		if in.ServiceAction != nil {
+			set++
+		}
 		if err != nil && set != 0 {
 			t.Fatalf("Parse returned error %v and input %+v", err, in)
 		}
 		if err == nil && set != 1 {
-			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, ECS, Reconcile, Ignored", in)
+			t.Fatalf("Parse returned %+v: want exactly one of Action, Message, ECS, ServiceAction, Reconcile, Ignored", in)
 		}
 		if in.Action != nil && in.Action.validate(in.Action.Transition) != nil {
 			t.Fatalf("Parse returned an invalid action %+v", in.Action)
@@ -325,5 +328,28 @@ func TestReserved(t *testing.T) {
 				t.Errorf("Reserved(%v, %v) = %v, want %v", tt.registered, tt.remaining, got, tt.want)
 			}
 		})
+	}
+}
+
+// A placement failure names the service and ECS's reason: a drain waiting
+// for that service's tasks can say why at once. Other service actions are
+// acknowledged and ignored. The sample is the EC2 example of
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html.
+func TestParseReadsServicePlacementFailures(t *testing.T) {
+	body := string(readTestdata(t, "ecs-service-task-placement-failure.json"))
+	in, err := Parse([]byte(body))
+	if err != nil || in.ServiceAction == nil {
+		t.Fatalf("Parse = %+v, %v; want a service action", in, err)
+	}
+	a := *in.ServiceAction
+	if a.Cluster() != "default" || a.Service() != "servicetest" || a.Reason != "RESOURCE:CPU" {
+		t.Errorf("service action %+v: cluster %q, service %q, want default, servicetest, RESOURCE:CPU", a, a.Cluster(), a.Service())
+	}
+	steady := strings.Replace(body, "SERVICE_TASK_PLACEMENT_FAILURE", "SERVICE_STEADY_STATE", 1)
+	if in, err := Parse([]byte(steady)); err != nil || in.Ignored == "" {
+		t.Errorf("Parse(steady state) = %+v, %v; want ignored", in, err)
+	}
+	if _, err := Parse([]byte(strings.Replace(body, `"arn:aws:ecs:us-west-2:111122223333:service/default/servicetest"`, ``, 1))); err == nil {
+		t.Error("a placement failure naming no service parsed")
 	}
 }
