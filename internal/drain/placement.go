@@ -91,4 +91,3 @@ func (p *Round) Placement(ctx context.Context, e lifecycle.ServiceAction, scope 
 	}
 	return out, nil
 }
-
