@@ -28,6 +28,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,7 +65,11 @@ type options struct {
 	jobFor, flush             time.Duration
 	heartbeat                 int
 	refresh, verbose, warm    bool
-	binary, otherHook         string
+	// stuck runs the seed case of a drain that cannot finish instead
+	// (stuck.go), ended through DRAINER_STUCK_AFTER set to stuckAfter.
+	stuck             bool
+	stuckAfter        time.Duration
+	binary, otherHook string
 	// The instances' boot, their agents' registration (-refresh) and the
 	// web service's start and minimum healthy percent.
 	boot, register, jitter time.Duration
@@ -98,9 +103,14 @@ func main() {
 	flag.StringVar(&o.otherHook, "other-hook", "log-flush", "another team's terminate hook on the group, completed once the instance's logs are flushed (empty: none)")
 	flag.DurationVar(&o.flush, "flush", 3*time.Second, "how long the other team flushes logs once an instance's containers have stopped")
 	flag.BoolVar(&o.warm, "warm", true, "give the group a warm pool of one instance and terminate it out of the pool (not with -refresh)")
+	flag.BoolVar(&o.stuck, "stuck", false, "a drain that cannot finish instead: web on fixed host port 80 at 100% minimum healthy on every instance, one instance scaled in, diagnosed and ended through DRAINER_STUCK_AFTER")
+	flag.DurationVar(&o.stuckAfter, "stuck-after", 20*time.Second, "with -stuck: DRAINER_STUCK_AFTER")
 	flag.BoolVar(&o.verbose, "v", false, "print the function's own log lines")
 	flag.StringVar(&o.binary, "binary", "", "a bootstrap binary built for this machine (default: build one)")
 	flag.Parse()
+	if o.stuck && !setOnCommandLine("instances") {
+		o.instances = 3 // the seed case's small group
+	}
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -111,7 +121,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	switch {
 	case o.instances < 1:
 		return fmt.Errorf("want at least one instance, got -instances %d", o.instances)
-	case !o.refresh && (o.scaleIn < 1 || o.scaleIn > o.instances):
+	case o.stuck && o.refresh:
+		return errors.New("-stuck and -refresh are two scenarios: pick one")
+	case !o.refresh && !o.stuck && (o.scaleIn < 1 || o.scaleIn > o.instances):
 		return fmt.Errorf("want 1 <= -scale-in <= -instances, got %d and %d", o.scaleIn, o.instances)
 	}
 	start := time.Now()
@@ -135,6 +147,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	if o.refresh {
 		return compareRefreshes(ctx, o, d, out, step)
+	}
+	if o.stuck {
+		return runStuck(ctx, o, d, out, step)
 	}
 	step("starting a local AWS and deploying the construct's template for cluster %q into it (cmd/demo/%s: %d rules, the function with a %s timeout, its event and poll queues) ...",
 		cluster, templateFile, len(d.Rules), d.Timeout)
@@ -189,6 +204,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "OK: every lifecycle action was completed by the drainer, with no task left running")
 	return nil
+}
+
+// setOnCommandLine reports whether the flag was given.
+func setOnCommandLine(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // logs is where the function's own log lines go: out with -v.

@@ -44,6 +44,7 @@ type FunctionOptions struct {
 	Binary       string        // the bootstrap binary, built for this machine
 	PollInterval time.Duration // DRAINER_POLL_INTERVAL; 0 keeps the template's
 	MaxDrain     time.Duration // DRAINER_MAX_DRAIN; 0 keeps the template's
+	StuckAfter   time.Duration // DRAINER_STUCK_AFTER; 0 keeps the template's
 	Timeout      time.Duration // the function timeout; 0 keeps the template's
 	Logs         io.Writer     // the function's log lines; nil discards them
 	// Concurrency is the function's execution environments and each event
@@ -275,6 +276,9 @@ func (w *World) environment(d Deployment, o FunctionOptions) []string {
 	}
 	if o.MaxDrain > 0 {
 		env = append(env, contract.MaxDrain.Env+"="+o.MaxDrain.String())
+	}
+	if o.StuckAfter > 0 {
+		env = append(env, contract.StuckAfter.Env+"="+o.StuckAfter.String())
 	}
 	return append(env, o.Env...)
 }
