@@ -19,6 +19,12 @@
 // of them ran, in each world. It also exits 1 if the gate let an instance
 // through before ECS could use it, or left one pending.
 //
+// With -stuck it runs the seed case of a drain that cannot finish instead
+// (stuck.go): the drainer's diagnosis printed as the function logs it, then
+// the drain ended early through DRAINER_STUCK_AFTER; it exits 0 only if
+// the diagnosis said no_capacity for host port 80 within one poll of the
+// drain's start and the drain ended stuck before its deadline.
+//
 // The template is checked in (demo.template.json), not synthesized: the
 // CDK takes minutes to compile on a fresh machine, and the demo would wait
 // for it behind one line. TestTheCheckedInTemplateIsTheConstructsSynth
