@@ -60,8 +60,8 @@ type Rule struct {
 	Pattern []byte
 	Queue   Queue // the rule's target
 	// DetailType is the one event the pattern selects:
-	// contract.DetailTypeTerminate, DetailTypeLaunch, DetailTypeTaskState
-	// or DetailTypeInstanceState.
+	// contract.DetailTypeTerminate, DetailTypeLaunch, DetailTypeTaskState,
+	// DetailTypeInstanceState or DetailTypeServiceAction.
 	DetailType string
 	// Gate marks the launch gate's rules, which DisableLaunchGate leaves
 	// out: the launch lifecycle rule, and the rule for ACTIVE container
@@ -72,7 +72,8 @@ type Rule struct {
 // ECS reports whether the rule selects ECS events (what
 // FunctionOptions.NoECSEvents leaves out), not lifecycle actions.
 func (r Rule) ECS() bool {
-	return r.DetailType == contract.DetailTypeTaskState || r.DetailType == contract.DetailTypeInstanceState
+	return r.DetailType == contract.DetailTypeTaskState || r.DetailType == contract.DetailTypeInstanceState ||
+		r.DetailType == contract.DetailTypeServiceAction
 }
 
 // sources are the events a drainer's rule may select, by detail type, with
@@ -82,6 +83,7 @@ var sources = map[string]string{
 	contract.DetailTypeLaunch:        contract.SourceAutoScaling,
 	contract.DetailTypeTaskState:     contract.SourceECS,
 	contract.DetailTypeInstanceState: contract.SourceECS,
+	contract.DetailTypeServiceAction: contract.SourceECS,
 }
 
 // EventSource is an SQS queue of the drainer and the event source mapping

@@ -187,6 +187,9 @@ func TestParseTemplateMatchesMappingsAndRulesToTheirQueues(t *testing.T) {
 		{"a rule for an event the drainer does not take", func(res map[string]any) {
 			res["ZRule"] = ruleResource([]byte(`{"source":["aws.ec2"],"detail-type":["EC2 Instance State-change Notification"]}`), "EventQueue")
 		}, `selects "EC2 Instance State-change Notification", which is no event of the drainer's`},
+		{"a service action from Auto Scaling", func(res map[string]any) {
+			res["ZRule"] = ruleResource([]byte(`{"source":["aws.autoscaling"],"detail-type":["ECS Service Action"]}`), "EventQueue")
+		}, `from sources ["aws.autoscaling"], want "aws.ecs"`},
 		{"a rule for two detail types", func(res map[string]any) {
 			res["ZRule"] = ruleResource([]byte(`{"source":["aws.ecs"],"detail-type":["ECS Task State Change","ECS Container Instance State Change"]}`), "EventQueue")
 		}, "selects 2 detail types, want one"},
@@ -262,6 +265,7 @@ func gatedTemplate() map[string]any {
 	res["TaskStoppedRule"] = ruleResource(rules.ECSTaskStopped([]string{"c"}), "EventQueue")
 	res["InstanceDrainingRule"] = ruleResource(rules.ECSInstanceDraining([]string{"c"}), "EventQueue")
 	res["InstanceActiveRule"] = ruleResource(rules.ECSInstanceActive([]string{"c"}), "EventQueue")
+	res["PlacementFailureRule"] = ruleResource(rules.ECSServicePlacementFailure([]string{"c"}), "EventQueue")
 	res["ZLaunchRule"] = ruleResource(rules.LaunchLifecycle([]string{"g"}, []string{contract.LaunchHookName}), "Queue")
 	res["Hook"] = hook(contract.HookName, autoscaling.TransitionTerminating)
 	res["LaunchHook"] = hook(contract.LaunchHookName, autoscaling.TransitionLaunching)
@@ -305,6 +309,7 @@ func TestParseTemplateKnowsEachRuleByItsDetailType(t *testing.T) {
 	want := []rule{
 		{contract.DetailTypeInstanceState, EventQueue, true, true}, // InstanceActiveRule
 		{contract.DetailTypeInstanceState, EventQueue, false, true},
+		{contract.DetailTypeServiceAction, EventQueue, false, true}, // PlacementFailureRule
 		{contract.DetailTypeTerminate, PollQueue, false, false},
 		{contract.DetailTypeTaskState, EventQueue, false, true},
 		{contract.DetailTypeLaunch, PollQueue, true, false}, // ZLaunchRule
@@ -322,7 +327,7 @@ func TestParseTemplateKnowsEachRuleByItsDetailType(t *testing.T) {
 	for _, r := range off.Rules {
 		kept = append(kept, r.DetailType)
 	}
-	if diff := cmp.Diff([]string{contract.DetailTypeInstanceState, contract.DetailTypeTerminate, contract.DetailTypeTaskState}, kept); diff != "" {
+	if diff := cmp.Diff([]string{contract.DetailTypeInstanceState, contract.DetailTypeServiceAction, contract.DetailTypeTerminate, contract.DetailTypeTaskState}, kept); diff != "" {
 		t.Errorf("rules without the gate (-want +got):\n%s", diff)
 	}
 	if _, ok := off.LaunchHook(); ok || len(off.Hooks) != 1 {
@@ -332,7 +337,7 @@ func TestParseTemplateKnowsEachRuleByItsDetailType(t *testing.T) {
 	if diff := cmp.Diff(wantEnv, off.Environment); diff != "" {
 		t.Errorf("environment without the gate (-want +got):\n%s", diff)
 	}
-	if len(d.Rules) != 5 || len(d.Hooks) != 2 || d.Environment[contract.MaxLaunch.Env] == "" {
+	if len(d.Rules) != 6 || len(d.Hooks) != 2 || d.Environment[contract.MaxLaunch.Env] == "" {
 		t.Errorf("WithoutLaunchGate changed the deployment it was derived from: %+v", d)
 	}
 }
@@ -354,16 +359,19 @@ func TestTheWorldRoutesEachRuleToItsQueue(t *testing.T) {
 			Detail: map[string]any{"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/c", "status": "ACTIVE", "agentConnected": true, "runningTasksCount": 0}}},
 		{"DRAINING", awswire.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeInstanceState,
 			Detail: map[string]any{"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/c", "status": "DRAINING"}}},
+		{"placement failure", awswire.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeServiceAction,
+			Detail: map[string]any{"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/c", "eventType": "ERROR",
+				"eventName": contract.EventServiceTaskPlacementFailure, "reason": "RESOURCE:PORTS"}}},
 	}
 	for _, tc := range []struct {
 		name             string
 		deployment       func(Deployment) Deployment
 		o                FunctionOptions
-		wantPoll, wantEv int // messages on each queue after the four events
+		wantPoll, wantEv int // messages on each queue after the five events
 	}{
-		{"the gated template", func(d Deployment) Deployment { return d }, FunctionOptions{}, 2, 2},
+		{"the gated template", func(d Deployment) Deployment { return d }, FunctionOptions{}, 2, 3},
 		{"the gated template with NoECSEvents", func(d Deployment) Deployment { return d }, FunctionOptions{NoECSEvents: true}, 2, 0},
-		{"without the gate", Deployment.WithoutLaunchGate, FunctionOptions{}, 1, 1},
+		{"without the gate", Deployment.WithoutLaunchGate, FunctionOptions{}, 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &World{Bus: eventbridge.NewBus(clock.Real{}, localaws.AccountID, localaws.Region)}
@@ -394,7 +402,7 @@ func TestTheWorldRoutesEachRuleToItsQueue(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // and nothing more arrives
 			if poll, ev := count(w.QueueURL), count(w.EventQueueURL); poll != tc.wantPoll || ev != tc.wantEv {
-				t.Errorf("after a terminate, a launch, an ACTIVE and a DRAINING event: poll queue %d, event queue %d; want %d and %d (matched %v)",
+				t.Errorf("after a terminate, a launch, an ACTIVE, a DRAINING and a placement failure event: poll queue %d, event queue %d; want %d and %d (matched %v)",
 					poll, ev, tc.wantPoll, tc.wantEv, w.Bus.Stats().Matched)
 			}
 		})
