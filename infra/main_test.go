@@ -291,13 +291,13 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		// The drainer's 27: role and policy, log group and 2 metric
+		// The drainer's 28: role and policy, log group and 2 metric
 		// filters, function, 2 event source mappings, async invoke config,
 		// 3 queues (poll, event, dead-letter) and their 3 policies, the 2
-		// lifecycle rules, the 3 ECS rules, the schedule rule and its
+		// lifecycle rules, the 4 ECS rules, the schedule rule and its
 		// invoke permission, 5 alarms.
-		if len(types) != 31 {
-			t.Errorf("%d resources (%v), want 31: 2 terminate and 2 launch hooks and the drainer's 27", len(types), types)
+		if len(types) != 32 {
+			t.Errorf("%d resources (%v), want 32: 2 terminate and 2 launch hooks and the drainer's 28", len(types), types)
 		}
 	})
 	t.Run("each named group gets a terminate and a launch hook naming the cluster", func(t *testing.T) {

@@ -37,6 +37,7 @@ func TestThePropsRangesAreTheFunctions(t *testing.T) {
 		"StaleAfter":        {contract.StaleAfter, func(p *drainer.Props, d awscdk.Duration) { p.StaleAfter = d }},
 		"DisconnectedAfter": {contract.DisconnectedAfter, func(p *drainer.Props, d awscdk.Duration) { p.DisconnectedAfter = d }},
 		"MaxLaunch":         {contract.MaxLaunch, func(p *drainer.Props, d awscdk.Duration) { p.MaxLaunch = d }},
+		"StuckAfter":        {contract.StuckAfter, func(p *drainer.Props, d awscdk.Duration) { p.StuckAfter = d }},
 	}
 	if len(props) != len(contract.DurationVars()) {
 		t.Fatalf("the test covers %d props, the contract has %d duration variables: add the new one's prop", len(props), len(contract.DurationVars()))

@@ -140,6 +140,10 @@ type Drainer struct {
 	// events that let a drain complete as soon as its last task stops.
 	TaskStoppedRule      awsevents.CfnRule
 	InstanceDrainingRule awsevents.CfnRule
+	// PlacementFailureRule delivers the clusters' SERVICE_TASK_PLACEMENT_FAILURE
+	// service actions, so a drain whose tasks cannot be replaced says why
+	// within seconds.
+	PlacementFailureRule awsevents.CfnRule
 	// Hooks are the groups' terminate hooks, HookName.
 	Hooks           []awsautoscaling.LifecycleHook
 	DeadLetterAlarm awscloudwatch.Alarm
@@ -185,7 +189,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Drainer {
 // a hook that nothing serves: on a first deploy, before its rule exists; on
 // a delete, after its function is gone.
 func (d *Drainer) hooksLast() {
-	serving := []constructs.IDependable{d.Function, d.Role, d.Queue, d.EventQueue, d.DeadLetterQueue, d.Rule, d.TaskStoppedRule, d.InstanceDrainingRule}
+	serving := []constructs.IDependable{d.Function, d.Role, d.Queue, d.EventQueue, d.DeadLetterQueue, d.Rule, d.TaskStoppedRule, d.InstanceDrainingRule, d.PlacementFailureRule}
 	if d.LaunchRule != nil {
 		serving = append(serving, d.LaunchRule, d.InstanceActiveRule)
 	}
@@ -245,6 +249,7 @@ func (d *Drainer) function(c config) {
 		contract.StopGrace.Env:         jsii.String(c.stopGrace.String()),
 		contract.StaleAfter.Env:        jsii.String(c.staleAfter.String()),
 		contract.DisconnectedAfter.Env: jsii.String(c.disconnected.String()),
+		contract.StuckAfter.Env:        jsii.String(c.stuckAfter.String()),
 	}
 	// The gate's settings only with the gate: without it the function sees
 	// no launch action (DRAINER_HOOKS does not name the launch hook).
@@ -292,11 +297,12 @@ func (d *Drainer) function(c config) {
 
 func (d *Drainer) hooks(c config) {
 	for i, t := range c.targets {
-		// The group's cluster, and its timeout policy when it is not
-		// DRAINER_ON_TIMEOUT: what the function reads per drain.
-		metadata, err := json.Marshal(contract.HookMetadata{Cluster: *t.Cluster.ClusterName(), OnTimeout: c.overrides[i]})
+		// The group's cluster, and its timeout policy and StuckAfter when
+		// they are not DRAINER_ON_TIMEOUT's and DRAINER_STUCK_AFTER's: what
+		// the function reads per drain.
+		metadata, err := json.Marshal(contract.HookMetadata{Cluster: *t.Cluster.ClusterName(), OnTimeout: c.overrides[i], StuckAfter: c.stuckOverrides[i]})
 		if err != nil {
-			panic(err) // two strings always marshal
+			panic(err) // strings always marshal
 		}
 		suffix := hookSuffix(t.AutoScalingGroup)
 		hook := awsautoscaling.NewLifecycleHook(d.Construct, jsii.String("Hook"+suffix), &awsautoscaling.LifecycleHookProps{
@@ -368,6 +374,11 @@ func (d *Drainer) rule(c config) {
 		rules.ECSTaskStopped(clusters), d.EventQueue, "DrainerEventQueue")
 	d.InstanceDrainingRule = d.queueRule("InstanceDrainingRule", "ecs-drainer: state changes of the drained clusters' DRAINING container instances (a drain may be over)",
 		rules.ECSInstanceDraining(clusters), d.EventQueue, "DrainerEventQueue")
+	// ECS's word that a service cannot place a task (a replacement for one
+	// on a draining instance, most likely), with its reason, for the
+	// diagnosis: within seconds instead of at the next poll.
+	d.PlacementFailureRule = d.queueRule("PlacementFailureRule", "ecs-drainer: the drained clusters' services that cannot place a task (why a drain cannot finish)",
+		rules.ECSServicePlacementFailure(clusters), d.EventQueue, "DrainerEventQueue")
 	if !c.launchGate {
 		return
 	}
@@ -495,35 +506,44 @@ func (d *Drainer) grants(c config) {
 	if stopARNs := stopTaskARNs(stack, c); len(stopARNs) > 0 {
 		allow(stopARNs, "ecs:StopTask")
 	}
-	// The gate's daemon wait lists the clusters' daemon services and reads
-	// their placement, and only it. ListServices supports no resource type;
-	// its one key, ecs:cluster, confines it to the clusters.
-	// DescribeServices authorizes on the service (service*, key ecs:cluster
-	// too), but a service created before 2021 keeps its short ARN,
-	// service/NAME, with no cluster in it: a daemon (a log agent, say) is
-	// often that old, so the cluster is pinned by the key on service/*
-	// rather than by the ARN's cluster segment.
+	// The gate's daemon wait lists the clusters' daemon services, and only
+	// it. ListServices supports no resource type; its one key,
+	// ecs:cluster, confines it to the clusters.
+	inClusters := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": clusterARNs}}
 	if c.launchGate && c.launchDaemons {
-		inClusters := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": clusterARNs}}
 		allowIf(inClusters, []*string{jsii.String("*")}, "ecs:ListServices")
-		allowIf(inClusters, []*string{stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*"),
-		})}, "ecs:DescribeServices")
 	}
+	// The diagnosis reads the services of the tasks left on a draining
+	// instance (their events, deployment configuration), and the daemon
+	// wait their placement. DescribeServices authorizes on the service
+	// (service*, key ecs:cluster too), but a service created before 2021
+	// keeps its short ARN, service/NAME, with no cluster in it: a daemon
+	// (a log agent, say) is often that old, so the cluster is pinned by
+	// the key on service/* rather than by the ARN's cluster segment.
+	allowIf(inClusters, []*string{stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*"),
+	})}, "ecs:DescribeServices")
+	// The diagnosis reads a service's task definition for the fixed host
+	// ports, CPU and memory a replacement needs. DescribeTaskDefinition
+	// supports no resource type (the reference lists none, nor a
+	// condition key): only "*" works. A task definition holds no secret
+	// values, only references to them.
+	allow([]*string{jsii.String("*")}, "ecs:DescribeTaskDefinition")
 	// Lifecycle actions, the launch gate's included, authorize on the group
 	// (autoScalingGroup*); its ARN holds a generated group ID, hence
 	// autoScalingGroup:*:autoScalingGroupName/NAME.
 	allow(groupARNs, "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat")
 	// Auto Scaling's Describe* actions support no resource-level permission:
 	// the reference lists no resource type and no condition key for them,
-	// so only "*" works. DescribeAutoScalingGroups and DescribeWarmPool
-	// are the reconciler's (instances waiting, in the group and in its
-	// warm pool), so only with it.
-	// DescribeScalingActivities tells the reconciler when a waiting launch
-	// started, with the launch gate only.
-	describe := []string{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks"}
+	// so only "*" works. DescribeAutoScalingGroups is the diagnosis's (the
+	// group's instances launching: capacity on its way) and the
+	// reconciler's (instances waiting); DescribeWarmPool is the
+	// reconciler's only (instances waiting in the warm pool), so only with
+	// it. DescribeScalingActivities tells the reconciler when a waiting
+	// launch started, with the launch gate only.
+	describe := []string{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups"}
 	if c.reconcile > 0 {
-		describe = append(describe, "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool")
+		describe = append(describe, "autoscaling:DescribeWarmPool")
 		if c.launchGate {
 			describe = append(describe, "autoscaling:DescribeScalingActivities")
 		}
@@ -670,7 +690,7 @@ func suppressFindings(d *Drainer) {
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups, DescribeWarmPool and DescribeScalingActivities support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor does ecs:ListServices (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups, DescribeWarmPool and DescribeScalingActivities support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor do ecs:ListServices and ecs:DescribeTaskDefinition (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition, and DescribeTaskDefinition, which has no condition key, reads task definitions, which hold no secret values.",
 			`/^Resource::\*$/g`),
 		iam5("ecs:DescribeServices authorizes on services (resource type service), whose ARN has no cluster in it for a service created before 2021 (service/NAME): service/* with an ecs:cluster condition confines it to the clusters whatever the ARN's format.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:service\/\*$/g`),

@@ -36,7 +36,8 @@ const (
 //
 //	multi:    two clusters, three groups imported by name, every prop set;
 //	          timeout policies: abandon by default, blue-a stop-tasks,
-//	          blue-b the default, green-a continue; the launch gate with
+//	          blue-b the default, green-a continue; StuckAfter 20 min,
+//	          off for blue-b, 45 min for green-a; the launch gate with
 //	          its own heartbeat timeout, waiting for daemons
 //	defaults: one cluster and one group whose names are tokens, no props
 type synthesized struct {
@@ -75,9 +76,10 @@ func synth(t *testing.T) *synthesized {
 		drainer.New(multi, jsii.String("Drainer"), &drainer.Props{
 			Targets: []drainer.Target{
 				{Cluster: blue, AutoScalingGroup: group("blue-a"), OnTimeout: drainer.OnTimeoutStopTasks},
-				{Cluster: blue, AutoScalingGroup: group("blue-b")},
-				{Cluster: green, AutoScalingGroup: group("green-a"), OnTimeout: drainer.OnTimeoutContinue},
+				{Cluster: blue, AutoScalingGroup: group("blue-b"), StuckAfter: awscdk.Duration_Seconds(jsii.Number(0))},
+				{Cluster: green, AutoScalingGroup: group("green-a"), OnTimeout: drainer.OnTimeoutContinue, StuckAfter: awscdk.Duration_Minutes(jsii.Number(45))},
 			},
+			StuckAfter:        awscdk.Duration_Minutes(jsii.Number(20)),
 			OnTimeout:         drainer.OnTimeoutAbandon,
 			StopGrace:         awscdk.Duration_Minutes(jsii.Number(3)),
 			StaleAfter:        awscdk.Duration_Minutes(jsii.Number(10)),
@@ -251,6 +253,7 @@ var (
 	taskStoppedRule      = withPattern(rules.ECSTaskStopped(multiClusters))
 	instanceDrainingRule = withPattern(rules.ECSInstanceDraining(multiClusters))
 	instanceActiveRule   = withPattern(rules.ECSInstanceActive(multiClusters))
+	placementFailureRule = withPattern(rules.ECSServicePlacementFailure(multiClusters))
 )
 
 // transition picks the hooks of one lifecycle transition.
@@ -272,13 +275,14 @@ func TestEachGroupGetsATerminateHookNamingItsClusterAndPolicy(t *testing.T) {
 	// its cluster in the metadata the function reads, and default to
 	// CONTINUE, otherwise a broken drainer would ABANDON and skip ECS's own
 	// hook. A group with its own timeout policy carries it in the metadata;
-	// one on the default (DRAINER_ON_TIMEOUT) leaves the key out.
+	// one on the default (DRAINER_ON_TIMEOUT) leaves the key out; so does
+	// its StuckAfter (DRAINER_STUCK_AFTER), 0s turning it off for the group.
 	s := synth(t)
 	count(t, s.multi, "AWS::AutoScaling::LifecycleHook", 6) // and the 3 launch hooks
 	for group, metadata := range map[string]string{
 		"blue-a":  `{"cluster":"blue","on_timeout":"stop-tasks"}`,
-		"blue-b":  `{"cluster":"blue"}`,
-		"green-a": `{"cluster":"green","on_timeout":"continue"}`,
+		"blue-b":  `{"cluster":"blue","stuck_after":"0s"}`,
+		"green-a": `{"cluster":"green","on_timeout":"continue","stuck_after":"45m0s"}`,
 	} {
 		has(t, s.multi, "AWS::AutoScaling::LifecycleHook", map[string]any{
 			"AutoScalingGroupName": group,
@@ -310,8 +314,8 @@ func TestEachGroupGetsALaunchHookWithItsTerminateHooksMetadata(t *testing.T) {
 	s := synth(t)
 	for group, metadata := range map[string]string{
 		"blue-a":  `{"cluster":"blue","on_timeout":"stop-tasks"}`,
-		"blue-b":  `{"cluster":"blue"}`,
-		"green-a": `{"cluster":"green","on_timeout":"continue"}`,
+		"blue-b":  `{"cluster":"blue","stuck_after":"0s"}`,
+		"green-a": `{"cluster":"green","on_timeout":"continue","stuck_after":"45m0s"}`,
 	} {
 		has(t, s.multi, "AWS::AutoScaling::LifecycleHook", map[string]any{
 			"AutoScalingGroupName": group,
@@ -358,8 +362,8 @@ func TestHooksAreCreatedLastAndDeletedFirst(t *testing.T) {
 			}
 		}
 	}
-	if len(serving) != 11 { // the function, its 2 mappings, 3 queues, 5 rules with a pattern
-		t.Fatalf("found %d resources that serve the hooks, want 11: %v", len(serving), serving)
+	if len(serving) != 12 { // the function, its 2 mappings, 3 queues, 6 rules with a pattern
+		t.Fatalf("found %d resources that serve the hooks, want 12: %v", len(serving), serving)
 	}
 	hooks := 0
 	for id, r := range s.multiJSON["Resources"].(map[string]any) {
@@ -393,7 +397,7 @@ func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
 	// event queue, whose source has no batching window: an ECS event on the
 	// poll queue would wait up to a second for its batch.
 	s := synth(t)
-	count(t, s.multi, "AWS::Events::Rule", 6) // and the reconciler's schedule
+	count(t, s.multi, "AWS::Events::Rule", 7) // and the reconciler's schedule
 	poll, events, _ := queueIDs(t, s.multiJSON)
 	for _, tc := range []struct {
 		name     string
@@ -406,6 +410,7 @@ func TestTheRulesAreInfraRulesPatternsTargetingTheirQueues(t *testing.T) {
 		{"the task STOPPED rule: the clusters", taskStoppedRule, events, "DrainerEventQueue"},
 		{"the DRAINING container instance rule: the clusters", instanceDrainingRule, events, "DrainerEventQueue"},
 		{"the ACTIVE container instance rule: the clusters", instanceActiveRule, events, "DrainerEventQueue"},
+		{"the placement failure rule: the clusters", placementFailureRule, events, "DrainerEventQueue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// only fails unless exactly one rule has the pattern.
@@ -496,7 +501,7 @@ func TestBothQueuesAreEncryptedTLSOnlyAndRedriveToTheOneDLQ(t *testing.T) {
 			}
 			return want
 		}
-		want := allow(events, taskStoppedRule, instanceDrainingRule, instanceActiveRule)
+		want := allow(events, taskStoppedRule, instanceDrainingRule, placementFailureRule, instanceActiveRule)
 		allows := func(queue string) []any {
 			var out []any
 			for _, p := range resources(s.multiJSON, "AWS::SQS::QueuePolicy") {
@@ -552,6 +557,7 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_STOP_GRACE":         "3m0s",
 			"DRAINER_STALE_AFTER":        "10m0s",
 			"DRAINER_DISCONNECTED_AFTER": "0s",
+			"DRAINER_STUCK_AFTER":        "20m0s",
 			"DRAINER_MAX_LAUNCH":         "15m0s",
 			"DRAINER_LAUNCH_DAEMONS":     "true",
 		})}})
@@ -567,6 +573,7 @@ func TestTheFunction(t *testing.T) {
 			"DRAINER_STOP_GRACE":         "2m0s",
 			"DRAINER_STALE_AFTER":        "15m0s",
 			"DRAINER_DISCONNECTED_AFTER": "5m0s",
+			"DRAINER_STUCK_AFTER":        "0s",
 			"DRAINER_MAX_LAUNCH":         "10m0s",
 			"DRAINER_LAUNCH_DAEMONS":     "false",
 		})}})
@@ -740,14 +747,21 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 		// Only blue has a stop-tasks group (blue-a).
 		map[string]any{"Effect": "Allow", "Action": "ecs:StopTask", "Resource": ecs("task/blue/*")},
 		// The gate's daemon wait, confined to the clusters by ecs:cluster:
-		// ListServices has no resource type, and a service's ARN may lack
-		// its cluster (short ARNs of services created before 2021).
+		// ListServices has no resource type.
 		map[string]any{"Effect": "Allow", "Action": "ecs:ListServices", "Resource": "*",
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
+		// The diagnosis and the daemon wait read services, confined to the
+		// clusters by ecs:cluster: a service's ARN may lack its cluster
+		// (short ARNs of services created before 2021).
 		map[string]any{"Effect": "Allow", "Action": "ecs:DescribeServices", "Resource": ecs("service/*"),
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
+		// The diagnosis reads task definitions (ports, CPU, memory):
+		// DescribeTaskDefinition supports no resource type.
+		map[string]any{"Effect": "Allow", "Action": "ecs:DescribeTaskDefinition", "Resource": "*"},
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"},
 			"Resource": []any{group("blue-a"), group("blue-b"), group("green-a")}},
+		// DescribeAutoScalingGroups: the diagnosis counts the group's
+		// launching instances, the reconciler its waiting ones.
 		map[string]any{"Effect": "Allow", "Action": []any{"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool", "autoscaling:DescribeScalingActivities"},
 			"Resource": "*"},
 		// The re-queue goes to the poll queue only.
@@ -760,11 +774,16 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 	if diff := cmp.Diff([]any{ref(role)}, policy["Roles"]); diff != "" {
 		t.Errorf("policy roles (-want +got):\n%s", diff)
 	}
-	t.Run("without a stop-tasks group there is no StopTask, without the daemon wait no service read", func(t *testing.T) {
+	t.Run("without a stop-tasks group there is no StopTask, without the daemon wait no ListServices; the diagnosis's reads stay", func(t *testing.T) {
 		_, p := only(t, s.defaultsJS, "AWS::IAM::Policy", nil)
-		for _, action := range []string{"ecs:StopTask", "ecs:ListServices", "ecs:DescribeServices"} {
+		for _, action := range []string{"ecs:StopTask", "ecs:ListServices"} {
 			if st := granting(p, action); st != nil {
 				t.Errorf("defaults stack (policy continue, no LaunchWaitsForDaemons) grants %v, want no %s", st, action)
+			}
+		}
+		for _, action := range []string{"ecs:DescribeServices", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingGroups"} {
+			if granting(p, action) == nil {
+				t.Errorf("defaults stack grants no %s, which the diagnosis of every drain needs", action)
 			}
 		}
 		if granting(p, "ecs:DeleteAttributes") == nil {
@@ -873,7 +892,7 @@ func TestTheReconcilerRunsOnASchedule(t *testing.T) {
 	})
 }
 
-func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
+func TestDisableReconcileCreatesNoScheduleAndNoDescribeWarmPool(t *testing.T) {
 	skipSynthIfShort(t)
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("NoReconcile"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
@@ -888,17 +907,22 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeGroups(t *testing.T) {
 		t.Errorf("ReconcileRule %v, ReconcileAlarm %v; want both nil", d.ReconcileRule, d.ReconcileAlarm)
 	}
 	tpl := assertions.Template_FromStack(stack, nil)
-	count(t, tpl, "AWS::Events::Rule", 5) // no schedule: the lifecycle and ECS rules
+	count(t, tpl, "AWS::Events::Rule", 6) // no schedule: the lifecycle and ECS rules
 	count(t, tpl, "AWS::Lambda::Permission", 0)
 	count(t, tpl, "AWS::Lambda::EventInvokeConfig", 0)
 	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
 	_, policy := only(t, toMap(tpl.ToJSON()), "AWS::IAM::Policy", nil)
 	for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-		for _, action := range []string{"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeWarmPool", "autoscaling:DescribeScalingActivities"} {
+		for _, action := range []string{"autoscaling:DescribeWarmPool", "autoscaling:DescribeScalingActivities"} {
 			if strings.Contains(fmt.Sprint(st.(map[string]any)["Action"]), action) {
 				t.Errorf("statement %v grants %s; want it only with the reconciler", st, action)
 			}
 		}
+	}
+	// The diagnosis counts the group's launching instances, reconciler or
+	// not.
+	if granting(policy, "autoscaling:DescribeAutoScalingGroups") == nil {
+		t.Errorf("no statement grants autoscaling:DescribeAutoScalingGroups; the diagnosis needs it without the reconciler too")
 	}
 }
 
@@ -923,7 +947,7 @@ func TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission(t *testing.T)
 	js := toMap(tpl.ToJSON())
 	count(t, tpl, "AWS::AutoScaling::LifecycleHook", 1)
 	has(t, tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{"LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"})
-	count(t, tpl, "AWS::Events::Rule", 4) // terminate, task STOPPED, DRAINING, the schedule
+	count(t, tpl, "AWS::Events::Rule", 5) // terminate, task STOPPED, DRAINING, placement failure, the schedule
 	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
 	count(t, tpl, "AWS::Logs::MetricFilter", 1)
 	_, fn := only(t, js, "AWS::Lambda::Function", nil)
@@ -937,7 +961,7 @@ func TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission(t *testing.T)
 		}
 	}
 	_, policy := only(t, js, "AWS::IAM::Policy", nil)
-	for _, action := range []string{"ecs:DeleteAttributes", "ecs:ListServices", "ecs:DescribeServices"} {
+	for _, action := range []string{"ecs:DeleteAttributes", "ecs:ListServices"} {
 		if st := granting(policy, action); st != nil {
 			t.Errorf("statement %v grants %s; want it only with the gate", st, action)
 		}
@@ -1051,6 +1075,19 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 			"MaxLaunch is set but DisableLaunchGate is true: set one of them"},
 		{"the daemon wait with DisableLaunchGate", &drainer.Props{Targets: one, LaunchWaitsForDaemons: true, DisableLaunchGate: true},
 			"LaunchWaitsForDaemons is set but DisableLaunchGate is true"},
+		{"a stuck-after of MaxDrain, which the deadline always beats",
+			&drainer.Props{Targets: one, StuckAfter: sec(3600)},
+			"StuckAfter 1h0m0s is not less than MaxDrain 1h0m0s: the drain's deadline would come first and it would never apply; lower it, or 0 for off"},
+		{"a stuck-after just under MaxDrain", &drainer.Props{Targets: one, MaxDrain: sec(1800), StuckAfter: sec(1799)}, ""},
+		{"a group's stuck-after beyond MaxDrain",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, StuckAfter: sec(7200)}}},
+			"Targets[0].StuckAfter 2h0m0s is not less than MaxDrain 1h0m0s"},
+		{"a group's stuck-after beyond 48 h",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, StuckAfter: sec(49 * 3600)}}},
+			"Targets[0].StuckAfter 49h0m0s is out of range"},
+		{"a group's stuck-after of 0 under a default beyond MaxDrain still refuses the default",
+			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, StuckAfter: sec(0)}}, StuckAfter: sec(3600)},
+			"StuckAfter 1h0m0s is not less than MaxDrain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.want == "" {

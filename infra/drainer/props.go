@@ -26,6 +26,10 @@ type Target struct {
 	// which the function reads per drain; empty, or the same as
 	// Props.OnTimeout, leaves the key out.
 	OnTimeout string
+	// StuckAfter overrides Props.StuckAfter for this group, 0 turning it
+	// off there; written into the hook metadata as "stuck_after". Nil, or
+	// the same as Props.StuckAfter, leaves the key out.
+	StuckAfter awscdk.Duration
 }
 
 // The timeout policies: what a drain does at its deadline with tasks left
@@ -92,9 +96,14 @@ type Props struct {
 	// the function to sweep the groups for drains whose chain was lost.
 	// Default 1 min; whole minutes, at most a quarter of HeartbeatTimeout.
 	ReconcileInterval awscdk.Duration
+	// StuckAfter ends a drain early, by its group's timeout policy, once
+	// every task left has had a blocking reason (no_capacity,
+	// deployment_config, agent_disconnected) for this long
+	// (DRAINER_STUCK_AFTER). Default 0, off; less than MaxDrain.
+	StuckAfter awscdk.Duration
 	// DisableReconcile creates no schedule (and grants no
-	// autoscaling:DescribeAutoScalingGroups): a drain whose chain is lost
-	// then waits for the hook's heartbeat timeout.
+	// autoscaling:DescribeWarmPool): a drain whose chain is lost then
+	// waits for the hook's heartbeat timeout.
 	DisableReconcile bool
 
 	// DisableLaunchGate creates no launch hooks: Auto Scaling then counts
@@ -174,6 +183,10 @@ type config struct {
 	stopGrace    time.Duration
 	staleAfter   time.Duration
 	disconnected time.Duration
+	stuckAfter   time.Duration
+	// stuckOverrides is each target's own stuck_after, "" where it uses
+	// stuckAfter.
+	stuckOverrides []string
 	// reconcile is the sweep's interval; 0 when DisableReconcile.
 	reconcile time.Duration
 	// launchGate is false with DisableLaunchGate; the launch settings
@@ -251,6 +264,9 @@ func resolve(p *Props) (config, error) {
 	if c.disconnected, err = variable("DisconnectedAfter", p.DisconnectedAfter, contract.DisconnectedAfter); err != nil {
 		return config{}, err
 	}
+	if c.stuckAfter, err = variable("StuckAfter", p.StuckAfter, contract.StuckAfter); err != nil {
+		return config{}, err
+	}
 	if c.reconcile, err = duration("ReconcileInterval", p.ReconcileInterval, defaultReconcile); err != nil {
 		return config{}, err
 	}
@@ -281,6 +297,10 @@ func resolve(p *Props) (config, error) {
 		}
 	}
 
+	if err := checkStuck("StuckAfter", c.stuckAfter, c.maxDrain); err != nil {
+		return config{}, err
+	}
+
 	if len(c.targets) == 0 {
 		return config{}, fmt.Errorf("props.Targets is empty: give at least one (cluster, Auto Scaling group) pair")
 	}
@@ -305,6 +325,22 @@ func resolve(p *Props) (config, error) {
 		default:
 			c.overrides = append(c.overrides, t.OnTimeout)
 		}
+		prop := fmt.Sprintf("Targets[%d].StuckAfter", i)
+		stuck, err := duration(prop, t.StuckAfter, c.stuckAfter)
+		if err == nil {
+			err = contract.StuckAfter.Check(prop, stuck)
+		}
+		if err == nil {
+			err = checkStuck(prop, stuck, c.maxDrain)
+		}
+		if err != nil {
+			return config{}, err
+		}
+		override := ""
+		if stuck != c.stuckAfter {
+			override = stuck.String()
+		}
+		c.stuckOverrides = append(c.stuckOverrides, override)
 	}
 
 	if err := c.checkHeartbeat("HeartbeatTimeout", c.heartbeatTimeout, "terminate the instance mid-drain"); err != nil {
@@ -408,6 +444,16 @@ func (c config) checkStopTasks() error {
 		}
 		return fmt.Errorf("MaxDrain %s + StopGrace %s is beyond the hook's global timeout %s (min(48h, 100 x HeartbeatTimeout %s)) for group %s, whose timeout policy is stop-tasks: Auto Scaling would release the instance before the stopped tasks are gone; %s",
 			c.maxDrain, c.stopGrace, global, c.heartbeatTimeout, *t.AutoScalingGroup.AutoScalingGroupName(), fix)
+	}
+	return nil
+}
+
+// checkStuck: a drain is ended at MaxDrain anyway, by the same timeout
+// policy, so a StuckAfter (name) of MaxDrain or more would never apply, and
+// its user would believe stuck drains end early when they do not.
+func checkStuck(name string, stuck, maxDrain time.Duration) error {
+	if stuck != 0 && stuck >= maxDrain {
+		return fmt.Errorf("%s %s is not less than MaxDrain %s: the drain's deadline would come first and it would never apply; lower it, or 0 for off", name, stuck, maxDrain)
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ func TestTheDeploymentIsReadFromTheSynthesizedTemplate(t *testing.T) {
 		{contract.DetailTypeTaskState, EventQueue, false},
 		{contract.DetailTypeInstanceState, EventQueue, false}, // DRAINING
 		{contract.DetailTypeInstanceState, EventQueue, true},  // ACTIVE
+		{contract.DetailTypeServiceAction, EventQueue, false}, // placement failures
 	}
 	if diff := cmp.Diff(wantRules, gotRules, sortRules); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
@@ -95,6 +96,7 @@ func TestWithoutLaunchGateIsTheTemplateWithoutTheGate(t *testing.T) {
 		string(rules.TerminateLifecycle([]string{"asg-a"}, []string{contract.HookName})),
 		string(rules.ECSTaskStopped([]string{"c1"})),
 		string(rules.ECSInstanceDraining([]string{"c1"})),
+		string(rules.ECSServicePlacementFailure([]string{"c1"})),
 	}
 	if diff := cmp.Diff(want, kept, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("rules without the gate (-want +got):\n%s", diff)
@@ -109,7 +111,7 @@ func TestWithoutLaunchGateIsTheTemplateWithoutTheGate(t *testing.T) {
 	}
 	// The rest is the template's, and the template itself is untouched.
 	on := deployment
-	if _, ok := on.LaunchHook(); !ok || len(on.Rules) != 5 || on.Environment[contract.MaxLaunch.Env] == "" {
+	if _, ok := on.LaunchHook(); !ok || len(on.Rules) != 6 || on.Environment[contract.MaxLaunch.Env] == "" {
 		t.Errorf("deriving changed the gated deployment: %d rules, hooks %+v", len(on.Rules), on.Hooks)
 	}
 	ignore := cmpopts.IgnoreFields(Deployment{}, "Rules", "Hooks", "Environment")
