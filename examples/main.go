@@ -59,7 +59,10 @@ func NewPlatformStack(scope constructs.Construct, id string, props *PlatformStac
 		},
 		PollInterval: awscdk.Duration_Seconds(jsii.Number(15)),
 		MaxDrain:     awscdk.Duration_Minutes(jsii.Number(30)),
-		AlarmTopic:   alarms,
+		// A drain whose tasks cannot be replaced (no room, no instance
+		// launching) for 10 minutes ends then, not at MaxDrain.
+		StuckAfter: awscdk.Duration_Minutes(jsii.Number(10)),
+		AlarmTopic: alarms,
 	})
 	return stack
 }

@@ -49,6 +49,7 @@ func TestThePlatformStackSynthesizesWithTheDrainer(t *testing.T) {
 				"DRAINER_ASGS":          "prod-web,prod-batch",
 				"DRAINER_POLL_INTERVAL": "15s",
 				"DRAINER_MAX_DRAIN":     "30m0s",
+				"DRAINER_STUCK_AFTER":   "10m0s",
 			}},
 		})
 	})
