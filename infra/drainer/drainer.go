@@ -484,14 +484,14 @@ func (d *Drainer) grants(c config) {
 	allow(clusterARNs, "ecs:ListContainerInstances")
 	// These authorize on the container instance (container-instance*), whose
 	// ARN is container-instance/CLUSTER/ID: the ARN pattern confines them to
-	// the clusters, as the ecs:cluster key they also take would. ListTasks
-	// is always called with the instance. PutAttributes writes the chain
-	// mark (custom attribute ecs-drainer.chain) on the draining instance;
-	// the reference gives it no key for the attribute's name, so it cannot
-	// be pinned to that one attribute. DeleteAttributes (container-instance*
+	// the clusters, as the ecs:cluster key they also take would.
+	// PutAttributes writes the chain mark (custom attribute
+	// ecs-drainer.chain) on the draining instance; the reference gives it
+	// no key for the attribute's name, so it cannot be pinned to that one
+	// attribute. DeleteAttributes (container-instance*
 	// too) removes that mark when the launch gate sets an instance the
 	// drainer drained into a warm pool ACTIVE again; only with the gate.
-	instanceActions := []string{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes"}
+	instanceActions := []string{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:PutAttributes"}
 	if c.launchGate {
 		instanceActions = append(instanceActions, "ecs:DeleteAttributes")
 	}
@@ -506,13 +506,18 @@ func (d *Drainer) grants(c config) {
 	if stopARNs := stopTaskARNs(stack, c); len(stopARNs) > 0 {
 		allow(stopARNs, "ecs:StopTask")
 	}
-	// The gate's daemon wait lists the clusters' daemon services, and only
-	// it. ListServices supports no resource type; its one key,
-	// ecs:cluster, confines it to the clusters.
+	// ListTasks authorizes on the container instance it names; without
+	// one (a placement failure lists its service's tasks) IAM sees
+	// Resource "*", so it is granted on "*" with the ecs:cluster key,
+	// which confines both calls to the clusters. The gate's daemon wait
+	// lists the clusters' daemon services, and only it: ListServices
+	// supports no resource type, and the same key confines it.
 	inClusters := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": clusterARNs}}
+	list := []string{"ecs:ListTasks"}
 	if c.launchGate && c.launchDaemons {
-		allowIf(inClusters, []*string{jsii.String("*")}, "ecs:ListServices")
+		list = append(list, "ecs:ListServices")
 	}
+	allowIf(inClusters, []*string{jsii.String("*")}, list...)
 	// The diagnosis reads the services of the tasks left on a draining
 	// instance (their events, deployment configuration), and the daemon
 	// wait their placement. DescribeServices authorizes on the service
@@ -684,13 +689,13 @@ func suppressFindings(d *Drainer) {
 		}
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.Role, &[]*cdknag.NagPackSuppression{
-		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState, ListTasks, PutAttributes and DeleteAttributes authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
+		iam5("ecs:DescribeContainerInstances, UpdateContainerInstancesState, PutAttributes and DeleteAttributes authorize on container instances (resource type container-instance, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at registration; container-instance/CLUSTER/* confines them to the drained clusters.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:container-instance\/[^/]+\/\*$/g`),
 		iam5("ecs:DescribeTasks, GetTaskProtection and StopTask authorize on tasks (resource type task, Service Authorization Reference for Amazon ECS), whose IDs ECS assigns at launch; task/CLUSTER/* confines them to the drained clusters (StopTask to those with a stop-tasks group).",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:task\/[^/]+\/\*$/g`),
 		iam5("An Auto Scaling group ARN holds a generated group ID; autoScalingGroup:*:autoScalingGroupName/NAME pins the lifecycle actions to the drained groups by name.",
 			`/^Resource::arn:<AWS::Partition>:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName\/[^*]+$/g`),
-		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups, DescribeWarmPool and DescribeScalingActivities support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor do ecs:ListServices and ecs:DescribeTaskDefinition (for Amazon ECS): only Resource * works; ListServices is confined to the clusters by its ecs:cluster condition, and DescribeTaskDefinition, which has no condition key, reads task definitions, which hold no secret values.",
+		iam5("autoscaling:DescribeAutoScalingInstances, DescribeLifecycleHooks, DescribeAutoScalingGroups, DescribeWarmPool and DescribeScalingActivities support no resource-level permissions (Service Authorization Reference for Amazon EC2 Auto Scaling), nor do ecs:ListServices and ecs:DescribeTaskDefinition (for Amazon ECS), nor ecs:ListTasks without a container instance: only Resource * works; ListTasks and ListServices are confined to the clusters by their ecs:cluster condition, and DescribeTaskDefinition, which has no condition key, reads task definitions, which hold no secret values.",
 			`/^Resource::\*$/g`),
 		iam5("ecs:DescribeServices authorizes on services (resource type service), whose ARN has no cluster in it for a service created before 2021 (service/NAME): service/* with an ecs:cluster condition confines it to the clusters whatever the ARN's format.",
 			`/^Resource::arn:<AWS::Partition>:ecs:.+:service\/\*$/g`),

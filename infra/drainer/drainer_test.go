@@ -740,15 +740,17 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 			"Resource": []any{ecs("cluster/blue"), ecs("cluster/green")}},
 		// DeleteAttributes: the gate removes the chain mark of an instance
 		// drained into a warm pool when it sets it ACTIVE again.
-		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:ListTasks", "ecs:PutAttributes", "ecs:DeleteAttributes"},
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeContainerInstances", "ecs:UpdateContainerInstancesState", "ecs:PutAttributes", "ecs:DeleteAttributes"},
 			"Resource": []any{ecs("container-instance/blue/*"), ecs("container-instance/green/*")}},
 		map[string]any{"Effect": "Allow", "Action": []any{"ecs:DescribeTasks", "ecs:GetTaskProtection"},
 			"Resource": []any{ecs("task/blue/*"), ecs("task/green/*")}},
 		// Only blue has a stop-tasks group (blue-a).
 		map[string]any{"Effect": "Allow", "Action": "ecs:StopTask", "Resource": ecs("task/blue/*")},
-		// The gate's daemon wait, confined to the clusters by ecs:cluster:
-		// ListServices has no resource type.
-		map[string]any{"Effect": "Allow", "Action": "ecs:ListServices", "Resource": "*",
+		// Confined to the clusters by ecs:cluster: ListTasks without a
+		// container instance (a placement failure lists its service's
+		// tasks) authorizes on "*", and the daemon wait's ListServices has
+		// no resource type.
+		map[string]any{"Effect": "Allow", "Action": []any{"ecs:ListTasks", "ecs:ListServices"}, "Resource": "*",
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": []any{ecs("cluster/blue"), ecs("cluster/green")}}}},
 		// The diagnosis and the daemon wait read services, confined to the
 		// clusters by ecs:cluster: a service's ARN may lack its cluster
@@ -781,7 +783,7 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 				t.Errorf("defaults stack (policy continue, no LaunchWaitsForDaemons) grants %v, want no %s", st, action)
 			}
 		}
-		for _, action := range []string{"ecs:DescribeServices", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingGroups"} {
+		for _, action := range []string{"ecs:ListTasks", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "autoscaling:DescribeAutoScalingGroups"} {
 			if granting(p, action) == nil {
 				t.Errorf("defaults stack grants no %s, which the diagnosis of every drain needs", action)
 			}
