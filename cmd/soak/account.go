@@ -48,7 +48,7 @@ const (
 
 // SoakGroups are the groups the soak drains, and whose launches it gates;
 // its deployment must be synthesized for them.
-var SoakGroups = []string{soakGroup, SoakOtherGroup, soakScaleGroup, soakRefreshGroup, soakSurgeGroup}
+var SoakGroups = []string{soakGroup, SoakOtherGroup, soakScaleGroup, soakRefreshGroup, soakSurgeGroup, soakStuckPortGroup, soakStuckGroup}
 
 // account is what the soak did to its account besides the drains and the
 // chaos: which instance got what, and when.
@@ -163,14 +163,22 @@ type outcomeLog struct {
 	// foreign lists the lines of an outcome for a hook not its own.
 	ignored int
 	foreign []string
+	// diagnoses are the drains' "drain diagnosis changed" lines, by
+	// instance.
+	diagnoses map[string][]diagnosisLine
 }
 
 func newOutcomeLog(next io.Writer) *outcomeLog {
 	if next == nil {
 		next = io.Discard
 	}
-	return &outcomeLog{next: next, outcomes: map[string]int{}, byInstance: map[string]map[string]bool{}, warnings: map[string]int{}}
+	return &outcomeLog{next: next, outcomes: map[string]int{}, byInstance: map[string]map[string]bool{}, warnings: map[string]int{},
+		diagnoses: map[string][]diagnosisLine{}}
 }
+
+// msgDiagnosis is the message of the line a drain logs when its diagnosis
+// changes.
+const msgDiagnosis = "drain diagnosis changed"
 
 // Warnings the soak counts, by the start of their message.
 var soakWarnings = map[string]string{
@@ -180,20 +188,31 @@ var soakWarnings = map[string]string{
 
 func (l *outcomeLog) Write(p []byte) (int, error) {
 	_, _ = l.next.Write(p)
-	if !bytes.Contains(p, []byte(`"outcome":`)) && !bytes.Contains(p, []byte(`"level":"WARN"`)) && !bytes.Contains(p, []byte(`"msg":"record ignored"`)) {
+	if !bytes.Contains(p, []byte(`"outcome":`)) && !bytes.Contains(p, []byte(`"level":"WARN"`)) && !bytes.Contains(p, []byte(`"msg":"record ignored"`)) &&
+		!bytes.Contains(p, []byte(`"msg":"`+msgDiagnosis+`"`)) {
 		return len(p), nil
 	}
 	var line struct {
-		Msg        string `json:"msg"`
-		Hook       string `json:"hook"`
-		Outcome    string `json:"outcome"`
-		InstanceID string `json:"instance_id"`
+		Time       time.Time `json:"time"`
+		Msg        string    `json:"msg"`
+		Hook       string    `json:"hook"`
+		Outcome    string    `json:"outcome"`
+		InstanceID string    `json:"instance_id"`
+		// Tasks is a diagnosis line's findings; other lines' tasks have
+		// other shapes.
+		Tasks json.RawMessage `json:"tasks"`
 	}
 	if json.Unmarshal(p, &line) != nil {
 		return len(p), nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if line.Msg == msgDiagnosis {
+		d := diagnosisLine{At: line.Time}
+		if json.Unmarshal(line.Tasks, &d.Tasks) == nil && line.InstanceID != "" {
+			l.diagnoses[line.InstanceID] = append(l.diagnoses[line.InstanceID], d)
+		}
+	}
 	other := line.Hook != "" && !ownHook(line.Hook)
 	if other && line.Msg == "record ignored" {
 		l.ignored++
@@ -228,6 +247,31 @@ func (l *outcomeLog) otherHooks() (ignored int, foreign []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ignored, slices.Clone(l.foreign)
+}
+
+// diagnosesByInstance copies the diagnosis lines, by instance.
+func (l *outcomeLog) diagnosesByInstance() map[string][]diagnosisLine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string][]diagnosisLine, len(l.diagnoses))
+	for id, ds := range l.diagnoses {
+		out[id] = slices.Clone(ds)
+	}
+	return out
+}
+
+// endedWith returns the instances for which outcome was logged, sorted.
+func (l *outcomeLog) endedWith(outcome string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for id, os := range l.byInstance {
+		if os[outcome] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (l *outcomeLog) counts() (outcomes, warnings map[string]int) {

@@ -124,6 +124,10 @@ type SoakReport struct {
 	// Outcomes are the function's logged outcomes, Warnings its counted
 	// warnings (other_hooks, attr_limit).
 	Outcomes, Warnings map[string]int
+	// Stuck counts the drains that cannot finish (stuck.go), those
+	// diagnosed with their true reason before their deadline, and the
+	// drains ended early although DRAINER_STUCK_AFTER is off.
+	Stuck stuckCounts
 }
 
 // callsPerDrainBound is the most AWS calls a drain may cost on average:
@@ -137,7 +141,7 @@ func (r SoakReport) Line() string {
 		"other_hook{actions=%d completed=%d abandoned=%d held_after_drainer=%d skipped_drains=%d} warm_drained=%d/%d disconnects{brief=%d long=%d released_disconnected=%d} attr_limit_drained=%d/%d unmarked_forks=%d "+
 		"other_events_ignored=%d foreign_hook_calls=%d/%d "+
 		"launches=%d launch_ready=%d launch_warm=%d launch_abandoned=%d launch_failed=%d launch_deadline=%d launch_early=%d launch_lapsed=%d launch_pending=%d "+
-		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d launch_wall=%s outcomes{%s} warnings{%s} violations=%d",
+		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d launch_wall=%s stuck{drains=%d diagnosed=%d early=%d} outcomes{%s} warnings{%s} violations=%d",
 		r.Seed, r.Drains, r.Completed, r.TimedOut, r.Deadlines, r.EarlyReleases, r.NotEnded, r.Forks, r.LostMessages, r.ChainsLeft,
 		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), counts(r.Faults),
 		r.OtherActions, r.OtherCompleted, r.OtherAbandoned, r.OtherHeldAfter, r.Skipped, r.WarmDrained, r.Warm,
@@ -145,7 +149,7 @@ func (r SoakReport) Line() string {
 		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls,
 		r.Launch.Launches, r.Launch.Ready, r.Launch.IntoWarmPool, r.Launch.Abandoned, r.Launch.RegistrationFailed, r.Launch.Deadline, r.Launch.Early, r.Launch.Lapsed, r.Launch.Pending,
 		r.LaunchLost, r.LaunchForks, r.LaunchDrains, r.Launch.GroupsReady, r.Launch.Groups, r.Launch.RefreshesDone, r.Launch.Refreshes, r.LaunchWall.Round(time.Second),
-		counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
+		r.Stuck.Drains, r.Stuck.Diagnosed, r.Stuck.Early, counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
 }
 
 // counts renders a map of counts as sorted k=n pairs.
@@ -222,6 +226,10 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 			return SoakReport{}, err
 		}
 	}
+	stuck, err := w.stuckAccount(ctx, cfg)
+	if err != nil {
+		return SoakReport{}, err
+	}
 	picked := w.pickFaults(rng, registered, cfg, acct)
 	for id := range acct.attrLimit {
 		if err := w.AWS.ECS.SetAttributes(id, customAttributes); err != nil {
@@ -263,6 +271,9 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 			return SoakReport{}, fmt.Errorf("terminating %s: %w", id, err)
 		}
 	}
+	if err := w.startStuck(ctx, stuck); err != nil {
+		return SoakReport{}, err
+	}
 	w.briefDisconnects(rng, acct)
 	w.chaos(ctx, rng, picked, acct.group)
 
@@ -287,7 +298,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	if ends, err = w.groupEnds(context.WithoutCancel(ctx), gated); err != nil {
 		return SoakReport{}, fmt.Errorf("reading the launch groups: %w", err)
 	}
-	return w.soakReport(cfg, drained, picked, acct, gated, ends, chains, lost, logs, inj, start), nil
+	return w.soakReport(cfg, drained, picked, acct, gated, ends, stuck, chains, lost, logs, inj, start), nil
 }
 
 // soakAccount creates the soak's groups: the drainer's group with spares
@@ -503,7 +514,7 @@ func (w world) watchQueue(ctx context.Context, chains *chainLog, lost *lossLog) 
 	})
 }
 
-func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, gated *launches, ends []groupEnd,
+func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]string, acct *account, gated *launches, ends []groupEnd, stuck []stuckDrain,
 	chains *chainLog, lost *lossLog, logs *outcomeLog, inj *faults.Injector, start time.Time) SoakReport {
 	r := SoakReport{Seed: cfg.Seed, Poison: cfg.Poison, Faults: inj.Stats(), Wall: time.Since(start), LostMessages: lost.lost, LaunchLost: lost.launch,
 		Warm: len(acct.warm), AttrLimit: len(acct.attrLimit), BriefDisconnects: len(acct.brief), LongDisconnects: len(acct.long)}
@@ -593,6 +604,10 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 			violate("%s: released after %s with %d tasks running", id, drainHeld, len(left))
 		}
 	}
+	var stuckViolations []string
+	r.Stuck, stuckViolations = checkStuck(stuckRecords{drains: stuck, actions: actions, diagnoses: logs.diagnosesByInstance(),
+		endedStuck: logs.endedWith(contract.OutcomeStuck), maxDrain: soakMaxDrain, disconnectedAfter: soakDisconnectedAfter})
+	r.Violations = append(r.Violations, stuckViolations...)
 	w.checkOtherHook(&r, others, byTeam, violate)
 	w.checkOwnHook(&r, hookOf, violate)
 	ignored, foreign := logs.otherHooks()
@@ -648,7 +663,7 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 	for _, n := range w.APICalls() {
 		calls += n
 	}
-	r.CallsPerDrain = float64(calls) / float64(max(1, len(drained)))
+	r.CallsPerDrain = float64(calls) / float64(max(1, len(drained)+len(stuck)))
 	if r.CallsPerDrain > callsPerDrainBound {
 		violate("%.1f AWS calls per drain, over the bound of %.0f", r.CallsPerDrain, callsPerDrainBound)
 	}
