@@ -82,14 +82,16 @@ func Diagnose(f Facts) []Finding {
 func classify(t Task, f Facts) (reason, resource string) {
 	svc, isService := f.Services[t.Service]
 	switch {
+	case f.Disconnected:
+		// Nothing on the host stops while its agent is away, not even a
+		// task already told to.
+		return contract.ReasonAgentDisconnected, ""
 	case t.DesiredStatus == "STOPPED":
 		return contract.ReasonStopping, ""
 	case !t.ProtectedUntil.IsZero() && f.Now.Before(t.ProtectedUntil):
 		return contract.ReasonProtected, ""
 	case t.Service == "":
 		return contract.ReasonStandalone, ""
-	case f.Disconnected:
-		return contract.ReasonAgentDisconnected, ""
 	case !isService:
 		return contract.ReasonUnknown, ""
 	case svc.Daemon:

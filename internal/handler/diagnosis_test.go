@@ -74,3 +74,67 @@ func TestAPlacementFailureEventDiagnosesTheDrainsItConcerns(t *testing.T) {
 	}
 	t.Fatalf("no placement diagnosis for %s:\n%s", ids[0], r.logs.String())
 }
+
+// The reasons, produced for real on the local AWS and read through the real
+// SDK: the first diagnosis of a drain names each. (protected, placing and
+// unknown are covered by diagnose's table test only so far: on the local
+// ECS a protected task's drain and a PENDING replacement did not reach a
+// diagnosis yet.)
+func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
+	big := ecs.Resources{CPU: 2048, Memory: 4096}
+	tests := []struct {
+		name   string
+		reason string
+		setup  func(r *rig, ids []string)
+	}{
+		{"stopping: told to stop, still within its stop timeout", "stopping", func(r *rig, _ []string) {
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, StopDelay: 5 * time.Minute})
+		}},
+		{"standalone: a task no service started", "standalone", func(r *rig, ids []string) {
+			r.runTask(ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512})
+		}},
+		{"daemon: stops after the others", "daemon", func(r *rig, _ []string) {
+			r.service(ecs.ServiceSpec{Name: "logs", Daemon: true, CPU: 128, Memory: 128})
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, StopDelay: 5 * time.Minute})
+		}},
+		{"no_capacity: no room for the replacement", "no_capacity", func(r *rig, _ []string) {
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, HostPort: 80, MinimumHealthyPercent: 100})
+		}},
+		{"deployment_config: 100/100 lets nothing move", "deployment_config", func(r *rig, _ []string) {
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, MinimumHealthyPercent: 100, MaximumPercent: 100})
+		}},
+		{"agent_disconnected: nothing on the host can stop", "agent_disconnected", func(r *rig, ids []string) {
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512})
+			r.run(5 * time.Second)
+			if err := r.aws.ECS.DisconnectAgent(ids[0]); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, defaultPolicy)
+			ids := r.group(2, true, big, 300)
+			tt.setup(r, ids)
+			r.run(15 * time.Second)
+			// A service's task may have started elsewhere: the drain is of
+			// the instance that has one.
+			victim := ids[0]
+			if r.tasksOn(victim) == 0 {
+				victim = ids[1]
+			}
+			r.terminate(victim)
+			r.run(3 * time.Second)
+			var got map[string]any
+			for _, l := range r.logLines() {
+				if l["msg"] == "drain diagnosis changed" && l["instance_id"] == victim {
+					got = l["reasons"].(map[string]any)
+					break
+				}
+			}
+			if got[tt.reason] == nil {
+				t.Fatalf("first diagnosis of %s: reasons %v, want %s:\n%s", victim, got, tt.reason, r.logs.String())
+			}
+		})
+	}
+}
