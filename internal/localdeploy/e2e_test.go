@@ -382,8 +382,8 @@ func terminateInput(id string) *sdkautoscaling.TerminateInstanceInAutoScalingGro
 // (How small the lag is with the events is measured by the bench.)
 func TestECSEventsCompleteTheDrainAsSoonAsTheLastTaskStops(t *testing.T) {
 	skipShort(t, "runs the function end to end")
-	if drainRules := len(deployment.WithoutLaunchGate().Rules); drainRules != 3 {
-		t.Fatalf("the template has %d drain rules, want 3: the terminate lifecycle rule and the two ECS rules", drainRules)
+	if drainRules := len(deployment.WithoutLaunchGate().Rules); drainRules != 4 {
+		t.Fatalf("the template has %d drain rules, want 4: the terminate lifecycle rule, the two ECS state change rules and the placement failure rule", drainRules)
 	}
 	const poll = 8 * time.Second
 	for _, tt := range []struct {
