@@ -48,7 +48,7 @@ const (
 
 // SoakGroups are the groups the soak drains, and whose launches it gates;
 // its deployment must be synthesized for them.
-var SoakGroups = []string{soakGroup, SoakOtherGroup, soakScaleGroup, soakRefreshGroup, soakSurgeGroup, soakStuckPortGroup, soakStuckGroup}
+var SoakGroups = []string{soakGroup, SoakOtherGroup, soakScaleGroup, soakRefreshGroup, soakSurgeGroup, soakStuckPortGroup, soakStuckGroup, soakStuckAgentGroup}
 
 // account is what the soak did to its account besides the drains and the
 // chaos: which instance got what, and when.

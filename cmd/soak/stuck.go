@@ -29,16 +29,20 @@ import (
 //     maximum, one task per instance (distinctInstance) on half of its
 //     group: ECS may neither start a replacement nor stop a task, though
 //     the other half has room.
-//   - agent_disconnected: instances of the same service whose agent dies as
-//     the drain begins; the agent is the first thing that blocks them.
+//   - agent_disconnected: service movable, ECS's default percents, one task
+//     per instance on half of its group, whose agent dies as the drain
+//     begins: ECS starts the replacement on the other half and tells the
+//     old task to stop, and nothing on the host stops it. The agent is its
+//     only blocker; DRAINER_DISCONNECTED_AFTER releases it.
 //
 // They live in clusters the deployment's ECS rules do not match, so their
 // diagnosis comes from the chains' own looks, never from a Service Action
 // event.
 const (
-	soakStuckPortGroup = "soak-stuck-port"
-	soakStuckGroup     = "soak-stuck"
-	stuckPort          = 8080
+	soakStuckPortGroup  = "soak-stuck-port"
+	soakStuckGroup      = "soak-stuck"
+	soakStuckAgentGroup = "soak-stuck-agent"
+	stuckPort           = 8080
 	// stuckSlack is how far before the time its policy allows a stuck
 	// drain may end: the function counts from its event's time, which
 	// EventBridge writes in whole seconds.
@@ -89,26 +93,30 @@ func (w world) stuckAccount(ctx context.Context, cfg SoakConfig) ([]stuckDrain, 
 	for _, id := range busy[:few] {
 		out = append(out, stuckDrain{id: id, reason: contract.ReasonNoCapacity, service: "pinned", resource: fmt.Sprintf("host port %d", stuckPort)})
 	}
-	ids, err = w.Group(ctx, localdeploy.GroupSpec{Name: soakStuckGroup, Cluster: soakStuckGroup, Instances: 4 * few,
-		Resources: stuckResources, HeartbeatTimeout: soakHeartbeat})
-	if err != nil {
-		return nil, err
-	}
-	if err := w.AWS.ECS.CreateService(soakStuckGroup, ecs.ServiceSpec{Name: "fixed", DesiredCount: 2 * few, CPU: 256, Memory: 256,
-		MinimumHealthyPercent: 100, MaximumPercent: 100, StopDelay: time.Second,
-		PlacementConstraints: []ecs.PlacementConstraint{{Type: ecs.ConstraintDistinctInstance}}}); err != nil {
-		return nil, err
-	}
-	busy = withTask(soakStuckGroup, ids)
-	if len(busy) != 2*few {
-		return nil, fmt.Errorf("service fixed runs on %d of %d instances, want %d", len(busy), len(ids), 2*few)
-	}
-	for i, id := range busy {
-		reason := contract.ReasonDeploymentConfig
-		if i < few {
-			reason = contract.ReasonAgentDisconnected
+	for _, k := range []struct {
+		group, service, reason string
+		minHealthy, maxPercent int // 0: ECS's defaults, 100 and 200
+	}{
+		{soakStuckGroup, "fixed", contract.ReasonDeploymentConfig, 100, 100},
+		{soakStuckAgentGroup, "movable", contract.ReasonAgentDisconnected, 0, 0},
+	} {
+		ids, err = w.Group(ctx, localdeploy.GroupSpec{Name: k.group, Cluster: k.group, Instances: 2 * few,
+			Resources: stuckResources, HeartbeatTimeout: soakHeartbeat})
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, stuckDrain{id: id, reason: reason, service: "fixed"})
+		if err := w.AWS.ECS.CreateService(k.group, ecs.ServiceSpec{Name: k.service, DesiredCount: few, CPU: 256, Memory: 256,
+			MinimumHealthyPercent: k.minHealthy, MaximumPercent: k.maxPercent, StopDelay: time.Second,
+			PlacementConstraints: []ecs.PlacementConstraint{{Type: ecs.ConstraintDistinctInstance}}}); err != nil {
+			return nil, err
+		}
+		busy = withTask(k.group, ids)
+		if len(busy) != few {
+			return nil, fmt.Errorf("service %s runs on %d of %d instances, want %d", k.service, len(busy), len(ids), few)
+		}
+		for _, id := range busy {
+			out = append(out, stuckDrain{id: id, reason: k.reason, service: k.service})
+		}
 	}
 	return out, nil
 }

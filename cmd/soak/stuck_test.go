@@ -53,7 +53,7 @@ func terminateAction(id string, s float64) autoscaling.ActionView {
 func TestCheckStuckReportsEachViolation(t *testing.T) {
 	port := stuckDrain{id: "i-p", reason: contract.ReasonNoCapacity, service: "pinned", resource: "host port 8080"}
 	config := stuckDrain{id: "i-c", reason: contract.ReasonDeploymentConfig, service: "fixed"}
-	agent := stuckDrain{id: "i-a", reason: contract.ReasonAgentDisconnected, service: "fixed", disconnected: at(-1)}
+	agent := stuckDrain{id: "i-a", reason: contract.ReasonAgentDisconnected, service: "movable", disconnected: at(-1)}
 	tests := []struct {
 		name    string
 		drains  []stuckDrain
@@ -66,7 +66,7 @@ func TestCheckStuckReportsEachViolation(t *testing.T) {
 			[]stuckDrain{port, config, agent},
 			[]autoscaling.ActionView{terminateAction("i-p", 30.4), terminateAction("i-c", 30), terminateAction("i-a", 9.5)},
 			[]string{diagnosisJSON("i-p", 0.3, "pinned=no_capacity/host port 8080"), diagnosisJSON("i-c", 0.2, "fixed=deployment_config"),
-				diagnosisJSON("i-a", 0.5, "fixed=agent_disconnected"), outcomeJSON("i-p", "deadline_reached"), outcomeJSON("i-a", "agent_disconnected")},
+				diagnosisJSON("i-a", 0.5, "movable=agent_disconnected"), outcomeJSON("i-p", "deadline_reached"), outcomeJSON("i-a", "agent_disconnected")},
 			stuckCounts{Drains: 3, Diagnosed: 3}, nil},
 		{"the true reason after another, and other tasks beside it",
 			[]stuckDrain{port},
@@ -86,7 +86,7 @@ func TestCheckStuckReportsEachViolation(t *testing.T) {
 		{"a dead agent's drain released before DRAINER_DISCONNECTED_AFTER",
 			[]stuckDrain{agent},
 			[]autoscaling.ActionView{terminateAction("i-a", 5)},
-			[]string{diagnosisJSON("i-a", 0.5, "fixed=agent_disconnected")},
+			[]string{diagnosisJSON("i-a", 0.5, "movable=agent_disconnected")},
 			stuckCounts{Drains: 1, Diagnosed: 1, Early: 1}, []string{"i-a: stuck drain (agent_disconnected) ended 5s after it started, before 9s"}},
 		{"no diagnosis line",
 			[]stuckDrain{config},
@@ -96,8 +96,8 @@ func TestCheckStuckReportsEachViolation(t *testing.T) {
 		{"diagnosed with the wrong reason",
 			[]stuckDrain{agent},
 			[]autoscaling.ActionView{terminateAction("i-a", 9)},
-			[]string{diagnosisJSON("i-a", 0.5, "fixed=stopping")},
-			stuckCounts{Drains: 1}, []string{"i-a: stuck drain not diagnosed agent_disconnected for service fixed before its deadline; diagnosed [fixed=stopping]"}},
+			[]string{diagnosisJSON("i-a", 0.5, "movable=stopping")},
+			stuckCounts{Drains: 1}, []string{"i-a: stuck drain not diagnosed agent_disconnected for service movable before its deadline; diagnosed [movable=stopping]"}},
 		{"one of the service's tasks given another reason",
 			[]stuckDrain{config},
 			[]autoscaling.ActionView{terminateAction("i-c", 30)},
