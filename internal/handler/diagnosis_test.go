@@ -76,10 +76,9 @@ func TestAPlacementFailureEventDiagnosesTheDrainsItConcerns(t *testing.T) {
 }
 
 // The reasons, produced for real on the local AWS and read through the real
-// SDK: the first diagnosis of a drain names each. (protected, placing and
-// unknown are covered by diagnose's table test only so far: on the local
-// ECS a protected task's drain and a PENDING replacement did not reach a
-// diagnosis yet.)
+// SDK: the first diagnosis of a drain names each. (placing and unknown are
+// covered by diagnose's table test only so far: the local ECS cannot delay
+// a replacement's start alone, nor leave a reason unsaid.)
 func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
 	big := ecs.Resources{CPU: 2048, Memory: 4096}
 	tests := []struct {
@@ -89,6 +88,16 @@ func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
 	}{
 		{"stopping: told to stop, still within its stop timeout", "stopping", func(r *rig, _ []string) {
 			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, StopDelay: 5 * time.Minute})
+		}},
+		{"protected: scale-in protection, where a drain honours it", "protected", func(r *rig, ids []string) {
+			r.aws.ECS.DrainWaitForProtection(true)
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512})
+			r.run(5 * time.Second)
+			for _, task := range r.aws.ECS.Tasks(cluster) {
+				if err := r.aws.ECS.SetTaskProtection(cluster, task.ARN, r.clk.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}},
 		{"standalone: a task no service started", "standalone", func(r *rig, ids []string) {
 			r.runTask(ids[0], ecs.TaskSpec{Family: "job", CPU: 256, Memory: 512})

@@ -422,6 +422,12 @@ func (s *Server) SetInstanceStatus(ec2InstanceID, status string) (err error) {
 	return err
 }
 
+// DrainWaitForProtection sets Options.DrainWaitsForProtection on a running
+// server, for a test of the drains that honour it.
+func (s *Server) DrainWaitForProtection(on bool) {
+	s.do(func(time.Time) { s.opts.DrainWaitsForProtection, s.dirty = on, true })
+}
+
 // SetTaskProtection sets a service task's scale-in protection until the given
 // time (the zero time removes it), as UpdateTaskProtection would.
 func (s *Server) SetTaskProtection(clusterName, taskARN string, until time.Time) (err error) {
