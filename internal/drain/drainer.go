@@ -424,17 +424,23 @@ func (d *Drainer) mark(ctx context.Context, s State, c Chain) error {
 }
 
 func (d *Drainer) markDraining(ctx context.Context, s State) error {
+	return d.setStatus(ctx, s, ecstypes.ContainerInstanceStatusDraining)
+}
+
+// setStatus sets drain or launch s's container instance DRAINING or ACTIVE;
+// a failure ECS reports in the answer is an error too.
+func (d *Drainer) setStatus(ctx context.Context, s State, status ecstypes.ContainerInstanceStatus) error {
 	out, err := d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
 		Cluster:            &s.Cluster,
 		ContainerInstances: []string{s.ContainerInstanceARN},
-		Status:             ecstypes.ContainerInstanceStatusDraining,
+		Status:             status,
 	})
 	if err != nil {
-		return fmt.Errorf("setting container instance %s DRAINING: %w", s.ContainerInstanceARN, err)
+		return fmt.Errorf("setting container instance %s %s: %w", s.ContainerInstanceARN, status, err)
 	}
 	if len(out.Failures) > 0 {
 		f := out.Failures[0]
-		return fmt.Errorf("setting container instance %s DRAINING: ECS reported failure %s: %s", s.ContainerInstanceARN, aws.ToString(f.Reason), aws.ToString(f.Detail))
+		return fmt.Errorf("setting container instance %s %s: ECS reported failure %s: %s", s.ContainerInstanceARN, status, aws.ToString(f.Reason), aws.ToString(f.Detail))
 	}
 	return nil
 }

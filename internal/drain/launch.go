@@ -199,17 +199,8 @@ func (d *Drainer) runLaunch(ctx context.Context, s State, o Observation) (Result
 // again, and removes the drain's chain mark, whose start a later drain of
 // the same instance must not adopt.
 func (d *Drainer) reactivate(ctx context.Context, s State) error {
-	out, err := d.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
-		Cluster:            &s.Cluster,
-		ContainerInstances: []string{s.ContainerInstanceARN},
-		Status:             ecstypes.ContainerInstanceStatusActive,
-	})
-	if err != nil {
-		return fmt.Errorf("setting container instance %s ACTIVE: %w", s.ContainerInstanceARN, err)
-	}
-	if len(out.Failures) > 0 {
-		f := out.Failures[0]
-		return fmt.Errorf("setting container instance %s ACTIVE: ECS reported failure %s: %s", s.ContainerInstanceARN, aws.ToString(f.Reason), aws.ToString(f.Detail))
+	if err := d.setStatus(ctx, s, ecstypes.ContainerInstanceStatusActive); err != nil {
+		return err
 	}
 	if _, err := d.ecs.DeleteAttributes(ctx, &ecs.DeleteAttributesInput{
 		Cluster: &s.Cluster,
