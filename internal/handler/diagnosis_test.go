@@ -76,9 +76,7 @@ func TestAPlacementFailureEventDiagnosesTheDrainsItConcerns(t *testing.T) {
 }
 
 // The reasons, produced for real on the local AWS and read through the real
-// SDK: the first diagnosis of a drain names each. (placing and unknown are
-// covered by diagnose's table test only so far: the local ECS cannot delay
-// a replacement's start alone, nor leave a reason unsaid.)
+// SDK: the first diagnosis of a drain names each.
 func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
 	big := ecs.Resources{CPU: 2048, Memory: 4096}
 	tests := []struct {
@@ -111,6 +109,16 @@ func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
 		}},
 		{"deployment_config: 100/100 lets nothing move", "deployment_config", func(r *rig, _ []string) {
 			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, MinimumHealthyPercent: 100, MaximumPercent: 100})
+		}},
+		{"placing: the replacement is PENDING elsewhere", "placing", func(r *rig, _ []string) {
+			// At 100 % minimum healthy the old task waits for its
+			// replacement, which takes minutes to start.
+			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 1, CPU: 256, Memory: 512, MinimumHealthyPercent: 100, MaximumPercent: 200, StartDelay: 10 * time.Minute})
+			r.clk.Advance(11 * time.Minute) // the first task is RUNNING
+			r.aws.Settle()
+		}},
+		{"unknown: a task in a service's group with no such service", "unknown", func(r *rig, ids []string) {
+			r.runTask(ids[0], ecs.TaskSpec{Family: "batch", Group: "service:batch", CPU: 256, Memory: 512})
 		}},
 		{"agent_disconnected: nothing on the host can stop", "agent_disconnected", func(r *rig, ids []string) {
 			r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512})

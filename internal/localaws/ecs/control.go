@@ -66,7 +66,11 @@ const (
 // TaskSpec describes a standalone task: draining leaves it alone. Its ports
 // are as in ServiceSpec.
 type TaskSpec struct {
-	Family        string
+	Family string
+	// Group is RunTask's group parameter; "" is its default, the family.
+	// Nothing stops a scheduler of a team's own from naming a group
+	// "service:NAME" with no such service.
+	Group         string
 	CPU, Memory   int
 	HostPort      int
 	ContainerPort int
@@ -235,7 +239,7 @@ func (s *Server) RunTask(clusterName, containerInstance string, spec TaskSpec) (
 			err = fmt.Errorf("running task %s: no room on %s", spec.Family, i.ec2ID)
 		default:
 			k := s.place(i, now, &task{
-				family: spec.Family, cpu: spec.CPU, memory: spec.Memory, hostPort: host,
+				family: spec.Family, runGroup: spec.Group, cpu: spec.CPU, memory: spec.Memory, hostPort: host,
 				runFor: spec.RunFor, stopDelay: spec.StopDelay,
 				def: s.registerTaskDef(now, taskDef{family: spec.Family, cpu: spec.CPU, memory: spec.Memory,
 					networkMode: mode, hostPort: host, container: container}),

@@ -106,6 +106,7 @@ type task struct {
 	inst           *instance
 	svc            *service // nil for a standalone task
 	family         string
+	runGroup       string // RunTask's group parameter, "" for its default
 	def            *taskDef
 	startedBy      string
 	cpu, memory    int

@@ -122,6 +122,9 @@ func TestListTasksFilters(t *testing.T) {
 // The drainer tells service tasks from standalone ones by group and startedBy,
 // and reads the times as SDK time values
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-groups.html).
+// RunTask's group is free-form: a task may name a service's group with no
+// service behind it
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#ECS-RunTask-request-group).
 func TestDescribeTasksFields(t *testing.T) {
 	f := newFixture(t, Options{})
 	ci := f.register("i-1", Resources{})
@@ -129,15 +132,16 @@ func TestDescribeTasksFields(t *testing.T) {
 	f.clk.Advance(10 * time.Second)
 	web := f.tasksOn("i-1", "service:web")[0].ARN
 	batch := f.runTask("i-1", TaskSpec{Family: "batch", CPU: 128, Memory: 64})
+	named := f.runTask("i-1", TaskSpec{Family: "batch", Group: "service:nightly", CPU: 128, Memory: 64})
 
 	out, err := f.api.DescribeTasks(f.ctx, &ecssdk.DescribeTasksInput{
-		Cluster: aws.String(clusterName), Tasks: []string{web, lastSegment(batch), "ffffffffffffffffffffffffffffffff"},
+		Cluster: aws.String(clusterName), Tasks: []string{web, lastSegment(batch), named, "ffffffffffffffffffffffffffffffff"},
 	})
 	if err != nil {
 		t.Fatalf("DescribeTasks: %v", err)
 	}
-	if len(out.Tasks) != 2 {
-		t.Fatalf("DescribeTasks: got %d tasks, want 2", len(out.Tasks))
+	if len(out.Tasks) != 3 {
+		t.Fatalf("DescribeTasks: got %d tasks, want 3", len(out.Tasks))
 	}
 	svc, alone := out.Tasks[0], out.Tasks[1]
 	checks := []struct {
@@ -145,6 +149,7 @@ func TestDescribeTasksFields(t *testing.T) {
 	}{
 		{"service task group", aws.ToString(svc.Group), "service:web"},
 		{"standalone task group", aws.ToString(alone.Group), "family:batch"},
+		{"standalone task group RunTask named", aws.ToString(out.Tasks[2].Group), "service:nightly"},
 		{"standalone task startedBy", aws.ToString(alone.StartedBy), ""},
 		{"launchType", string(svc.LaunchType), "EC2"},
 		{"clusterArn", aws.ToString(svc.ClusterArn), "arn:aws:ecs:us-east-1:123456789012:cluster/prod"},

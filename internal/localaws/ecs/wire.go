@@ -144,10 +144,15 @@ func (s *Server) wireTask(k *task) wireTask {
 }
 
 // group is "service:<name>" for service tasks and "family:<family>" for the
-// rest (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-groups.html).
+// rest, unless RunTask named another
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-groups.html,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#ECS-RunTask-request-group).
 func (k *task) group() string {
-	if k.svc != nil {
+	switch {
+	case k.svc != nil:
 		return "service:" + k.svc.spec.Name
+	case k.runGroup != "":
+		return k.runGroup
 	}
 	return "family:" + k.family
 }
