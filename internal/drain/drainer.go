@@ -101,6 +101,9 @@ type Result struct {
 	// made), and DiagnosisChanged whether it differs from the last.
 	Findings         []diagnose.Finding
 	DiagnosisChanged bool
+	// Began is set by the hop that began a new drain (see began): the one
+	// the drains-started metric and event count.
+	Began bool
 }
 
 // begin is the state of a drain before its first hop.
@@ -127,7 +130,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 	}
 	recordID := o.RecordID
 	var notes []string
-	diagnosisChanged := false
+	diagnosisChanged, setDraining := false, false
 	for {
 		o.Now = d.now()
 		track(&s, o)
@@ -148,6 +151,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 		case MarkDraining:
 			err = d.markDraining(ctx, s)
 			if err == nil {
+				setDraining = true
 				o.Instance.Status = StatusDraining
 				s.SetDraining = s.SetDraining || s.IntoWarmPool
 			}
@@ -200,6 +204,9 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
 				return res, nil
 			}
+			// Completing is exclusive: of two deliveries of one event that
+			// both found an empty instance, one succeeds.
+			res.Began = err == nil && began(s, o, true)
 			return res, err
 		case Requeue:
 			next := successor(s, recordID, d.newID())
@@ -219,7 +226,9 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 					res.State = next
 				}
 			}
-			return res, d.requeue(ctx, next, step.Delay)
+			err = d.requeue(ctx, next, step.Delay)
+			res.Began = err == nil && began(s, o, setDraining)
+			return res, err
 		case End:
 			return res, nil
 		}
@@ -227,6 +236,23 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			return res, fmt.Errorf("%s: %w", step.Kind, err)
 		}
 	}
+}
+
+// began reports whether the first hop of drain s, which observed o and
+// re-queued the drain, began it: the instance carried no mark of its
+// lifecycle action (a later delivery of the event, or the reconciler's
+// restart, finds the mark its first hop wrote). An instance that cannot
+// carry a mark counts when this hop set it DRAINING. Two deliveries of one
+// event processed at the same moment both see no mark and both count: the
+// chain protocol resolves their fork, this count does not.
+func began(s State, o Observation, setDraining bool) bool {
+	switch {
+	case s.Attempt != 1:
+		return false
+	case o.Instance != nil && o.Instance.Full:
+		return setDraining
+	}
+	return o.Chain == nil || s.Token != "" && o.Chain.Token != s.Token
 }
 
 // track keeps when the drain's agent was first seen disconnected, from the
