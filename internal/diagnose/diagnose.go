@@ -201,6 +201,26 @@ func Blocked(fs []Finding) bool {
 	return len(fs) > 0 && !slices.ContainsFunc(fs, func(f Finding) bool { return !contract.Blocking(f.Reason) })
 }
 
+// BlockedReason is the reason a blocked drain (see Blocked) is stuck on: the
+// blocking reason most of its tasks have, the first in contract.Reasons()
+// order on a tie; "" when the drain is not blocked.
+func BlockedReason(fs []Finding) string {
+	if !Blocked(fs) {
+		return ""
+	}
+	counts := map[string]int{}
+	for _, f := range fs {
+		counts[f.Reason]++
+	}
+	best := ""
+	for _, r := range contract.Reasons() {
+		if counts[r] > counts[best] {
+			best = r
+		}
+	}
+	return best
+}
+
 func group(f Finding) string {
 	if f.Service == "" {
 		return "standalone"

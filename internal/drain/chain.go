@@ -33,11 +33,14 @@ import (
 // their faults.
 const ChainAttribute = "ecs-drainer.chain"
 
-// Chain is the parsed mark: "<start>:<due>:<next id>@<writer>:<token>[:<hook>]",
+// Chain is the parsed mark: "<start>:<due>:<next id>@<writer>:<token>[:<hook>[:<blocked>]]",
 // times in Unix seconds. It fits ECS's 128-character attribute value limit
 // (ids of 16 characters, a lifecycle token of 36); the hook is written only
-// when it fits too (hook names have no colon). Marks of earlier builds,
-// "<start>:<due>:<SQS message id>:<token>[:<hook>]", still parse.
+// when it fits too (hook names have no colon), and so is the reason a
+// blocked drain is stuck on, which the reconciler's sweep counts. Marks of
+// earlier builds, "<start>:<due>:<SQS message id>:<token>[:<hook>]", still
+// parse; an earlier build reads a mark with a reason as no mark, which
+// costs a fork its next hop resolves.
 type Chain struct {
 	Start     time.Time // when the drain started, so a restarted drain keeps its deadline
 	Due       time.Time // when the marked message is due to be processed
@@ -49,6 +52,9 @@ type Chain struct {
 	// Hook is the lifecycle hook the drain completes, so an ECS event can
 	// complete the action without looking the hook up; "" when unknown.
 	Hook string
+	// Blocked is the reason the drain is stuck on, "" when it is not
+	// blocked (see diagnose.BlockedReason).
+	Blocked string
 }
 
 // maxAttributeValue is ECS's limit on a custom attribute's value.
@@ -63,17 +69,26 @@ func (c Chain) String() string {
 	if c.Hook != "" && len(v)+1+len(c.Hook) <= maxAttributeValue {
 		v += ":" + c.Hook
 	}
+	if c.Blocked != "" && len(v)+1+len(c.Blocked) <= maxAttributeValue {
+		if strings.Count(v, ":") == 3 {
+			v += ":" // no hook
+		}
+		v += ":" + c.Blocked
+	}
 	return v
 }
 
 // ParseChain reads a mark; ok is false for anything else.
 func ParseChain(v string) (c Chain, ok bool) {
 	parts := strings.Split(v, ":")
-	if len(parts) != 4 && len(parts) != 5 || parts[2] == "" {
+	if len(parts) < 4 || len(parts) > 6 || parts[2] == "" {
 		return Chain{}, false
 	}
-	if len(parts) == 5 {
+	if len(parts) >= 5 {
 		c.Hook = parts[4]
+	}
+	if len(parts) == 6 {
+		c.Blocked = parts[5]
 	}
 	start, err1 := strconv.ParseInt(parts[0], 10, 64)
 	due, err2 := strconv.ParseInt(parts[1], 10, 64)

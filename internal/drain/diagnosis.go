@@ -57,8 +57,9 @@ func recordDiagnosis(s *State, o Observation) (changed bool) {
 	if o.Instance != nil {
 		s.DiagnosedTasks = o.Instance.Running + o.Instance.Pending
 	}
+	s.BlockedReason = diagnose.BlockedReason(o.Findings)
 	switch {
-	case !diagnose.Blocked(o.Findings):
+	case s.BlockedReason == "":
 		s.BlockedSince = time.Time{}
 	case s.BlockedSince.IsZero():
 		s.BlockedSince = o.Now

@@ -219,7 +219,7 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			// reads a mark older than its own; a hop that stops in between
 			// is redelivered and finds itself named as the writer.
 			if !next.Unmarked {
-				c := Chain{Start: s.Start, Due: next.Due, MessageID: next.ID, By: short(self(s, recordID)), Token: s.Token, Hook: s.HookName}
+				c := Chain{Start: s.Start, Due: next.Due, MessageID: next.ID, By: short(self(s, recordID)), Token: s.Token, Hook: s.HookName, Blocked: s.BlockedReason}
 				if merr := d.mark(ctx, s, c); merr != nil {
 					res.Notes = append(res.Notes, merr.Error())
 					next = unmarked(next, o.Chain)

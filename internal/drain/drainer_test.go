@@ -278,7 +278,9 @@ func TestRequeueMarksTheChainBeforeSending(t *testing.T) {
 	if _, err := alone(newTestDrainer(f, t0.Add(time.Minute))).Continue(context.Background(), s, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", By: "c7", Token: "tok", Hook: "hook"}.String()
+	// The fake has no other instance with room: the drain is blocked, and
+	// its mark says on what, for the reconciler's sweep.
+	want := Chain{Start: t0, Due: t0.Add(time.Minute + 30*time.Second), MessageID: "m1", By: "c7", Token: "tok", Hook: "hook", Blocked: "no_capacity"}.String()
 	if len(f.marks) != 1 || f.marks[0] != want {
 		t.Fatalf("marks = %q, want [%q]", f.marks, want)
 	}
@@ -375,7 +377,17 @@ func TestChainMarkRoundTrips(t *testing.T) {
 			t.Errorf("mark %q (%d characters) parses as %+v, %v; want at most 128 characters, no hook", long.String(), len(long.String()), got, ok)
 		}
 	})
-	for _, bad := range []string{"", "x", "1:2:3", "a:2:m:t", "1:2::t"} {
+	t.Run("the reason a blocked drain is stuck on, with its hook or without", func(t *testing.T) {
+		for _, hook := range []string{"ecs-drainer", ""} {
+			b := c
+			b.MessageID, b.By, b.Hook, b.Blocked = newChainID(), "0123456789abcdef", hook, "agent_disconnected"
+			got, ok := ParseChain(b.String())
+			if !ok || got != b || len(b.String()) > 128 {
+				t.Errorf("ParseChain(%q) = %+v, %v; want %+v in at most 128 characters", b.String(), got, ok, b)
+			}
+		}
+	})
+	for _, bad := range []string{"", "x", "1:2:3", "a:2:m:t", "1:2::t", "1:2:m:t:h:r:x"} {
 		if _, ok := ParseChain(bad); ok {
 			t.Errorf("ParseChain(%q) ok, want rejected", bad)
 		}

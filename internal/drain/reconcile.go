@@ -28,6 +28,24 @@ type Pending struct {
 	HeartbeatTimeout time.Duration
 }
 
+// Sweep is what one reconciler sweep found: the drains to restart, and per
+// group the gauges of its drains in flight.
+type Sweep struct {
+	Lost   []Pending
+	Gauges []Gauge
+}
+
+// Gauge describes the drains in flight of one group: the instances waiting
+// on one of the drainer's terminate hooks, how long the oldest has waited
+// (from its chain mark's start; 0 when none is marked), and how many are
+// stuck, by the reason their mark names.
+type Gauge struct {
+	Cluster, Group string
+	InFlight       int
+	Oldest         time.Duration
+	Stuck          map[string]int
+}
+
 // Lost finds the instances of the scope's groups, in the group or its warm
 // pool, that wait on one of the scope's terminate hooks and that no live
 // chain drains: their container instance carries no chain mark, or one
@@ -36,7 +54,7 @@ type Pending struct {
 // with the number of groups and of draining container instances, a hundred
 // to a call, not with the number of instances. A group or cluster that
 // cannot be read is left out, and its error returned with the rest.
-func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
+func (d *Drainer) Lost(ctx context.Context, scope Scope) (Sweep, error) {
 	var waiting []Pending
 	var errs []error
 	for batch := range slices.Chunk(scope.ASGs, maxGroupsPerCall) {
@@ -67,7 +85,17 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 		errs = append(errs, err)
 	}
 	lost = append(lost, swept...)
+	gauges := map[[2]string]*Gauge{}
+	var order [][2]string
 	for _, p := range waiting {
+		key := [2]string{p.Meta.Cluster, p.Action.GroupName}
+		g := gauges[key]
+		if g == nil {
+			g = &Gauge{Cluster: key[0], Group: key[1], Stuck: map[string]int{}}
+			gauges[key] = g
+			order = append(order, key)
+		}
+		g.InFlight++
 		m, ok := marks[p.Meta.Cluster]
 		if !ok {
 			var err error
@@ -80,6 +108,12 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 			continue
 		}
 		v, draining := m[p.Action.InstanceID]
+		if c := v.chain; draining && c != nil {
+			g.Oldest = max(g.Oldest, now.Sub(c.Start))
+			if c.Blocked != "" {
+				g.Stuck[c.Blocked]++
+			}
+		}
 		switch {
 		case draining && v.chain != nil && !now.After(v.chain.Due.Add(StaleAfter(d.policy, p.HeartbeatTimeout))):
 			continue // a live chain
@@ -97,7 +131,11 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) ([]Pending, error) {
 			lost = append(lost, p)
 		}
 	}
-	return lost, errors.Join(errs...)
+	sw := Sweep{Lost: lost}
+	for _, k := range order {
+		sw.Gauges = append(sw.Gauges, *gauges[k])
+	}
+	return sw, errors.Join(errs...)
 }
 
 // ended reports whether the hook's action on the instance is over, though the

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/lifecycle"
 )
@@ -34,7 +35,8 @@ func TestTheSweepDescribesAHundredGroupsACall(t *testing.T) {
 // is reported, and the others' lost drains are still found.
 func TestASweepErrorOnOneGroupDoesNotStopTheOthers(t *testing.T) {
 	f := &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, failGroup: "asg-b"}
-	lost, err := newTestDrainer(f, t0).Lost(context.Background(), Scope{ASGs: []string{"asg-a", "asg-b", "asg-c"}})
+	sw, err := newTestDrainer(f, t0).Lost(context.Background(), Scope{ASGs: []string{"asg-a", "asg-b", "asg-c"}})
+	lost := sw.Lost
 	if err == nil || !strings.Contains(err.Error(), "asg-b") {
 		t.Errorf("error %v, want one naming asg-b", err)
 	}
@@ -74,9 +76,41 @@ func TestTheSweepRestartsOnlyWhatIsLost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.scope.ASGs = []string{"asg"}
-			lost, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Lost(context.Background(), tt.scope)
-			if err != nil || len(lost) != tt.want {
+			sw, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Lost(context.Background(), tt.scope)
+			if lost := sw.Lost; err != nil || len(lost) != tt.want {
 				t.Fatalf("Lost = %d drains, error %v; want %d", len(lost), err, tt.want)
+			}
+		})
+	}
+}
+
+// The sweep's gauges count every instance waiting on the drainer's terminate
+// hook, live chain or lost, with the oldest drain's age from its mark and the
+// stuck drains by the reason their mark names; a launch is not a drain.
+func TestTheSweepGaugesTheDrainsInFlight(t *testing.T) {
+	blocked := Chain{Start: t0, Due: t0.Add(90 * time.Second), MessageID: "c1", By: "c0", Token: "tok", Hook: "hook", Blocked: "no_capacity"}.String()
+	tests := []struct {
+		name  string
+		f     *fakeAWS
+		scope Scope
+		want  []Gauge
+	}{
+		{"a live, blocked drain", &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "DRAINING", chain: blocked}, Scope{},
+			[]Gauge{{Cluster: "c1", Group: "asg", InFlight: 1, Oldest: time.Minute, Stuck: map[string]int{"no_capacity": 1}}}},
+		{"an unmarked drain: in flight, its age unknown", &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE"}, Scope{},
+			[]Gauge{{Cluster: "c1", Group: "asg", InFlight: 1, Stuck: map[string]int{}}}},
+		{"a hook outside DRAINER_HOOKS", &fakeAWS{lifecycleState: "Terminating:Wait", hookTimeout: 300, ciStatus: "ACTIVE"}, Scope{Hooks: []string{"ecs-drainer"}}, nil},
+		{"a launch", &fakeAWS{lifecycleState: "Pending:Wait", hookTimeout: 600, hookTransition: lifecycle.TransitionLaunch, launchedAt: t0}, Scope{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.scope.ASGs = []string{"asg"}
+			sw, err := newTestDrainer(tt.f, t0.Add(time.Minute)).Lost(context.Background(), tt.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, sw.Gauges); diff != "" {
+				t.Errorf("gauges (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -118,7 +152,8 @@ func TestTheSweepLooksAtLaunchesThatWaitedLong(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lost, err := newTestDrainer(tt.f, now).Lost(context.Background(), Scope{ASGs: []string{"asg"}})
+			sw, err := newTestDrainer(tt.f, now).Lost(context.Background(), Scope{ASGs: []string{"asg"}})
+			lost := sw.Lost
 			if err != nil || len(lost) != tt.want {
 				t.Fatalf("Lost = %+v, %v; want %d", lost, err, tt.want)
 			}

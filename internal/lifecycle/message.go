@@ -78,13 +78,15 @@ type Message struct {
 	SetDraining  bool `json:"set_draining,omitempty"`
 	// The diagnosis (package diagnose): the key of the last one, when it
 	// was made and with how many tasks the instance counted then, since
-	// when every task left has had a blocking reason, and the first
+	// when every task left has had a blocking reason and the reason most
+	// of them have (diagnose.BlockedReason), and the first
 	// diagnosis' check of room elsewhere (service -> what no other instance
 	// has, "" when one has room) with the group's instances launching.
 	Diagnosis      string            `json:"diagnosis,omitempty"`
 	DiagnosedAt    time.Time         `json:"diagnosed_at,omitzero"`
 	DiagnosedTasks int               `json:"diagnosed_tasks,omitempty"`
 	BlockedSince   time.Time         `json:"blocked_since,omitzero"`
+	BlockedReason  string            `json:"blocked_reason,omitempty"`
 	Room           map[string]string `json:"room,omitempty"`
 	Launching      int               `json:"launching,omitempty"`
 	// StuckAfterSeconds is the hook's own DRAINER_STUCK_AFTER, from its
