@@ -31,6 +31,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/ecs"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 )
 
 // cliTimeout bounds one CLI call. A call costs about a second of CPU, nearly
@@ -42,7 +43,7 @@ const cliTimeout = time.Minute
 // operation, add a row to cliCalls.
 type cliCall struct {
 	name      string
-	service   string   // the CLI's and botocore's name: autoscaling, ecs, sqs
+	service   string   // the CLI's and botocore's name: autoscaling, ecs, sqs, events
 	operation string   // the API name, DescribeLifecycleHooks; the CLI spells it describe-lifecycle-hooks
 	args      []string // the operation's parameters
 	// wantCode is the error code AWS answers, empty for a success;
@@ -63,7 +64,10 @@ func TestAWSCLIGetsAWSAnswersFromTheLocalAWS(t *testing.T) {
 		t.Skip("runs the AWS CLI once per call; skipped with -short")
 	}
 	cli := findCLI(t)
-	a, err := Start(Options{Clock: clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC))})
+	now := clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC))
+	bus := eventbridge.NewBus(now, AccountID, Region)
+	defer bus.Close()
+	a, err := Start(Options{Clock: now, Emit: bus.Emit, Events: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,6 +632,31 @@ func cliCalls(f cliFixture) []cliCall {
 			args:     []string{"--queue-url", strings.TrimSuffix(f.sendURL, "drains") + "no-such-queue", "--message-body", f.drainBody},
 			wantCode: "AWS.SimpleQueueService.NonExistentQueue", wantMessage: "The specified queue does not exist",
 		},
+
+		{
+			// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html:
+			// botocore sends Time as epoch seconds; a bad entry fails alone.
+			name: "PutEvents of a drain event and one in AWS's namespace", service: "events", operation: "PutEvents",
+			args: []string{"--entries", mustJSON([]map[string]any{
+				{"Source": "ecs-drainer", "DetailType": "ECS Drain State Change", "Detail": `{"instance":"i-1"}`,
+					"Time": "2026-11-24T04:59:30Z", "Resources": []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-1"}},
+				{"Source": "aws.ecs", "DetailType": "ECS Task State Change", "Detail": `{}`},
+			})},
+			check: func(t *testing.T, out map[string]any) {
+				entries := list(out, "Entries")
+				if out["FailedEntryCount"] != float64(1) || len(entries) != 2 || field(entries[0], "EventId") == nil ||
+					field(entries[1], "ErrorCode") != "NotAuthorizedForSourceException" {
+					t.Errorf("got %v, want an EventId then NotAuthorizedForSourceException", out)
+				}
+			},
+		},
+		{
+			name: "PutEvents of eleven entries", service: "events", operation: "PutEvents",
+			args: []string{"--entries", mustJSON(slices.Repeat([]map[string]any{
+				{"Source": "ecs-drainer", "DetailType": "ECS Drain State Change", "Detail": `{}`},
+			}, 11))},
+			wantCode: "ValidationException", wantMessage: "1 validation error detected: Value '[PutEventsRequestEntry(",
+		},
 	}
 }
 
@@ -1054,7 +1083,7 @@ func (l *wireLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := exchange{service: "autoscaling"}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, _ := strings.Cut(target, ".")
-		x.service, x.operation = map[string]string{"AmazonSQS": "sqs"}[prefix], op
+		x.service, x.operation = map[string]string{"AmazonSQS": "sqs", "AWSEvents": "events"}[prefix], op
 		if x.service == "" {
 			x.service = "ecs"
 		}

@@ -6,7 +6,9 @@
 // EC2 termination does), an instance stopped into a warm pool loses its
 // agent and gets it back, with the same container instance, when it leaves
 // the pool, and the events the services emit are handed to Options.Emit,
-// where the EventBridge emulator routes them.
+// where the EventBridge emulator routes them. The EventBridge API itself
+// (PutEvents) is answered by the handler in Options.Events, the bus the
+// composer attaches.
 //
 // AttachCluster registers a group's instances at once, ACTIVE and
 // connected, as soon as they are up (in Pending:Wait when launch hooks hold
@@ -49,6 +51,11 @@ const (
 	AccountID = "123456789012"
 )
 
+// eventsTargetPrefix is EventBridge's X-Amz-Target prefix (the botocore
+// events model's targetPrefix), eventbridge.TargetPrefix, which this package
+// does not import: the bus is composed from outside.
+const eventsTargetPrefix = "AWSEvents."
+
 // readHeaderTimeout bounds how long a client may take to send its request
 // headers: the SDK sends them at once, so only a stuck client waits.
 const readHeaderTimeout = 10 * time.Second
@@ -72,6 +79,12 @@ type Options struct {
 	// BootTime is how long EC2 takes to boot an instance before Auto
 	// Scaling sees it up (autoscaling.Options.BootTime); zero is at once.
 	BootTime time.Duration
+	// Events answers the EventBridge API: every request whose X-Amz-Target
+	// starts with "AWSEvents." (PutEvents) is passed to it, behind the
+	// faults like every other service. The bus lives outside, so its
+	// composer attaches it here: an *eventbridge.Bus is such a handler.
+	// nil answers them UnknownOperationException.
+	Events http.Handler
 }
 
 // Agent is how the ECS agents on a group's instances join its cluster
@@ -122,6 +135,8 @@ type AWS struct {
 
 	mu        sync.Mutex
 	clusterOf map[string]attachment // ASG name -> where its instances register
+
+	events http.Handler // Options.Events
 }
 
 type attachment struct {
@@ -143,7 +158,7 @@ func Start(o Options) (*AWS, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &AWS{Clock: o.Clock, URL: "http://" + ln.Addr().String(), ln: ln, clusterOf: map[string]attachment{}}
+	a := &AWS{Clock: o.Clock, URL: "http://" + ln.Addr().String(), ln: ln, clusterOf: map[string]attachment{}, events: o.Events}
 	a.ECS = ecs.New(o.Clock, ecs.Options{Region: Region, AccountID: AccountID, Emit: emit})
 	sqsOptions := sqs.Options{Region: Region, AccountID: AccountID, Endpoint: a.URL}
 	var handler http.Handler = a
@@ -201,7 +216,7 @@ func (a *AWS) Close() error {
 
 // ServeHTTP routes a request to its service the way the protocols tell them
 // apart: JSON services by their X-Amz-Target prefix, Auto Scaling (awsQuery)
-// by its form body.
+// by its form body. EventBridge's requests go to Options.Events.
 func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.Settle()
 	switch target := r.Header.Get("X-Amz-Target"); {
@@ -209,6 +224,13 @@ func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.ECS.ServeHTTP(w, r)
 	case strings.HasPrefix(target, "AmazonSQS."):
 		a.SQS.ServeHTTP(w, r)
+	case strings.HasPrefix(target, eventsTargetPrefix):
+		if a.events == nil {
+			awswire.WriteJSONError(w, "1.1", awswire.ClientError("UnknownOperationException",
+				"no EventBridge bus is attached to this local AWS (localaws.Options.Events), so it does not answer X-Amz-Target %s", target), "")
+			return
+		}
+		a.events.ServeHTTP(w, r)
 	case target == "":
 		a.AutoScaling.ServeHTTP(w, r)
 	default:
@@ -300,6 +322,9 @@ func (a *AWS) Env() []string {
 		"AWS_ENDPOINT_URL_ECS=" + a.URL,
 		"AWS_ENDPOINT_URL_AUTO_SCALING=" + a.URL,
 		"AWS_ENDPOINT_URL_SQS=" + a.URL,
+		// EventBridge's service id; PutEvents is answered once a bus is
+		// attached (Options.Events).
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + a.URL,
 	}
 }
 

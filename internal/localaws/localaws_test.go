@@ -75,6 +75,7 @@ func TestEnvPointsEachServiceAtTheEndpoint(t *testing.T) {
 		"AWS_ENDPOINT_URL_ECS=http://127.0.0.1:9":          true,
 		"AWS_ENDPOINT_URL_AUTO_SCALING=http://127.0.0.1:9": true,
 		"AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9":          true,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:9":  true,
 	}
 	for _, kv := range a.Env() {
 		delete(want, kv)

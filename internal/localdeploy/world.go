@@ -150,7 +150,10 @@ func Start(ctx context.Context, d Deployment, o FunctionOptions) (w *World, err 
 		w.ecsView.note(e)
 		w.Bus.Emit(e)
 	}
-	if w.AWS, err = localaws.Start(localaws.Options{Emit: emit, Faults: o.Faults, ShutdownTime: autoscaling.ShutdownAtOnce, BootTime: o.BootTime}); err != nil {
+	// The bus answers PutEvents on the local AWS endpoint too (the
+	// function's environment points AWS_ENDPOINT_URL_EVENTBRIDGE there), so
+	// the drainer's own events take the services' path through its rules.
+	if w.AWS, err = localaws.Start(localaws.Options{Emit: emit, Events: w.Bus, Faults: o.Faults, ShutdownTime: autoscaling.ShutdownAtOnce, BootTime: o.BootTime}); err != nil {
 		return w, err
 	}
 	if err := w.queues(events, poll); err != nil {

@@ -121,7 +121,14 @@ func (b *Bus) Emit(e awswire.Event) {
 	if err != nil {
 		panic(fmt.Sprintf("eventbridge: emitting %s from %s: %v", e.DetailType, e.Source, err))
 	}
-	// Envelope produced a JSON object, so decoding it cannot fail.
+	b.put(body)
+}
+
+// put routes an envelope: it counts it and starts a delivery of it to every
+// target of every matching rule. The services' events (Emit) and PutEvents
+// entries take this same path.
+func (b *Bus) put(body []byte) {
+	// An envelope is a JSON object, so decoding it cannot fail.
 	ev, _ := decodeEvent(body)
 
 	b.mu.Lock()

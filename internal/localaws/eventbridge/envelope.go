@@ -25,6 +25,12 @@ type envelope struct {
 // e has none, and detail as an object ({} when e has none). It fails if the
 // detail does not marshal to a JSON object, which EventBridge would reject.
 func Envelope(e awswire.Event, account, region string, at time.Time) ([]byte, error) {
+	return envelopeWithID(awswire.NewRequestID(), e, account, region, at)
+}
+
+// envelopeWithID is Envelope with the id given: PutEvents returns each
+// event's id to its caller.
+func envelopeWithID(id string, e awswire.Event, account, region string, at time.Time) ([]byte, error) {
 	detail, err := json.Marshal(e.Detail)
 	if err != nil {
 		return nil, fmt.Errorf("marshalling the detail of %q: %w", e.DetailType, err)
@@ -40,7 +46,7 @@ func Envelope(e awswire.Event, account, region string, at time.Time) ([]byte, er
 		resources = []string{}
 	}
 	return json.Marshal(envelope{
-		Version: "0", ID: awswire.NewRequestID(), DetailType: e.DetailType, Source: e.Source,
+		Version: "0", ID: id, DetailType: e.DetailType, Source: e.Source,
 		Account: account, Time: at.UTC().Format(time.RFC3339), Region: region, Resources: resources, Detail: detail,
 	})
 }

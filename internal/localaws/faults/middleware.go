@@ -17,11 +17,16 @@ const (
 	ServiceECS         = "ecs"
 	ServiceAutoScaling = "autoscaling"
 	ServiceSQS         = "sqs"
+	// ServiceEvents is EventBridge (the CLI's and botocore's "events").
+	ServiceEvents = "events"
 )
 
 const (
 	ecsTargetPrefix = "AmazonEC2ContainerServiceV20141113."
 	sqsTargetPrefix = "AmazonSQS."
+	// eventsTargetPrefix is EventBridge's (awsJson1_1, the botocore events
+	// model's targetPrefix).
+	eventsTargetPrefix = "AWSEvents."
 	// autoScalingXMLNS is the namespace of Auto Scaling's Query responses.
 	autoScalingXMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 	// sqsNamespace prefixes SQS error types
@@ -112,6 +117,9 @@ func identify(r *http.Request) (service, op string) {
 	if op, ok := strings.CutPrefix(target, sqsTargetPrefix); ok {
 		return ServiceSQS, op
 	}
+	if op, ok := strings.CutPrefix(target, eventsTargetPrefix); ok {
+		return ServiceEvents, op
+	}
 	if target != "" {
 		return "", ""
 	}
@@ -145,6 +153,11 @@ func throttling(service string) *awswire.Error {
 		// 403 (aws-sdk-go-v2 service/sqs/schemas/schemas.go), and the query
 		// code becomes ErrorCode().
 		return &awswire.Error{Status: http.StatusForbidden, Code: "RequestThrottled", QueryCode: "RequestThrottled", Message: "Request is throttled.", Sender: true}
+	case ServiceEvents:
+		// 400 ThrottlingException, EventBridge's common throttling error
+		// (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html).
+		// UNVERIFIED: the message, taken from ECS's.
+		return &awswire.Error{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded", Sender: true}
 	default:
 		// Query services say Throttling (aws-node-termination-handler's tests).
 		return &awswire.Error{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded", Sender: true}
@@ -160,6 +173,10 @@ func serverError(service string) *awswire.Error {
 		return &awswire.Error{Status: http.StatusInternalServerError, Code: "ServerException", Message: internalErrorMessage}
 	case ServiceSQS:
 		return &awswire.Error{Status: http.StatusInternalServerError, Code: "InternalError", QueryCode: "InternalError", Message: internalErrorMessage}
+	case ServiceEvents:
+		// InternalException is EventBridge's modeled server fault, the one
+		// error PutEvents declares (the botocore events model).
+		return &awswire.Error{Status: http.StatusInternalServerError, Code: "InternalException", Message: internalErrorMessage}
 	default:
 		return &awswire.Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: internalErrorMessage}
 	}
@@ -167,7 +184,7 @@ func serverError(service string) *awswire.Error {
 
 func writeError(w http.ResponseWriter, service string, e *awswire.Error) {
 	switch service {
-	case ServiceECS:
+	case ServiceECS, ServiceEvents:
 		awswire.WriteJSONError(w, "1.1", e, "")
 	case ServiceSQS:
 		awswire.WriteJSONError(w, "1.0", e, sqsNamespace)

@@ -16,12 +16,15 @@ import (
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	sdkeventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/clock"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/eventbridge"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 )
@@ -47,7 +50,10 @@ type world struct {
 func newWorld(t *testing.T, c faults.Config) *world {
 	t.Helper()
 	w := &world{in: faults.New(c)}
-	a, err := localaws.Start(localaws.Options{Clock: clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)), Faults: w.in})
+	now := clock.NewFake(time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC))
+	bus := eventbridge.NewBus(now, localaws.AccountID, localaws.Region)
+	t.Cleanup(bus.Close)
+	a, err := localaws.Start(localaws.Options{Clock: now, Faults: w.in, Events: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +106,12 @@ var calls = []call{
 		_, err := sdksqs.NewFromConfig(w.cfg).SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: aws.String(w.queueURL), MessageBody: aws.String("m")})
 		return err
 	}},
+	{faults.ServiceEvents, "PutEvents", func(ctx context.Context, w *world) error {
+		_, err := sdkeventbridge.NewFromConfig(w.cfg).PutEvents(ctx, &sdkeventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			Source: aws.String("ecs-drainer"), DetailType: aws.String("ECS Drain State Change"), Detail: aws.String("{}"),
+		}}})
+		return err
+	}},
 }
 
 func callOf(t *testing.T, service string) call {
@@ -146,6 +158,7 @@ func TestThrottlingDecodesToTheServiceCodeAndIsRetried(t *testing.T) {
 		faults.ServiceECS:         {"ThrottlingException", http.StatusBadRequest},
 		faults.ServiceAutoScaling: {"Throttling", http.StatusBadRequest},
 		faults.ServiceSQS:         {"RequestThrottled", http.StatusForbidden},
+		faults.ServiceEvents:      {"ThrottlingException", http.StatusBadRequest},
 	}
 	for _, c := range calls {
 		t.Run(c.service+" answers "+want[c.service].code, func(t *testing.T) {
@@ -175,6 +188,7 @@ func TestServerErrorsDecodeToTheServiceCodeAndAreRetried(t *testing.T) {
 		faults.ServiceECS:         "ServerException",
 		faults.ServiceAutoScaling: "InternalFailure",
 		faults.ServiceSQS:         "InternalError",
+		faults.ServiceEvents:      "InternalException",
 	}
 	for _, c := range calls {
 		t.Run(c.service+" answers "+want[c.service], func(t *testing.T) {
@@ -189,6 +203,10 @@ func TestServerErrorsDecodeToTheServiceCodeAndAreRetried(t *testing.T) {
 			var se *ecstypes.ServerException
 			if c.service == faults.ServiceECS && !errors.As(err, &se) {
 				t.Fatalf("%s: got %T, want *types.ServerException", c.op, err)
+			}
+			var ie *ebtypes.InternalException
+			if c.service == faults.ServiceEvents && !errors.As(err, &ie) {
+				t.Fatalf("%s: got %T, want *types.InternalException", c.op, err)
 			}
 			if diff := cmp.Diff(allAttempts, w.sent()); diff != "" {
 				t.Fatalf("%s: attempts (-want +got):\n%s", c.op, diff)
@@ -222,6 +240,13 @@ func TestErrorWireShapes(t *testing.T) {
 		{"SQS server error is InternalError from the receiver", faults.Config{ServerError: 1},
 			jsonRequest("AmazonSQS.SendMessage"), 500,
 			`{"__type":"com.amazonaws.sqs#InternalError","message":"We encountered an internal error. Please try again."}`, "InternalError;Receiver"},
+		// https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html
+		{"EventBridge throttling is a bare ThrottlingException", faults.Config{Throttle: 1},
+			jsonRequest("AWSEvents.PutEvents"), 400,
+			`{"__type":"ThrottlingException","message":"Rate exceeded"}`, ""},
+		{"EventBridge server error is its modeled InternalException", faults.Config{ServerError: 1},
+			jsonRequest("AWSEvents.PutEvents"), 500,
+			`{"__type":"InternalException","message":"We encountered an internal error. Please try again."}`, ""},
 		{"Auto Scaling throttling is a Sender Throttling error", faults.Config{Throttle: 1},
 			formRequest("Action=CompleteLifecycleAction&Version=2011-01-01"), 400,
 			`<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>`, ""},
@@ -288,7 +313,7 @@ func TestMiddlewareNamesOperationsAsTheEndpointRoutesThem(t *testing.T) {
 			t.Fatalf("%s with no fault: %v", c.op, err)
 		}
 	}
-	want := []string{"ecs ListContainerInstances", "autoscaling DescribeAutoScalingGroups", "sqs SendMessage"}
+	want := []string{"ecs ListContainerInstances", "autoscaling DescribeAutoScalingGroups", "sqs SendMessage", "events PutEvents"}
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Fatalf("operations named (-want +got):\n%s", diff)
 	}
@@ -316,7 +341,7 @@ func TestUnknownTargetPassesThrough(t *testing.T) {
 		t.Error("Only asked about a request for no known service")
 		return true
 	}})
-	in.Middleware(next).ServeHTTP(httptest.NewRecorder(), jsonRequest("AWSEvents.PutEvents"))
+	in.Middleware(next).ServeHTTP(httptest.NewRecorder(), jsonRequest("AWSStepFunctions.StartExecution"))
 	if !reached {
 		t.Fatal("request for an unknown target: got it answered by the fault, want it passed to the endpoint")
 	}
