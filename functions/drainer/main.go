@@ -2,7 +2,7 @@
 // a provided.al2023 runtime). It is only the composition root: it reads the
 // configuration, builds the AWS clients and starts the Lambda loop. AWS
 // endpoints and credentials come the standard SDK way, so AWS_ENDPOINT_URL
-// and AWS_ENDPOINT_URL_{ECS,AUTO_SCALING,SQS} point it at an emulator.
+// and AWS_ENDPOINT_URL_{ECS,AUTO_SCALING,SQS,EVENTBRIDGE} point it at an emulator.
 package main
 
 import (
@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/ecs-drainer/ecs-drainer/internal/announce"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
 )
@@ -46,5 +48,6 @@ func main() {
 		os.Exit(1)
 	}
 	d := drain.New(awsCfg, cfg.queueURL, cfg.policy)
-	lambda.Start(handler.New(d, cfg.handler, log, time.Now).Invoke)
+	ann := announce.New(eventbridge.NewFromConfig(drain.BoundCalls(awsCfg)), time.Now)
+	lambda.Start(handler.New(d, ann, cfg.handler, log, time.Now).Invoke)
 }

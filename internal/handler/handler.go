@@ -26,7 +26,7 @@ import (
 type Drainer interface {
 	Prefetch(ctx context.Context, b drain.Batch) Round
 	Resend(ctx context.Context, body string) error
-	Lost(ctx context.Context, scope drain.Scope) ([]drain.Pending, error)
+	Lost(ctx context.Context, scope drain.Scope) (drain.Sweep, error)
 	Restart(ctx context.Context, p drain.Pending, eventID string) error
 }
 
@@ -46,18 +46,20 @@ type Config = drain.Scope
 // Handler is the Lambda handler.
 type Handler struct {
 	d   Drainer
+	ann Announcer // nil: no drain events
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
 }
 
-// New returns a Handler running d's drains.
-func New(d *drain.Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return newHandler(batched{d}, cfg, log, now)
+// New returns a Handler running d's drains and announcing their state
+// changes through ann.
+func New(d *drain.Drainer, ann Announcer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+	return newHandler(batched{d}, ann, cfg, log, now)
 }
 
-func newHandler(d Drainer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{d: d, cfg: cfg, log: log, now: now}
+func newHandler(d Drainer, ann Announcer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{d: d, ann: ann, cfg: cfg, log: log, now: now}
 }
 
 // batched is a *drain.Drainer whose Prefetch returns its round as a Round.
@@ -101,6 +103,8 @@ func (h *Handler) parse(id string, body []byte) record {
 
 // Invoke handles one Lambda invocation.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	ctx, ann := withAnnouncements(ctx)
+	defer h.flush(ctx, ann)
 	var batch events.SQSEvent
 	if err := json.Unmarshal(payload, &batch); err == nil && len(batch.Records) > 0 && batch.Records[0].EventSource == "aws:sqs" {
 		return h.batch(ctx, batch), nil
@@ -232,7 +236,7 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 			return nil
 		}
 		res, err := round.Continue(ctx, m, r.id)
-		return h.outcome(ctx, m, res, err, attrs)
+		return h.outcome(ctx, m, res, err, attrs, 0)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
@@ -256,7 +260,7 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 		return r.scoped
 	}
 	res, err := round.Start(ctx, a, r.meta, recordID)
-	return h.outcome(ctx, res.State, res, err, attrs)
+	return h.outcome(ctx, res.State, res, err, attrs, 0)
 }
 
 // reconcile restarts the drains that no live chain carries: instances that
@@ -272,13 +276,15 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 		h.logLine(ctx, slog.LevelError, "reconcile skipped: DRAINER_ASGS names no group to sweep", where, attrs...)
 		return nil
 	}
-	lost, sweepErr := h.d.Lost(ctx, h.cfg)
+	sw, sweepErr := h.d.Lost(ctx, h.cfg)
+	lost := sw.Lost
 	if sweepErr != nil {
 		class := drain.Classify(sweepErr)
 		h.logLine(ctx, slog.LevelWarn, "reconcile could not read every group: the others are swept", where,
 			append(attrs, slog.String(keyErrorClass, class.String()), slog.String(keyError, sweepErr.Error()))...)
 	}
 	h.logLine(ctx, slog.LevelInfo, "reconcile", where, append(attrs, slog.Int(keyLost, len(lost)))...)
+	h.gauges(ctx, sw.Gauges, attrs)
 	for _, p := range lost {
 		a := p.Action
 		eventID := "ecs-drainer-reconcile-" + awsRequestIDOr(ctx, "local") + "-" + a.InstanceID
@@ -303,16 +309,18 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 func (h *Handler) settle(ctx context.Context, round Round, e lifecycle.ECSEvent, attrs []slog.Attr) error {
 	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
 	res, err := round.Settle(ctx, e, h.cfg)
+	var lag time.Duration
 	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
 		// How long after the task stopped its instance was released: the
 		// lag event-driven completion exists to cut.
-		attrs = append(attrs, slog.Float64(keyLag, h.now().Sub(e.StoppedAt).Seconds()))
+		lag = h.now().Sub(e.StoppedAt)
+		attrs = append(attrs, slog.Float64(keyLag, lag.Seconds()))
 	}
 	s := res.State
 	if s.Cluster == "" {
 		s.Cluster = e.Cluster()
 	}
-	return h.outcome(ctx, s, res, err, attrs)
+	return h.outcome(ctx, s, res, err, attrs, lag)
 }
 
 // placement handles a service's task placement failure: each drain whose
@@ -346,7 +354,10 @@ func awsRequestIDOr(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr) error {
+// outcome logs how a record's hop ended, with its metrics, and keeps its
+// drain events for the end of the invocation. lag is how long after the
+// drain's last task stopped the hop completed it, 0 when not known.
+func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr, lag time.Duration) error {
 	where := drainAttrs(s.Cluster, s.GroupName, s.HookName, s.InstanceID)
 	attrs = append(attrs,
 		slog.String(keyContainerInstance, res.State.ContainerInstanceARN),
@@ -374,12 +385,14 @@ func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, 
 		attrs = append(attrs, slog.String(keyResult, res.ActionResult))
 	}
 	if res.State.Launch {
-		h.launchOutcome(ctx, s, res, where, attrs)
+		h.launchOutcome(ctx, s, res, where, append(attrs, h.launchMetrics(s, res)...))
 		return nil
 	}
 	if !s.Start.IsZero() {
 		attrs = append(attrs, slog.Float64(keyDrainSeconds, h.now().Sub(s.Start).Seconds()))
 	}
+	announce(ctx, h.drainEvents(s, res))
+	attrs = append(attrs, h.drainMetrics(s, res, lag)...)
 	switch res.Outcome {
 	case drain.OutcomeRequeued:
 		msg, level := "tasks left: drain re-queued", slog.LevelInfo

@@ -39,6 +39,7 @@ type fakeDrainer struct {
 	// startOthers are the other terminate hooks a first hop finds.
 	startOthers []string
 	waiting     []drain.Pending
+	gauges      []drain.Gauge
 	lostErr     error // what Lost returns beside waiting
 	restarts    []string
 	// prefetched and prefetchedEvents are the number of drains and of ECS
@@ -75,10 +76,10 @@ func (f *fakeDrainer) Continue(_ context.Context, s drain.State, _ string) (drai
 	return drain.Result{Outcome: drain.OutcomeDrained, Attempt: s.Attempt, State: s}, nil
 }
 
-func (f *fakeDrainer) Lost(context.Context, drain.Scope) ([]drain.Pending, error) {
+func (f *fakeDrainer) Lost(context.Context, drain.Scope) (drain.Sweep, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.waiting, f.lostErr
+	return drain.Sweep{Lost: f.waiting, Gauges: f.gauges}, f.lostErr
 }
 
 func (f *fakeDrainer) Restart(_ context.Context, p drain.Pending, eventID string) error {
@@ -117,7 +118,7 @@ func testdata(t *testing.T, name string) string {
 
 func newTestHandler(d Drainer, cfg Config) (*Handler, *bytes.Buffer) {
 	var logs bytes.Buffer
-	return newHandler(d, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
+	return newHandler(d, nil, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
 }
 
 func sqsEvent(bodies ...string) json.RawMessage {

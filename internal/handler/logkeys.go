@@ -39,4 +39,6 @@ const (
 	keyUnblock           = "unblock"
 	keyDiagnosis         = "diagnosis"
 	keyService           = "service"
+	keyFailed            = "failed"
+	keyEvents            = "events"
 )

@@ -15,9 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkautoscaling "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	sdkecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	sdkeventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ecs-drainer/ecs-drainer/infra/rules"
+	"github.com/ecs-drainer/ecs-drainer/internal/announce"
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/drain"
 	"github.com/ecs-drainer/ecs-drainer/internal/handler"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws"
@@ -62,6 +65,9 @@ type rig struct {
 
 	mu     sync.Mutex
 	events []awswire.Event
+	// announced are the drain state change events the function put on
+	// the bus, as a rule of a team's would receive them.
+	announced []contract.DrainStateDetail
 }
 
 // routeECSEvents makes run deliver ECS events through infra/rules' patterns
@@ -105,12 +111,32 @@ func (r *rig) deliverECSEvents() {
 	}
 }
 
+// receive keeps a drain state change event's detail.
+func (r *rig) receive(_ context.Context, body []byte) error {
+	var e struct{ Detail contract.DrainStateDetail }
+	if err := json.Unmarshal(body, &e); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.announced = append(r.announced, e.Detail)
+	return nil
+}
+
 // newRig returns a rig whose drainer coalesces its writes as drain.New
 // wires it, or as opts say.
 func newRig(t *testing.T, p drain.Policy, opts ...drain.CoalesceOption) *rig {
 	t.Helper()
 	r := &rig{t: t, clk: clock.NewFake(t0)}
-	a, err := localaws.Start(localaws.Options{Clock: r.clk, Emit: r.capture})
+	bus := eventbridge.NewBus(r.clk, localaws.AccountID, localaws.Region)
+	t.Cleanup(bus.Close)
+	if err := bus.PutRule("drain-events", []byte(`{"source":["`+contract.SourceDrainer+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.AddTarget("drain-events", r.receive); err != nil {
+		t.Fatal(err)
+	}
+	a, err := localaws.Start(localaws.Options{Clock: r.clk, Emit: r.capture, Events: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +156,7 @@ func newRig(t *testing.T, p drain.Policy, opts ...drain.CoalesceOption) *rig {
 	cfg = drain.BoundCalls(cfg)
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
 	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg), opts...), r.asg, drain.CoalescingQueue(r.sqs, opts...), r.queueURL, p, r.clk.Now)
-	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
+	r.h = handler.New(d, announce.New(sdkeventbridge.NewFromConfig(cfg), r.clk.Now), handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
 	return r
 }
 
