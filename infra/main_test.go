@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,6 +253,46 @@ func TestWithoutContextTheAppSynthesizesTheExampleStack(t *testing.T) {
 		}
 	})
 	t.Run("it outputs the function's log group", func(t *testing.T) { outputsLogGroup(t, a) })
+	t.Run("it outputs the stuck alarm and the dashboard", func(t *testing.T) { outputsAlarmsAndDashboard(t, a, 1) })
+}
+
+// outputsAlarmsAndDashboard checks the DrainerStuckAlarms output (the
+// groups' stuck alarms' names, comma-separated, for an instance refresh's
+// AlarmSpecification) and the DrainerDashboard output.
+func outputsAlarmsAndDashboard(t *testing.T, a app, groups int) {
+	t.Helper()
+	var alarms []string
+	var dashboard string
+	for id, r := range a.json["Resources"].(map[string]any) {
+		switch typ := r.(map[string]any)["Type"]; {
+		case typ == "AWS::CloudWatch::Alarm" && strings.HasPrefix(id, "DrainerStuckAlarm"):
+			alarms = append(alarms, id)
+		case typ == "AWS::CloudWatch::Dashboard":
+			dashboard = id
+		}
+	}
+	outputs, _ := a.json["Outputs"].(map[string]any)
+	got, _ := outputs["DrainerStuckAlarms"].(map[string]any)
+	value, _ := got["Value"].(map[string]any)
+	join, _ := value["Fn::Join"].([]any)
+	var refs []string
+	if len(join) == 2 && join[0] == "," {
+		for _, r := range join[1].([]any) {
+			ref, _ := r.(map[string]any)["Ref"].(string)
+			refs = append(refs, ref)
+		}
+	} else if ref, ok := value["Ref"].(string); ok {
+		refs = []string{ref} // the CDK folds a join of one
+	}
+	slices.Sort(alarms)
+	slices.Sort(refs)
+	if len(alarms) != groups || !slices.Equal(alarms, refs) {
+		t.Errorf("output DrainerStuckAlarms = %v, want the comma-joined Refs of the %d stuck alarms %v", got, groups, alarms)
+	}
+	out, _ := outputs["DrainerDashboard"].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"Ref": dashboard}, out["Value"]); dashboard == "" || diff != "" {
+		t.Errorf("output DrainerDashboard = %v, want the Ref of the dashboard %q", out, dashboard)
+	}
 }
 
 // outputsLogGroup checks the DrainerLogGroup output the README's commands read.
@@ -291,13 +332,14 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		for _, r := range a.json["Resources"].(map[string]any) {
 			types = append(types, r.(map[string]any)["Type"].(string))
 		}
-		// The drainer's 28: role and policy, log group and 2 metric
+		// The drainer's 31: role and policy, log group and 2 metric
 		// filters, function, 2 event source mappings, async invoke config,
 		// 3 queues (poll, event, dead-letter) and their 3 policies, the 2
 		// lifecycle rules, the 4 ECS rules, the schedule rule and its
-		// invoke permission, 5 alarms.
-		if len(types) != 32 {
-			t.Errorf("%d resources (%v), want 32: 2 terminate and 2 launch hooks and the drainer's 28", len(types), types)
+		// invoke permission, 5 alarms, a stuck alarm per group (2), the
+		// dashboard.
+		if len(types) != 35 {
+			t.Errorf("%d resources (%v), want 35: 2 terminate and 2 launch hooks and the drainer's 31", len(types), types)
 		}
 	})
 	t.Run("each named group gets a terminate and a launch hook naming the cluster", func(t *testing.T) {
@@ -339,6 +381,7 @@ func TestWithContextTheAppDeploysTheDrainerForAnExistingCluster(t *testing.T) {
 		}
 	})
 	t.Run("it outputs the function's log group", func(t *testing.T) { outputsLogGroup(t, a) })
+	t.Run("it outputs the stuck alarms and the dashboard", func(t *testing.T) { outputsAlarmsAndDashboard(t, a, 2) })
 }
 
 func TestContextMustNameBothClusterAndGroups(t *testing.T) {

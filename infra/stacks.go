@@ -36,6 +36,7 @@ func NewDrainerStack(scope constructs.Construct, id string, props *DrainerStackP
 	}
 	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{Targets: targets})
 	outputLogGroup(stack, d)
+	outputAlarmsAndDashboard(stack, d)
 	return stack
 }
 
@@ -46,6 +47,28 @@ func outputLogGroup(stack awscdk.Stack, d *drainer.Drainer) {
 		Description: jsii.String("The drainer function's log group: one JSON line per drain decision"),
 		Value:       d.LogGroup.LogGroupName(),
 	})
+}
+
+// outputAlarmsAndDashboard outputs the names of the groups' stuck-drain
+// alarms, comma-separated in the order of the groups, for an instance
+// refresh's AlarmSpecification, and the name of the drainer's dashboard.
+func outputAlarmsAndDashboard(stack awscdk.Stack, d *drainer.Drainer) {
+	var names []*string
+	for _, a := range d.StuckAlarms {
+		names = append(names, a.AlarmName())
+	}
+	if len(names) > 0 {
+		awscdk.NewCfnOutput(stack, jsii.String("DrainerStuckAlarms"), &awscdk.CfnOutputProps{
+			Description: jsii.String("The groups' stuck-drain alarms, for an instance refresh's AlarmSpecification"),
+			Value:       awscdk.Fn_Join(jsii.String(","), &names),
+		})
+	}
+	if d.Dashboard != nil {
+		awscdk.NewCfnOutput(stack, jsii.String("DrainerDashboard"), &awscdk.CfnOutputProps{
+			Description: jsii.String("The drainer's CloudWatch dashboard"),
+			Value:       d.Dashboard.DashboardName(),
+		})
+	}
 }
 
 // clusterARN is the ARN of the named cluster in the stack's account and region.
@@ -184,6 +207,7 @@ func NewExampleStack(scope constructs.Construct, id string, props *ExampleStackP
 	})
 	d.Node().AddDependency(asg, cluster)
 	outputLogGroup(stack, d)
+	outputAlarmsAndDashboard(stack, d)
 	suppressExampleFindings(stack)
 	return stack
 }

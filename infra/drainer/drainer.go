@@ -21,7 +21,9 @@
 //
 // plus alarms on the dead-letter queue, function errors, drains that hit
 // their deadline, launches the gate abandoned and a schedule that cannot
-// invoke the function, and a least-privilege role. Invalid props panic in
+// invoke the function; a stuck-drain alarm per group, for an instance
+// refresh's alarm specification; a dashboard of the function's metrics
+// (unless DisableDashboard); and a least-privilege role. Invalid props panic in
 // New with a message saying what to change, the way CDK constructs reject
 // props.
 package drainer
@@ -69,7 +71,7 @@ const LaunchHookName = contract.LaunchHookName
 // stack's name, so drainers in several stacks of one account do not add up
 // in one alarm.
 const (
-	metricNamespace       = "ECSDrainer"
+	metricNamespace       = contract.MetricNamespace
 	deadlineReachedMetric = "DeadlineReached"
 	launchAbandonedMetric = "LaunchAbandoned"
 )
@@ -161,6 +163,27 @@ type Drainer struct {
 	LaunchRule         awsevents.CfnRule
 	InstanceActiveRule awsevents.CfnRule
 	LaunchAlarm        awscloudwatch.Alarm
+	// StuckAlarms are the groups' stuck-drain alarms, in the order of
+	// Props.Targets (see StuckAlarm); nil with DisableReconcile.
+	StuckAlarms []awscloudwatch.Alarm
+	// Dashboard is nil with DisableDashboard.
+	Dashboard awscloudwatch.Dashboard
+
+	// stuckByGroup is StuckAlarms by group name.
+	stuckByGroup map[string]awscloudwatch.Alarm
+}
+
+// StuckAlarm is the stuck-drain alarm of the group named group (for a
+// group created in the app, its AutoScalingGroupName() token), or nil
+// when there is none (DisableReconcile, or a group not in Targets). Pass
+// its name to an instance refresh's AlarmSpecification, so that the
+// refresh stops (and rolls back, with AutoRollback) instead of replacing
+// more instances while a drain cannot finish.
+func (d *Drainer) StuckAlarm(group string) awscloudwatch.IAlarm {
+	if a, ok := d.stuckByGroup[group]; ok {
+		return a
+	}
+	return nil
 }
 
 // New creates the drainer in its own scope. It panics if props break a
@@ -178,6 +201,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Drainer {
 	d.reconcileSchedule(c)
 	d.grants(c)
 	d.alarms(c)
+	d.stuckAlarms(c)
+	d.dashboard(c)
 	d.hooksLast()
 	suppressFindings(d)
 	return d
@@ -560,6 +585,14 @@ func (d *Drainer) grants(c config) {
 	// Receiving and deleting are granted by the event sources, on both
 	// queues.
 	allow([]*string{d.Queue.QueueArn()}, "sqs:SendMessage")
+	// The drain state change events (contract.DetailTypeDrainState), for
+	// teams' own rules, go to the account's default event bus and no
+	// other. PutEvents authorizes on the event bus (resource type
+	// event-bus*, Service Authorization Reference for Amazon EventBridge,
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html).
+	allow([]*string{stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("events"), Resource: jsii.String("event-bus"), ResourceName: jsii.String("default"),
+	})}, "events:PutEvents")
 }
 
 // outcomeMetric counts, per period, the function's log lines whose outcome

@@ -47,6 +47,7 @@ type synthesized struct {
 	multiFindings         []string
 	defaultsFindings      []string
 	multiJSON, defaultsJS map[string]any
+	multiDrainer          *drainer.Drainer
 }
 
 var (
@@ -73,7 +74,7 @@ func synth(t *testing.T) *synthesized {
 		group := func(name string) awsautoscaling.IAutoScalingGroup {
 			return awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(multi, jsii.String(name), jsii.String(name))
 		}
-		drainer.New(multi, jsii.String("Drainer"), &drainer.Props{
+		multiDrainer := drainer.New(multi, jsii.String("Drainer"), &drainer.Props{
 			Targets: []drainer.Target{
 				{Cluster: blue, AutoScalingGroup: group("blue-a"), OnTimeout: drainer.OnTimeoutStopTasks},
 				{Cluster: blue, AutoScalingGroup: group("blue-b"), StuckAfter: awscdk.Duration_Seconds(jsii.Number(0))},
@@ -110,10 +111,11 @@ func synth(t *testing.T) *synthesized {
 
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 		synthed = synthesized{
-			multi:      assertions.Template_FromStack(multi, nil),
-			defaults:   assertions.Template_FromStack(defaults, nil),
-			multiStack: multi,
-			defStack:   defaults,
+			multi:        assertions.Template_FromStack(multi, nil),
+			defaults:     assertions.Template_FromStack(defaults, nil),
+			multiStack:   multi,
+			defStack:     defaults,
+			multiDrainer: multiDrainer,
 		}
 		synthed.assemblyDir = *app.Synth(nil).Directory()
 		synthed.multiFindings = nagFindings(multi)
@@ -653,7 +655,9 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 	fn := mustID(t, s.multiJSON, "AWS::Lambda::Function")
 	logGroup := mustID(t, s.multiJSON, "AWS::Logs::LogGroup")
 	scheduleID, _ := only(t, s.multiJSON, "AWS::Events::Rule", func(p map[string]any) bool { return p["ScheduleExpression"] != nil })
-	count(t, s.multi, "AWS::CloudWatch::Alarm", 5)
+	// The five below and a stuck-drain alarm per group
+	// (TestEachGroupHasAStuckDrainAlarm).
+	count(t, s.multi, "AWS::CloudWatch::Alarm", 5+len(multiGroups))
 	common := map[string]any{
 		"Threshold":          1,
 		"EvaluationPeriods":  1,
@@ -708,7 +712,7 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		})
 	})
 	t.Run("without a topic the alarms have no action", func(t *testing.T) {
-		count(t, s.defaults, "AWS::CloudWatch::Alarm", 5)
+		count(t, s.defaults, "AWS::CloudWatch::Alarm", 5+1)
 		for id, a := range resources(s.defaultsJS, "AWS::CloudWatch::Alarm") {
 			if actions := a["Properties"].(map[string]any)["AlarmActions"]; actions != nil {
 				t.Errorf("alarm %s: AlarmActions = %v, want none", id, actions)
@@ -768,6 +772,8 @@ func TestThePolicyIsExactlyLeastPrivilege(t *testing.T) {
 			"Resource": "*"},
 		// The re-queue goes to the poll queue only.
 		map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt(queue, "Arn")},
+		// The drain state change events go to the default bus only.
+		map[string]any{"Effect": "Allow", "Action": "events:PutEvents", "Resource": arn(":events:" + region + ":" + account + ":event-bus/default")},
 	}
 	doc := policy["PolicyDocument"].(map[string]any)
 	if diff := cmp.Diff(want, doc["Statement"]); diff != "" {
@@ -908,7 +914,19 @@ func TestDisableReconcileCreatesNoScheduleAndNoDescribeWarmPool(t *testing.T) {
 	if d.ReconcileRule != nil || d.ReconcileAlarm != nil {
 		t.Errorf("ReconcileRule %v, ReconcileAlarm %v; want both nil", d.ReconcileRule, d.ReconcileAlarm)
 	}
+	// The sweep reports the gauges: without it there is no stuck alarm,
+	// and the dashboard leaves out the graphs that would stay empty.
+	if d.StuckAlarms != nil || d.StuckAlarm("g") != nil {
+		t.Errorf("StuckAlarms %v, StuckAlarm(g) %v; want none without the sweep", d.StuckAlarms, d.StuckAlarm("g"))
+	}
 	tpl := assertions.Template_FromStack(stack, nil)
+	var titles []string
+	for _, w := range dashboardWidgets(t, toMap(tpl.ToJSON())) {
+		titles = append(titles, w.title)
+	}
+	if diff := cmp.Diff(withoutGauges, titles); diff != "" {
+		t.Errorf("dashboard widgets without the reconciler (-want +got):\n%s", diff)
+	}
 	count(t, tpl, "AWS::Events::Rule", 6) // no schedule: the lifecycle and ECS rules
 	count(t, tpl, "AWS::Lambda::Permission", 0)
 	count(t, tpl, "AWS::Lambda::EventInvokeConfig", 0)
@@ -949,8 +967,8 @@ func TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission(t *testing.T)
 	js := toMap(tpl.ToJSON())
 	count(t, tpl, "AWS::AutoScaling::LifecycleHook", 1)
 	has(t, tpl, "AWS::AutoScaling::LifecycleHook", map[string]any{"LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"})
-	count(t, tpl, "AWS::Events::Rule", 5) // terminate, task STOPPED, DRAINING, placement failure, the schedule
-	count(t, tpl, "AWS::CloudWatch::Alarm", 4)
+	count(t, tpl, "AWS::Events::Rule", 5)      // terminate, task STOPPED, DRAINING, placement failure, the schedule
+	count(t, tpl, "AWS::CloudWatch::Alarm", 5) // dead-letter, errors, deadline, schedule, the group's stuck drains
 	count(t, tpl, "AWS::Logs::MetricFilter", 1)
 	_, fn := only(t, js, "AWS::Lambda::Function", nil)
 	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -1090,6 +1108,17 @@ func TestGuardrailsRejectPropsAtSynthTime(t *testing.T) {
 		{"a group's stuck-after of 0 under a default beyond MaxDrain still refuses the default",
 			&drainer.Props{Targets: []drainer.Target{{Cluster: cluster, AutoScalingGroup: a, StuckAfter: sec(0)}}, StuckAfter: sec(3600)},
 			"StuckAfter 1h0m0s is not less than MaxDrain"},
+		{"a stuck alarm age of MaxDrain, which the deadline never lets a drain reach",
+			&drainer.Props{Targets: one, StuckAlarmAge: sec(3600)},
+			"StuckAlarmAge 1h0m0s is not between 0 and MaxDrain 1h0m0s: the drain's deadline ends a drain at MaxDrain"},
+		{"a stuck alarm age of 0",
+			&drainer.Props{Targets: one, StuckAlarmAge: sec(0)},
+			"StuckAlarmAge 0s is not between 0 and MaxDrain"},
+		{"a stuck alarm age without the sweep that reports the age",
+			&drainer.Props{Targets: one, StuckAlarmAge: sec(600), DisableReconcile: true},
+			"StuckAlarmAge is set but DisableReconcile is true"},
+		{"a stuck alarm age just below MaxDrain",
+			&drainer.Props{Targets: one, StuckAlarmAge: sec(3599)}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.want == "" {

@@ -131,6 +131,20 @@ type Props struct {
 	// daemon. It grants ecs:ListServices and ecs:DescribeServices on the
 	// clusters.
 	LaunchWaitsForDaemons bool
+
+	// DisableDashboard creates no CloudWatch dashboard. By default the
+	// construct creates one (Drainer.Dashboard) on the metrics the function
+	// writes (namespace ECSDrainer): drains in flight, ended by outcome,
+	// their duration, stuck drains by reason, the dead-letter queue, the
+	// function's errors, throttles and duration, and throttled AWS calls.
+	DisableDashboard bool
+	// StuckAlarmAge is how long a group's oldest drain may wait on its
+	// hook (OldestDrainAge, which the reconciler's sweep reports) before
+	// the group's stuck alarm (Drainer.StuckAlarms) fires, in 3 of 5
+	// sweeps. Default half of MaxDrain; more than 0 and less than MaxDrain.
+	// The sweep reports the age, so there is no stuck alarm, and this may
+	// not be set, with DisableReconcile.
+	StuckAlarmAge awscdk.Duration
 }
 
 // Defaults of what only the construct sets. The props that set a DRAINER_*
@@ -195,6 +209,11 @@ type config struct {
 	maxLaunch       time.Duration
 	launchHeartbeat time.Duration
 	launchDaemons   bool
+	// dashboard is false with DisableDashboard.
+	dashboard bool
+	// stuckAlarmAge is the stuck alarms' threshold; unused without the
+	// reconciler.
+	stuckAlarmAge time.Duration
 }
 
 // policy is the effective timeout policy of target i.
@@ -298,6 +317,13 @@ func resolve(p *Props) (config, error) {
 	}
 
 	if err := checkStuck("StuckAfter", c.stuckAfter, c.maxDrain); err != nil {
+		return config{}, err
+	}
+	c.dashboard = !p.DisableDashboard
+	if c.stuckAlarmAge, err = duration("StuckAlarmAge", p.StuckAlarmAge, c.maxDrain/2); err != nil {
+		return config{}, err
+	}
+	if err := c.checkStuckAlarm(p.StuckAlarmAge != nil); err != nil {
 		return config{}, err
 	}
 
@@ -454,6 +480,23 @@ func (c config) checkStopTasks() error {
 func checkStuck(name string, stuck, maxDrain time.Duration) error {
 	if stuck != 0 && stuck >= maxDrain {
 		return fmt.Errorf("%s %s is not less than MaxDrain %s: the drain's deadline would come first and it would never apply; lower it, or 0 for off", name, stuck, maxDrain)
+	}
+	return nil
+}
+
+// checkStuckAlarm: the stuck alarms read the age the reconciler's sweep
+// reports, so StuckAlarmAge (set, when the prop is) means nothing without
+// it; and a drain ends at MaxDrain, so a threshold of MaxDrain or more
+// would fire only when the drainer failed to end one, not while a drain
+// is stuck, when an instance refresh could still stop.
+func (c config) checkStuckAlarm(set bool) error {
+	switch {
+	case c.reconcile == 0 && set:
+		return fmt.Errorf("StuckAlarmAge is set but DisableReconcile is true: the stuck alarms read the age the reconciler's sweep reports; set one of them")
+	case c.reconcile == 0:
+		return nil
+	case c.stuckAlarmAge <= 0 || c.stuckAlarmAge >= c.maxDrain:
+		return fmt.Errorf("StuckAlarmAge %s is not between 0 and MaxDrain %s: the drain's deadline ends a drain at MaxDrain, so the alarm would never see one stuck; lower it", c.stuckAlarmAge, c.maxDrain)
 	}
 	return nil
 }
