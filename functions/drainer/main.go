@@ -47,7 +47,9 @@ func main() {
 		log.Error("loading AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
+	throttles := &drain.Throttles{}
+	awsCfg = throttles.Count(awsCfg)
 	d := drain.New(awsCfg, cfg.queueURL, cfg.policy)
 	ann := announce.New(eventbridge.NewFromConfig(drain.BoundCalls(awsCfg)), time.Now)
-	lambda.Start(handler.New(d, ann, cfg.handler, log, time.Now).Invoke)
+	lambda.Start(handler.New(d, cfg.handler, log, time.Now, handler.Observers{Announcer: ann, Throttles: throttles}).Invoke)
 }

@@ -46,20 +46,27 @@ type Config = drain.Scope
 // Handler is the Lambda handler.
 type Handler struct {
 	d   Drainer
-	ann Announcer // nil: no drain events
+	obs Observers
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
 }
 
-// New returns a Handler running d's drains and announcing their state
-// changes through ann.
-func New(d *drain.Drainer, ann Announcer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return newHandler(batched{d}, ann, cfg, log, now)
+// Observers are what the handler reports to besides its log lines.
+type Observers struct {
+	Announcer Announcer // drain state change events; nil: none
+	// Throttles are the AWS answers the invocation's calls had throttled,
+	// by service, taken at each invocation's end; nil: not counted.
+	Throttles interface{ Take() map[string]int }
 }
 
-func newHandler(d Drainer, ann Announcer, cfg Config, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{d: d, ann: ann, cfg: cfg, log: log, now: now}
+// New returns a Handler running d's drains.
+func New(d *drain.Drainer, cfg Config, log *slog.Logger, now func() time.Time, obs Observers) *Handler {
+	return newHandler(batched{d}, cfg, log, now, obs)
+}
+
+func newHandler(d Drainer, cfg Config, log *slog.Logger, now func() time.Time, obs Observers) *Handler {
+	return &Handler{d: d, obs: obs, cfg: cfg, log: log, now: now}
 }
 
 // batched is a *drain.Drainer whose Prefetch returns its round as a Round.
@@ -105,6 +112,7 @@ func (h *Handler) parse(id string, body []byte) record {
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	ctx, ann := withAnnouncements(ctx)
 	defer h.flush(ctx, ann)
+	defer h.throttled(ctx)
 	var batch events.SQSEvent
 	if err := json.Unmarshal(payload, &batch); err == nil && len(batch.Records) > 0 && batch.Records[0].EventSource == "aws:sqs" {
 		return h.batch(ctx, batch), nil

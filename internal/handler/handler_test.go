@@ -118,7 +118,7 @@ func testdata(t *testing.T, name string) string {
 
 func newTestHandler(d Drainer, cfg Config) (*Handler, *bytes.Buffer) {
 	var logs bytes.Buffer
-	return newHandler(d, nil, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }), &logs
+	return newHandler(d, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return t0 }, Observers{}), &logs
 }
 
 func sqsEvent(bodies ...string) json.RawMessage {

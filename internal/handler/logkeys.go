@@ -41,4 +41,5 @@ const (
 	keyService           = "service"
 	keyFailed            = "failed"
 	keyEvents            = "events"
+	keyThrottled         = "throttled"
 )

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -188,12 +189,30 @@ func announce(ctx context.Context, ds []contract.DrainStateDetail) {
 // flush puts the invocation's drain events. An event that cannot be put is
 // logged and dropped: the drains it describes went on regardless.
 func (h *Handler) flush(ctx context.Context, a *announcements) {
-	if h.ann == nil || len(a.details) == 0 {
+	if h.obs.Announcer == nil || len(a.details) == 0 {
 		return
 	}
-	failed, err := h.ann.Announce(ctx, a.details)
+	failed, err := h.obs.Announcer.Announce(ctx, a.details)
 	if err != nil {
 		h.logLine(ctx, slog.LevelWarn, "drain events could not all be put on the default event bus", drainAttrs("", "", "", ""),
 			slog.String(keyRequestID, requestID(ctx)), slog.Int(keyFailed, failed), slog.Int(keyEvents, len(a.details)), slog.String(keyError, err.Error()))
+	}
+}
+
+// throttled logs, with its metric, how many answers AWS throttled during
+// the invocation, per service; nothing when none was.
+func (h *Handler) throttled(ctx context.Context) {
+	if h.obs.Throttles == nil {
+		return
+	}
+	counts := h.obs.Throttles.Take()
+	for _, service := range slices.Sorted(maps.Keys(counts)) {
+		if counts[service] == 0 {
+			continue
+		}
+		h.logLine(ctx, slog.LevelInfo, "AWS throttled calls: the SDK retried them", drainAttrs("", "", "", ""),
+			append([]slog.Attr{slog.String(keyRequestID, requestID(ctx)), slog.Int(keyThrottled, counts[service])},
+				emf.Attrs(h.now(), emf.Set{Dims: []emf.Dim{{Name: contract.DimService, Value: service}},
+					Metrics: []emf.Metric{{Name: contract.MetricThrottles, Value: float64(counts[service])}}})...)...)
 	}
 }

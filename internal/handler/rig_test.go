@@ -153,10 +153,12 @@ func newRig(t *testing.T, p drain.Policy, opts ...drain.CoalesceOption) *rig {
 	}
 	// As drain.New wires them: calls bounded, writes coalesced, through
 	// the real clients.
-	cfg = drain.BoundCalls(cfg)
+	throttles := &drain.Throttles{}
+	cfg = throttles.Count(drain.BoundCalls(cfg))
 	r.asg, r.sqs = sdkautoscaling.NewFromConfig(cfg), sdksqs.NewFromConfig(cfg)
 	d := drain.NewWithClients(drain.CoalescingECS(sdkecs.NewFromConfig(cfg), opts...), r.asg, drain.CoalescingQueue(r.sqs, opts...), r.queueURL, p, r.clk.Now)
-	r.h = handler.New(d, announce.New(sdkeventbridge.NewFromConfig(cfg), r.clk.Now), handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now)
+	r.h = handler.New(d, handler.Config{ASGs: []string{group}}, slog.New(slog.NewJSONHandler(&r.logs, nil)), r.clk.Now,
+		handler.Observers{Announcer: announce.New(sdkeventbridge.NewFromConfig(cfg), r.clk.Now), Throttles: throttles})
 	return r
 }
 
