@@ -166,6 +166,8 @@ type outcomeLog struct {
 	// diagnoses are the drains' "drain diagnosis changed" lines, by
 	// instance.
 	diagnoses map[string][]diagnosisLine
+	// metrics reads every line's metrics.
+	metrics *metricLog
 }
 
 func newOutcomeLog(next io.Writer) *outcomeLog {
@@ -173,7 +175,7 @@ func newOutcomeLog(next io.Writer) *outcomeLog {
 		next = io.Discard
 	}
 	return &outcomeLog{next: next, outcomes: map[string]int{}, byInstance: map[string]map[string]bool{}, warnings: map[string]int{},
-		diagnoses: map[string][]diagnosisLine{}}
+		diagnoses: map[string][]diagnosisLine{}, metrics: newMetricLog()}
 }
 
 // msgDiagnosis is the message of the line a drain logs when its diagnosis
@@ -188,6 +190,7 @@ var soakWarnings = map[string]string{
 
 func (l *outcomeLog) Write(p []byte) (int, error) {
 	_, _ = l.next.Write(p)
+	l.metrics.write(p)
 	if !bytes.Contains(p, []byte(`"outcome":`)) && !bytes.Contains(p, []byte(`"level":"WARN"`)) && !bytes.Contains(p, []byte(`"msg":"record ignored"`)) &&
 		!bytes.Contains(p, []byte(`"msg":"`+msgDiagnosis+`"`)) {
 		return len(p), nil

@@ -128,6 +128,9 @@ type SoakReport struct {
 	// diagnosed with their true reason before their deadline, and the
 	// drains ended early although DRAINER_STUCK_AFTER is off.
 	Stuck stuckCounts
+	// Metrics holds the function's EMF metrics to the soak's own records
+	// (metrics.go).
+	Metrics metricCounts
 }
 
 // callsPerDrainBound is the most AWS calls a drain may cost on average:
@@ -141,7 +144,7 @@ func (r SoakReport) Line() string {
 		"other_hook{actions=%d completed=%d abandoned=%d held_after_drainer=%d skipped_drains=%d} warm_drained=%d/%d disconnects{brief=%d long=%d released_disconnected=%d} attr_limit_drained=%d/%d unmarked_forks=%d "+
 		"other_events_ignored=%d foreign_hook_calls=%d/%d "+
 		"launches=%d launch_ready=%d launch_warm=%d launch_abandoned=%d launch_failed=%d launch_deadline=%d launch_early=%d launch_lapsed=%d launch_pending=%d "+
-		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d launch_wall=%s stuck{drains=%d diagnosed=%d early=%d} outcomes{%s} warnings{%s} violations=%d",
+		"launch_lost=%d launch_forks=%d launch_drains=%d launch_groups_ready=%d/%d refreshes=%d/%d launch_wall=%s stuck{drains=%d diagnosed=%d early=%d} metrics{%s} outcomes{%s} warnings{%s} violations=%d",
 		r.Seed, r.Drains, r.Completed, r.TimedOut, r.Deadlines, r.EarlyReleases, r.NotEnded, r.Forks, r.LostMessages, r.ChainsLeft,
 		r.PoisonInDLQ, r.Poison, r.DLQExtra, r.CallsPerDrain, callsPerDrainBound, r.Invocations, r.Wall.Round(time.Second), counts(r.Faults),
 		r.OtherActions, r.OtherCompleted, r.OtherAbandoned, r.OtherHeldAfter, r.Skipped, r.WarmDrained, r.Warm,
@@ -149,7 +152,7 @@ func (r SoakReport) Line() string {
 		r.OtherEventsIgnored, r.ForeignLifecycleCalls, r.DrainerLifecycleCalls,
 		r.Launch.Launches, r.Launch.Ready, r.Launch.IntoWarmPool, r.Launch.Abandoned, r.Launch.RegistrationFailed, r.Launch.Deadline, r.Launch.Early, r.Launch.Lapsed, r.Launch.Pending,
 		r.LaunchLost, r.LaunchForks, r.LaunchDrains, r.Launch.GroupsReady, r.Launch.Groups, r.Launch.RefreshesDone, r.Launch.Refreshes, r.LaunchWall.Round(time.Second),
-		r.Stuck.Drains, r.Stuck.Diagnosed, r.Stuck.Early, counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
+		r.Stuck.Drains, r.Stuck.Diagnosed, r.Stuck.Early, r.Metrics, counts(r.Outcomes), counts(r.Warnings), len(r.Violations))
 }
 
 // counts renders a map of counts as sorted k=n pairs.
@@ -608,6 +611,9 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 	r.Stuck, stuckViolations = checkStuck(stuckRecords{drains: stuck, actions: actions, diagnoses: logs.diagnosesByInstance(),
 		endedStuck: logs.endedWith(contract.OutcomeStuck), maxDrain: soakMaxDrain, disconnectedAfter: soakDisconnectedAfter})
 	r.Violations = append(r.Violations, stuckViolations...)
+	var metricViolations []string
+	r.Metrics, metricViolations = checkMetrics(metricRecords{log: logs.metrics, actions: all, calls: w.LifecycleCalls(), faults: inj.Stats()})
+	r.Violations = append(r.Violations, metricViolations...)
 	w.checkOtherHook(&r, others, byTeam, violate)
 	w.checkOwnHook(&r, hookOf, violate)
 	ignored, foreign := logs.otherHooks()

@@ -141,7 +141,12 @@ func (in *Injector) count(kind string) {
 	in.stats[kind]++
 }
 
-// Stats returns how many faults were injected, by kind.
+// KillAfterSuccess is the Stats key counting the invocations killed right
+// after a successful call of operation op.
+func KillAfterSuccess(op string) string { return KindKillAfter + ":" + op }
+
+// Stats returns how many faults were injected, by kind, and by
+// KillAfterSuccess.
 func (in *Injector) Stats() map[string]int {
 	in.mu.Lock()
 	defer in.mu.Unlock()

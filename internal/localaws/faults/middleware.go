@@ -93,6 +93,11 @@ func (in *Injector) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(rec, r)
 			if kill(trace) {
 				in.count(KindKillAfter)
+				if rec.Code/100 == 2 {
+					// The call took effect and its caller never heard
+					// so: what it would have logged about it is lost.
+					in.count(KillAfterSuccess(op))
+				}
 			}
 			for k, v := range rec.Header() {
 				w.Header()[k] = v

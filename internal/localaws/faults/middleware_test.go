@@ -461,6 +461,11 @@ func TestKillAfterKillsTheCallerOnceTheServiceActed(t *testing.T) {
 	if got := w.in.Stats()[faults.KindKillAfter]; got != 1 {
 		t.Fatalf("Stats()[kill_after] = %d, want 1", got)
 	}
+	// The call succeeded: its caller's account of it is lost, and counted
+	// so (a soak's metrics are short by exactly these).
+	if got := w.in.Stats()[faults.KillAfterSuccess("SendMessage")]; got != 1 {
+		t.Fatalf("Stats()[%s] = %d, want 1", faults.KillAfterSuccess("SendMessage"), got)
+	}
 }
 
 // A kill must count only when it killed, and a request that names no

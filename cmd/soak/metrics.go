@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+	"github.com/ecs-drainer/ecs-drainer/internal/emf"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
+)
+
+// metricLog reads every line the function writes as CloudWatch Logs would
+// extract its Embedded Metric Format metrics: it keeps the lines the
+// specification refuses, and sums the drains started and ended, and the
+// launches ended, per instance (the lines name it; the metrics do not).
+type metricLog struct {
+	mu                       sync.Mutex
+	lines, metricLines, data int
+	invalid                  []string
+	started, ended, launches map[string]int
+	examples                 int
+}
+
+func newMetricLog() *metricLog {
+	return &metricLog{started: map[string]int{}, ended: map[string]int{}, launches: map[string]int{}}
+}
+
+// write reads the lines of p.
+func (m *metricLog) write(p []byte) {
+	for line := range bytes.Lines(p) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		data, err := emf.Parse(line)
+		var who struct {
+			InstanceID string `json:"instance_id"`
+		}
+		_ = json.Unmarshal(line, &who)
+		m.mu.Lock()
+		m.lines++
+		if err != nil {
+			m.invalid = append(m.invalid, fmt.Sprintf("%v: %s", err, line))
+		}
+		if len(data) > 0 {
+			m.metricLines++
+			m.data += len(data)
+		}
+		for _, d := range data {
+			n := int(d.Values[0])
+			switch d.Name {
+			case contract.MetricDrainsStarted:
+				m.started[who.InstanceID] += n
+			case contract.MetricDrainsEnded:
+				m.ended[who.InstanceID] += n
+			case contract.MetricLaunchesEnded:
+				m.launches[who.InstanceID] += n
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// metricCounts is what the soak reports of the metrics.
+type metricCounts struct {
+	Lines, MetricLines, Data int
+	// Started and Ended are the sums of DrainsStarted and DrainsEnded, the
+	// soak's own counts beside them: the drains (terminate actions of the
+	// drainer's hook) and the completions of the drainer's that its
+	// invocation lived to log.
+	Started, Drains        int
+	Ended, DrainsCompleted int
+	Launches, LaunchesDone int
+	// Unlogged are the completions whose invocation was killed just after
+	// the call succeeded; Missing the drains no line counted started (a
+	// kill cut their first hop short after its mark); Excess the starts
+	// counted twice (two deliveries of one event at once, which no mark
+	// can tell apart).
+	Unlogged, Missing, Excess int
+}
+
+func (c metricCounts) String() string {
+	return fmt.Sprintf("lines=%d emf_lines=%d data=%d started=%d/%d ended=%d/%d launches_ended=%d/%d unlogged=%d missing_starts=%d excess_starts=%d",
+		c.Lines, c.MetricLines, c.Data, c.Started, c.Drains, c.Ended, c.DrainsCompleted, c.Launches, c.LaunchesDone, c.Unlogged, c.Missing, c.Excess)
+}
+
+// metricRecords are what checkMetrics compares.
+type metricRecords struct {
+	log     *metricLog
+	actions []autoscaling.ActionView
+	calls   []localdeploy.LifecycleCall
+	faults  map[string]int
+}
+
+// checkMetrics holds the metrics to the soak's own records. Every line is
+// valid EMF. Every completion the drainer made, as the recorder in front of
+// the local AWS saw it answered, is counted once in DrainsEnded or
+// LaunchesEnded, but for those whose invocation was killed right after the
+// call. Every drain of the drainer's hook is counted started; one short of
+// that only where a kill cut the first hop short, and more only by the
+// duplicate deliveries the faults made.
+func checkMetrics(r metricRecords) (metricCounts, []string) {
+	m := r.log
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := metricCounts{Lines: m.lines, MetricLines: m.metricLines, Data: m.data, Unlogged: r.faults[faults.KillAfterSuccess("CompleteLifecycleAction")]}
+	var violations []string
+	violate := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
+	for i, l := range m.invalid {
+		if i == 3 {
+			violate("%d more lines are not valid EMF", len(m.invalid)-3)
+			break
+		}
+		violate("a line is not valid EMF: %s", l)
+	}
+	launch := map[string]bool{} // token -> a launch action's
+	drains := map[string]int{}  // instance -> its drains
+	for _, a := range r.actions {
+		switch {
+		case !ownHook(a.Hook):
+		case a.Transition == autoscaling.TransitionLaunching:
+			launch[a.Token] = true
+		default:
+			drains[a.InstanceID]++
+			c.Drains++
+		}
+	}
+	for id, n := range drains {
+		started := m.started[id]
+		c.Started += started
+		c.Missing += max(0, n-started)
+		c.Excess += max(0, started-n)
+	}
+	for _, n := range m.ended {
+		c.Ended += n
+	}
+	for _, n := range m.launches {
+		c.Launches += n
+	}
+	for _, call := range r.calls {
+		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
+			continue
+		}
+		if launch[call.Token] {
+			c.LaunchesDone++
+		} else {
+			c.DrainsCompleted++
+		}
+	}
+	if got, want := c.Ended+c.Launches, c.DrainsCompleted+c.LaunchesDone-c.Unlogged; got != want {
+		violate("DrainsEnded+LaunchesEnded sum to %d, want the drainer's %d completions less %d unlogged: %d", got, c.DrainsCompleted+c.LaunchesDone, c.Unlogged, want)
+	}
+	if c.Ended > c.DrainsCompleted || c.Launches > c.LaunchesDone {
+		violate("ended %d drains and %d launches, more than the drainer completed (%d, %d)", c.Ended, c.Launches, c.DrainsCompleted, c.LaunchesDone)
+	}
+	kills := r.faults[faults.KindKillAfter] + r.faults[faults.KindKillBefore]
+	duplicates := r.faults[faults.KindDuplicateEvent] + r.faults[faults.KindDuplicateSQS]
+	if c.Missing > kills {
+		violate("%d drains never counted started, more than the %d killed invocations explain", c.Missing, kills)
+	}
+	if c.Excess > duplicates {
+		violate("%d starts counted twice, more than the %d duplicate deliveries explain", c.Excess, duplicates)
+	}
+	return c, violations
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/contract"
+	"github.com/ecs-drainer/ecs-drainer/internal/emf"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
+)
+
+// metricLine is a function line for instance id carrying metric name once.
+func metricLine(id, name string) string {
+	var b bytes.Buffer
+	dims := []emf.Dim{{Name: contract.DimCluster, Value: "c"}, {Name: contract.DimGroup, Value: "g"}}
+	if name != contract.MetricDrainsStarted {
+		dims = append(dims, emf.Dim{Name: contract.DimOutcome, Value: "drained"})
+	}
+	attrs := append([]slog.Attr{slog.String("instance_id", id)}, emf.Attrs(t0, emf.Set{Dims: dims, Metrics: []emf.Metric{{Name: name, Value: 1}}})...)
+	slog.New(slog.NewJSONHandler(&b, nil)).LogAttrs(context.Background(), slog.LevelInfo, "hop", attrs...)
+	return b.String()
+}
+
+// The soak's metrics check: each way the function's metrics can disagree
+// with the soak's own records must be reported, and the disagreements the
+// faults explain (a kill, a duplicate delivery) must not.
+func TestCheckMetricsReportsEachViolation(t *testing.T) {
+	a, b := terminateAction("i-a", 10), terminateAction("i-b", 10)
+	both := []autoscaling.ActionView{a, b}
+	ok := []string{metricLine("i-a", "DrainsStarted"), metricLine("i-b", "DrainsStarted"), metricLine("i-a", "DrainsEnded"), metricLine("i-b", "DrainsEnded")}
+	done := []localdeploy.LifecycleCall{completion(a), completion(b)}
+	tests := []struct {
+		name    string
+		lines   []string
+		calls   []localdeploy.LifecycleCall
+		faults  map[string]int
+		wantErr string
+	}{
+		{"every drain started and ended once", ok, done, nil, ""},
+		{"a line that is not EMF", append(ok, `{"_aws":{"Timestamp":1}}`), done, nil, "not valid EMF"},
+		{"a completion never counted", ok[:3], done, nil, "DrainsEnded+LaunchesEnded sum to 1"},
+		{"a completion whose invocation was killed right after it", ok[:3], done,
+			map[string]int{faults.KillAfterSuccess("CompleteLifecycleAction"): 1, faults.KindKillAfter: 1}, ""},
+		{"a drain never counted started", ok[1:], done, nil, "1 drains never counted started"},
+		{"a start lost to a kill", ok[1:], done, map[string]int{faults.KindKillAfter: 1}, ""},
+		{"a start counted twice", append(ok, ok[0]), done, nil, "1 starts counted twice"},
+		{"a start counted twice by a duplicate delivery", append(ok, ok[0]), done, map[string]int{faults.KindDuplicateEvent: 1}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMetricLog()
+			for _, l := range tt.lines {
+				m.write([]byte(l))
+			}
+			_, violations := checkMetrics(metricRecords{log: m, actions: both, calls: tt.calls, faults: tt.faults})
+			got := strings.Join(violations, "\n")
+			if tt.wantErr == "" && got != "" || !strings.Contains(got, tt.wantErr) {
+				t.Errorf("violations %q, want one containing %q", got, tt.wantErr)
+			}
+		})
+	}
+}
