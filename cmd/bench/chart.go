@@ -3,10 +3,11 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"slices"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/svgchart"
 )
 
 // Chart geometry, in SVG user units.
@@ -40,12 +41,11 @@ func renderChart(out io.Writer, timelines []result, rows []row) {
 	}
 	lagTop := height
 	height += 30 + len(rows)*(lagBarWidth+4) + 40
-	fmt.Fprintf(out, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", chartWidth, height, chartWidth, height)
-	fmt.Fprintf(out, `<rect width="%d" height="%d" fill="white"/>`+"\n", chartWidth, height)
+	svgchart.Start(out, chartWidth, height)
 	y := 20
 	for i, r := range timelines {
 		color := designColors[i%len(designColors)]
-		fmt.Fprintf(out, `<text x="10" y="%d" font-weight="bold">%s: %d drains (seconds since the terminations; 1 s stands for %d s)</text>`+"\n", y+10, html.EscapeString(r.Design), r.Drains, timeScale)
+		fmt.Fprintf(out, `<text x="10" y="%d" font-weight="bold">%s: %d drains (seconds since the terminations; 1 s stands for %d s)</text>`+"\n", y+10, svgchart.Text(r.Design), r.Drains, timeScale)
 		y += 20
 		for _, d := range sample(r.Records) {
 			x := func(t float64) float64 { return chartLeft + plot*t/horizon }
@@ -58,7 +58,7 @@ func renderChart(out io.Writer, timelines []result, rows []row) {
 			fmt.Fprintln(out)
 			y += rowHeight
 		}
-		axis(out, y+4, horizon, plot)
+		svgchart.Axis(out, chartLeft, y+4, horizon, plot)
 		y += panelGap
 	}
 	maxLag := 0.1
@@ -73,7 +73,7 @@ func renderChart(out io.Writer, timelines []result, rows []row) {
 	lagPlot := plot - 60
 	for _, r := range rows {
 		color := designColors[slices.IndexFunc(timelinesOrder(timelines, rows), func(n string) bool { return n == r.Design })%len(designColors)]
-		fmt.Fprintf(out, `<text x="10" y="%d">%d × %s</text>`, y+9, r.Drains, html.EscapeString(r.Design))
+		fmt.Fprintf(out, `<text x="10" y="%d">%d × %s</text>`, y+9, r.Drains, svgchart.Text(r.Design))
 		if r.Skipped == "" && !math.IsNaN(r.LagP99.Median) {
 			w99, w50 := lagPlot*r.LagP99.Median/maxLag, lagPlot*r.LagP50.Median/maxLag
 			fmt.Fprintf(out, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.35"/>`, chartLeft, y, w99, lagBarWidth, color)
@@ -85,7 +85,7 @@ func renderChart(out io.Writer, timelines []result, rows []row) {
 		fmt.Fprintln(out)
 		y += lagBarWidth + 4
 	}
-	fmt.Fprintln(out, "</svg>")
+	svgchart.End(out)
 }
 
 // timelinesOrder is the design names in colour order.
@@ -114,13 +114,4 @@ func sample(ds []drainRecord) []drainRecord {
 		out[i] = s[i*len(s)/maxRows]
 	}
 	return out
-}
-
-func axis(out io.Writer, y int, horizon, plot float64) {
-	step := math.Max(1, math.Ceil(horizon/10))
-	fmt.Fprintf(out, `<line x1="%d" y1="%d" x2="%.1f" y2="%d" stroke="black"/>`+"\n", chartLeft, y, chartLeft+plot, y)
-	for t := 0.0; t <= horizon; t += step {
-		x := chartLeft + plot*t/horizon
-		fmt.Fprintf(out, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black"/><text x="%.1f" y="%d" text-anchor="middle">%.0f</text>`+"\n", x, y, x, y+4, x, y+15, t)
-	}
 }

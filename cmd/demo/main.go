@@ -76,6 +76,8 @@ type options struct {
 	stuck             bool
 	stuckAfter        time.Duration
 	binary, otherHook string
+	// timeline is where the SVG timeline of the drains goes ("": none).
+	timeline string
 	// The instances' boot, their agents' registration (-refresh) and the
 	// web service's start and minimum healthy percent.
 	boot, register, jitter time.Duration
@@ -112,6 +114,7 @@ func main() {
 	flag.BoolVar(&o.stuck, "stuck", false, "a drain that cannot finish instead: web on fixed host port 80 at 100% minimum healthy on every instance, one instance scaled in, diagnosed and ended through DRAINER_STUCK_AFTER")
 	flag.DurationVar(&o.stuckAfter, "stuck-after", 20*time.Second, "with -stuck: DRAINER_STUCK_AFTER")
 	flag.BoolVar(&o.verbose, "v", false, "print the function's own log lines")
+	flag.StringVar(&o.timeline, "timeline", timelineFile, "where to write the SVG timeline of the drains (empty: none; not with -stuck)")
 	flag.StringVar(&o.binary, "binary", "", "a bootstrap binary built for this machine (default: build one)")
 	flag.Parse()
 	if o.stuck && !setOnCommandLine("instances") {
@@ -157,12 +160,31 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.stuck {
 		return runStuck(ctx, o, d, out, step)
 	}
+	_, err = scaleIn(ctx, o, d, out, step)
+	return err
+}
+
+// scaleInRun is what the scale-in scenario saw: its drains, the function's
+// metrics and the timeline drawn from them.
+type scaleInRun struct {
+	drains   localdeploy.Summary
+	metrics  metrics
+	timeline timelinePanel
+}
+
+// scaleIn runs the default scenario: a scale-in, and with -warm an
+// instance terminated out of the warm pool, each drained live; then the
+// metrics the function emitted and the timeline (o.timeline). Its error
+// is any drain's not ending as it must, or a line failing the EMF
+// specification.
+func scaleIn(ctx context.Context, o options, d localdeploy.Deployment, out io.Writer, step func(string, ...any)) (*scaleInRun, error) {
 	step("starting a local AWS and deploying the construct's template for cluster %q into it (cmd/demo/%s: %d rules, the function with a %s timeout, its event and poll queues) ...",
 		cluster, templateFile, len(d.Rules), d.Timeout)
 	step("creating the cluster, its group of %d instances and their tasks ...", o.instances)
-	w, ids, err := deploy(ctx, o, d, nil, o.logs(out))
+	logs := newMetricLog(o.logs(out))
+	w, ids, err := deploy(ctx, o, d, nil, logs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer w.Close()
 	fmt.Fprintf(out, "local AWS on %s: cluster %q on group %q, %d instances, %d tasks\n", w.AWS.URL, cluster, group, len(ids), len(w.AWS.ECS.Tasks(cluster)))
@@ -174,7 +196,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.warm {
 		pool, err := w.WarmPool(ctx, group, 1)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		warm = pool[0]
 		fmt.Fprintf(out, "warm pool: %s waits stopped in it, and is terminated out of it\n", warm)
@@ -182,6 +204,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	expected := o.scaleIn
 	fmt.Fprintf(out, "scaling in by %d\n", o.scaleIn)
+	origin := w.AWS.Clock.Now()
 	err = w.ScaleIn(ctx, group, o.scaleIn)
 	if err == nil && warm != "" {
 		expected++
@@ -190,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			InstanceId: aws.String(warm), ShouldDecrementDesiredCapacity: aws.Bool(false)})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(out)
 	// Past the max drain every drain ends on its own; the margin covers the
@@ -199,17 +222,34 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer cancel()
 	s, err := w.Watch(ctx, cluster, expected, out)
 	s.Print(out)
+	logs.settle(ctx)
+	r := &scaleInRun{drains: s, timeline: drainTimeline(w, cluster, fmt.Sprintf("scale-in by %d of %d instances", o.scaleIn, o.instances), origin, nil)}
+	if warm != "" {
+		r.timeline.Title += ", and " + warm + " terminated out of the warm pool"
+	}
+	m, merr := readMetrics(logs.Lines())
+	r.metrics = m
+	if merr != nil {
+		return r, merr
+	}
+	m.Print(out)
+	if o.timeline != "" {
+		if err := writeTimelineFile(o.timeline, []timelinePanel{r.timeline}); err != nil {
+			return r, err
+		}
+		fmt.Fprintf(out, "timeline of the drains: %s\n", o.timeline)
+	}
 	if err != nil {
-		return err
+		return r, err
 	}
 	if v := s.Violations(false); len(v) > 0 {
 		for _, line := range v {
 			fmt.Fprintln(out, "VIOLATION:", line)
 		}
-		return fmt.Errorf("%d drains did not end as they must", len(v))
+		return r, fmt.Errorf("%d drains did not end as they must", len(v))
 	}
 	fmt.Fprintln(out, "OK: every lifecycle action was completed by the drainer, with no task left running")
-	return nil
+	return r, nil
 }
 
 // setOnCommandLine reports whether the flag was given.

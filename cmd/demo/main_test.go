@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -73,10 +74,43 @@ func TestTheDemoDrainsEveryInstance(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	o := options{instances: 3, scaleIn: 1, tasks: 1, poll: time.Second, stopDelay: time.Second, jobFor: 2 * time.Second,
-		maxDrain: time.Minute, heartbeat: 30, otherHook: "log-flush", flush: time.Second, warm: true}
-	err := run(context.Background(), o, &out)
+		maxDrain: time.Minute, heartbeat: 30, otherHook: "log-flush", flush: time.Second, warm: true,
+		timeline: filepath.Join(t.TempDir(), "timeline.svg")}
+	var err error
+	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := localdeploy.ParseTemplate(demoTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := scaleIn(context.Background(), o, d, &out, func(string, ...any) {})
 	if err != nil || !strings.Contains(out.String(), "OK: every lifecycle action") {
 		t.Fatalf("demo with %+v: %v, want OK; its output:\n%s", o, err, &out)
+	}
+	// The metrics summary must count what the demo saw: a drain started
+	// per action of the drainer's hook, and ended per action it completed;
+	// the timeline, a row per drained instance.
+	completed := 0
+	for _, dr := range r.drains.Drains {
+		if dr.End == autoscaling.EndCompleted {
+			completed++
+		}
+	}
+	if got := r.metrics.Sum(contract.MetricDrainsStarted); got != float64(len(r.drains.Drains)) {
+		t.Errorf("DrainsStarted sums to %v, want the %d drains the demo watched", got, len(r.drains.Drains))
+	}
+	if got := r.metrics.Sum(contract.MetricDrainsEnded); got != float64(completed) {
+		t.Errorf("DrainsEnded sums to %v, want the %d actions the drainer completed", got, completed)
+	}
+	if len(r.timeline.Rows) != len(r.drains.Drains) {
+		t.Errorf("timeline has %d rows, want one per drained instance (%d)", len(r.timeline.Rows), len(r.drains.Drains))
+	}
+	if svg, err := os.ReadFile(o.timeline); err != nil || !bytes.HasPrefix(svg, []byte("<svg")) {
+		t.Errorf("timeline %s: %v, %.40q", o.timeline, err, svg)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", &out)
 	}
 }
 

@@ -32,6 +32,8 @@ type refreshRun struct {
 	drains     localdeploy.Summary
 	launches   []localdeploy.Launch
 	capacity   localdeploy.Capacity
+	metrics    metrics
+	timeline   timelinePanel
 }
 
 func (r *refreshRun) gated() bool {
@@ -55,6 +57,20 @@ func compareRefreshes(ctx context.Context, o options, d localdeploy.Deployment, 
 		r.drains.Print(out)
 		fmt.Fprintf(out, "%s: the new instances, from the refresh's start\n", r.label)
 		localdeploy.PrintLaunches(out, r.launches, r.start)
+	}
+	for _, r := range runs {
+		fmt.Fprintf(out, "\n%s:", r.label)
+		r.metrics.Print(out)
+	}
+	if o.timeline != "" {
+		panels := make([]timelinePanel, len(runs))
+		for i, r := range runs {
+			panels[i] = r.timeline
+		}
+		if err := writeTimelineFile(o.timeline, panels); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\ntimeline of the drains and launches: %s\n", o.timeline)
 	}
 	printComparison(out, o, runs)
 	if v := violations(runs); len(v) > 0 {
@@ -94,7 +110,8 @@ func refreshBoth(ctx context.Context, o options, d localdeploy.Deployment, out i
 func (r *refreshRun) run(ctx context.Context, o options, agent *localaws.Agent, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // the other team's loop
-	w, ids, err := deploy(ctx, o, r.d, agent, o.logs(out))
+	logs := newMetricLog(o.logs(out))
+	w, ids, err := deploy(ctx, o, r.d, agent, logs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.label, err)
 	}
@@ -131,6 +148,11 @@ func (r *refreshRun) run(ctx context.Context, o options, agent *localaws.Agent, 
 	r.end = w.AWS.Clock.Now()
 	r.launches = w.Launches(group, r.start)
 	r.capacity = w.Capacity(cluster, webService, r.start, r.end)
+	logs.settle(ctx)
+	r.timeline = drainTimeline(w, cluster, fmt.Sprintf("%s: instance refresh of %d instances", r.label, len(ids)), r.start, r.launches)
+	var merr error
+	r.metrics, merr = readMetrics(logs.Lines())
+	err = errors.Join(err, merr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.label, err)
 	}

@@ -117,9 +117,10 @@ func stuckDrain(ctx context.Context, o options, d localdeploy.Deployment, out io
 	}
 	step("starting a local AWS and deploying the construct's template for cluster %q into it, with %s=%s ...",
 		cluster, contract.StuckAfter.Env, o.stuckAfter)
+	logs := newMetricLog(o.logs(out))
 	w0, err := localdeploy.Start(ctx, d, localdeploy.FunctionOptions{
 		Binary: o.binary, PollInterval: o.poll, MaxDrain: o.maxDrain, StuckAfter: o.stuckAfter, BootTime: o.boot,
-		Logs: localdeploy.LogLines(o.logs(out), onLine),
+		Logs: localdeploy.LogLines(logs, onLine),
 	})
 	if err != nil {
 		return nil, err
@@ -160,6 +161,12 @@ func stuckDrain(ctx context.Context, o options, d localdeploy.Deployment, out io
 	if err != nil {
 		return nil, err
 	}
+	logs.settle(ctx)
+	m, err := readMetrics(logs.Lines())
+	if err != nil {
+		return nil, err
+	}
+	m.Print(out)
 	mu.Lock()
 	defer mu.Unlock()
 	if r.instanceID == "" && len(s.Drains) > 0 {
