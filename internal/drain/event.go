@@ -115,8 +115,9 @@ func (p *Round) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope) (
 			o.HookMissing = err == nil && s.HookName == ""
 		case Complete:
 			err = d.complete(ctx, s, step.Result)
+			res.ActionResult = step.Result
 			if Classify(err) == AlreadyDone {
-				res.Outcome = OutcomeAlreadyCompleted
+				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
 				return res, nil
 			}
 			return res, err

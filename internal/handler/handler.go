@@ -244,7 +244,7 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 			return nil
 		}
 		res, err := round.Continue(ctx, m, r.id)
-		return h.outcome(ctx, m, res, err, attrs, 0)
+		return h.outcome(ctx, m, res, err, attrs, noLag)
 	case in.Reconcile:
 		return h.reconcile(ctx, attrs)
 	case in.ECS != nil:
@@ -268,7 +268,7 @@ func (h *Handler) record(ctx context.Context, round Round, r record, attrs ...sl
 		return r.scoped
 	}
 	res, err := round.Start(ctx, a, r.meta, recordID)
-	return h.outcome(ctx, res.State, res, err, attrs, 0)
+	return h.outcome(ctx, res.State, res, err, attrs, noLag)
 }
 
 // reconcile restarts the drains that no live chain carries: instances that
@@ -317,11 +317,11 @@ func (h *Handler) reconcile(ctx context.Context, attrs []slog.Attr) error {
 func (h *Handler) settle(ctx context.Context, round Round, e lifecycle.ECSEvent, attrs []slog.Attr) error {
 	attrs = append(attrs, slog.String(keyEventID, e.EventID), slog.String(keyDetailType, e.DetailType))
 	res, err := round.Settle(ctx, e, h.cfg)
-	var lag time.Duration
+	lag := noLag
 	if err == nil && res.Outcome == drain.OutcomeDrained && !e.StoppedAt.IsZero() {
 		// How long after the task stopped its instance was released: the
 		// lag event-driven completion exists to cut.
-		lag = h.now().Sub(e.StoppedAt)
+		lag = max(0, h.now().Sub(e.StoppedAt))
 		attrs = append(attrs, slog.Float64(keyLag, lag.Seconds()))
 	}
 	s := res.State
@@ -362,9 +362,12 @@ func awsRequestIDOr(ctx context.Context, fallback string) string {
 	return fallback
 }
 
+// noLag says a hop does not know when its drain's last task stopped.
+const noLag = time.Duration(-1)
+
 // outcome logs how a record's hop ended, with its metrics, and keeps its
 // drain events for the end of the invocation. lag is how long after the
-// drain's last task stopped the hop completed it, 0 when not known.
+// drain's last task stopped the hop completed it, or noLag.
 func (h *Handler) outcome(ctx context.Context, s drain.State, res drain.Result, err error, attrs []slog.Attr, lag time.Duration) error {
 	where := drainAttrs(s.Cluster, s.GroupName, s.HookName, s.InstanceID)
 	attrs = append(attrs,

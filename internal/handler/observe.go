@@ -50,7 +50,7 @@ func tasksLeft(res drain.Result) int {
 
 // drainMetrics are the metrics of a drain's hop: started, a heartbeat, and
 // at its completion by the drainer its outcome, duration, the lag after
-// its last task stopped (lag > 0: an ECS event told when) and, when the
+// its last task stopped (unless noLag: an ECS event told when) and, when the
 // timeout policy applied, the tasks left.
 func (h *Handler) drainMetrics(s drain.State, res drain.Result, lag time.Duration) []slog.Attr {
 	dims := groupDims(s.Cluster, s.GroupName)
@@ -68,7 +68,7 @@ func (h *Handler) drainMetrics(s drain.State, res drain.Result, lag time.Duratio
 		if !s.Start.IsZero() {
 			group = append(group, emf.Metric{Name: contract.MetricDrainDuration, Value: h.now().Sub(s.Start).Seconds()})
 		}
-		if lag > 0 {
+		if lag != noLag {
 			group = append(group, emf.Metric{Name: contract.MetricCompletionLag, Value: lag.Seconds()})
 		}
 		if timedOut(res.Outcome) {

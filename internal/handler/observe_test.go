@@ -109,6 +109,32 @@ func TestADrainIsMeasuredAndAnnounced(t *testing.T) {
 	}
 }
 
+// A drain an ECS event ends (its last task stopped) is counted ended just
+// the same, with the lag after that stop.
+func TestADrainAnECSEventEndsIsMeasured(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	r.routeECSEvents()
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	r.terminate(ids[0])
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	if r.outcomes()["drained"] != 1 || !strings.Contains(r.logs.String(), `"lag_s"`) {
+		t.Fatalf("outcomes %v, want the drain ended by an ECS event (a lag_s):\n%s", r.outcomes(), r.logs.String())
+	}
+	m := r.metrics()
+	group := "{Cluster=c1,AutoScalingGroup=asg-1"
+	if m["DrainsEnded"+group+",Outcome=drained}"] != 1 || m["DrainDuration"+group+"}"] <= 0 {
+		t.Errorf("metrics %v, want one drain ended drained, with its duration", m)
+	}
+	if _, ok := m["CompletionLag"+group+"}"]; !ok {
+		t.Errorf("metrics %v, want the completion lag", m)
+	}
+	if got := r.drainEvents(ids[0], 2); states(got) != "STARTED,COMPLETED" {
+		t.Errorf("events %s, want STARTED,COMPLETED", states(got))
+	}
+}
+
 // A drain that cannot finish is announced DIAGNOSED with its blocking
 // reason and what would unblock it, then TIMED_OUT when DRAINER_STUCK_AFTER
 // ends it; its metrics count the tasks left by outcome, and the sweep
