@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/emf"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 )
 
 // The function's metrics, as CloudWatch would extract them from its log
@@ -20,10 +21,6 @@ import (
 // the demo keeps every line the local Lambda runtime writes for the
 // function, holds each to the specification, and prints the sums per
 // metric and dimension set at its end.
-
-// platformPrefixes start the lines the Lambda runtime itself writes around
-// each invocation: plain text, never metrics.
-var platformPrefixes = []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: "}
 
 // settleWait bounds how long the demo waits, once the drains have ended,
 // for the invocations then in progress to write their last lines.
@@ -68,11 +65,10 @@ func (m *metricLog) Lines() [][]byte {
 func (m *metricLog) open() map[string]bool {
 	ids := map[string]bool{}
 	for _, l := range m.Lines() {
-		s := string(l)
-		if id, ok := strings.CutPrefix(s, "START RequestId: "); ok {
-			ids[strings.Fields(id)[0]] = true
-		} else if id, ok := strings.CutPrefix(s, "END RequestId: "); ok {
-			delete(ids, strings.TrimSpace(id))
+		if id, ok := lambda.Started(l); ok {
+			ids[id] = true
+		} else if id, ok := lambda.Ended(l); ok {
+			delete(ids, id)
 		}
 	}
 	return ids
@@ -110,7 +106,7 @@ func readMetrics(lines [][]byte) (metrics, error) {
 	m := metrics{Lines: len(lines)}
 	var data []emf.Datum
 	for i, line := range lines {
-		if platformLine(line) {
+		if lambda.PlatformLine(line) {
 			m.Platform++
 			continue
 		}
@@ -125,15 +121,6 @@ func readMetrics(lines [][]byte) (metrics, error) {
 	}
 	m.Totals = emf.Totals(data)
 	return m, nil
-}
-
-func platformLine(line []byte) bool {
-	for _, p := range platformPrefixes {
-		if bytes.HasPrefix(line, []byte(p)) {
-			return true
-		}
-	}
-	return false
 }
 
 // Sum is the sum of the metric's totals over every dimension set.

@@ -10,6 +10,7 @@ import (
 	"github.com/ecs-drainer/ecs-drainer/internal/emf"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
@@ -33,7 +34,7 @@ func newMetricLog() *metricLog {
 func (m *metricLog) write(p []byte) {
 	for line := range bytes.Lines(p) {
 		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
+		if len(line) == 0 || lambda.PlatformLine(line) {
 			continue
 		}
 		data, err := emf.Parse(line)
@@ -117,14 +118,9 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 		}
 		violate("a line is not valid EMF: %s", l)
 	}
-	launch := map[string]bool{} // token -> a launch action's
-	drains := map[string]int{}  // instance -> its drains
+	drains := map[string]int{} // instance -> its drains
 	for _, a := range r.actions {
-		switch {
-		case !ownHook(a.Hook):
-		case a.Transition == autoscaling.TransitionLaunching:
-			launch[a.Token] = true
-		default:
+		if a.Hook == localdeploy.HookName && a.Transition != autoscaling.TransitionLaunching {
 			drains[a.InstanceID]++
 			c.Drains++
 		}
@@ -145,7 +141,9 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
 		}
-		if launch[call.Token] {
+		// A launch completed by instance id (the sweep's) has no token:
+		// the hook tells.
+		if call.Hook == contract.LaunchHookName {
 			c.LaunchesDone++
 		} else {
 			c.DrainsCompleted++

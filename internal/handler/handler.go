@@ -129,22 +129,27 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 // action pending, the container instance and its mark), so N drains of a
 // cluster cost ceil(N/100) DescribeContainerInstances instead of N. Records
 // that do not parse or will be ignored are left out. It also returns the
-// indexes of ECS event records that repeat an earlier record's container
-// instance: one look at an instance answers for every event of the batch
-// about it.
-func (h *Handler) prefetch(ctx context.Context, recs []record) (Round, map[int]bool) {
+// records that repeat an earlier one, with why: an ECS event about the same
+// container instance (one look at an instance answers for every event of
+// the batch about it), or a second delivery of the same lifecycle event
+// (which would start a second chain of the drain at the same moment).
+func (h *Handler) prefetch(ctx context.Context, recs []record) (Round, map[int]string) {
 	var b drain.Batch
-	repeats := map[int]bool{}
+	repeats := map[int]string{}
 	named := map[string]bool{}
+	events := map[string]bool{}
 	for i, r := range recs {
 		switch in := r.in; {
 		case r.err != nil || r.scoped != nil:
+		case in.Action != nil && in.Action.EventID != "" && events[in.Action.EventID]:
+			repeats[i] = "an earlier record of the batch is the same lifecycle event"
 		case in.Action != nil:
+			events[in.Action.EventID] = true
 			b.Starts = append(b.Starts, drain.Start{Action: *in.Action, Meta: r.meta})
 		case in.Message != nil:
 			b.Hops = append(b.Hops, *in.Message)
 		case in.ECS != nil && named[in.ECS.ContainerInstanceARN]:
-			repeats[i] = true
+			repeats[i] = "an earlier ECS event of the batch names the same container instance"
 		case in.ECS != nil:
 			named[in.ECS.ContainerInstanceARN] = true
 			b.Events = append(b.Events, *in.ECS)
@@ -168,12 +173,11 @@ func (h *Handler) batch(ctx context.Context, batch events.SQSEvent) events.SQSEv
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, parallelRecords)
 	for i, r := range recs {
-		if repeats[i] {
-			// If the first event about the instance fails, its record is
-			// retried and looks again; this one adds nothing.
+		if why, ok := repeats[i]; ok {
+			// If the earlier record fails, it is retried and looks
+			// again; this one adds nothing.
 			h.logLine(ctx, slog.LevelInfo, "record ignored", drainAttrs("", "", "", ""),
-				slog.String(keyRequestID, requestID(ctx)), slog.String(keyMessageID, r.id),
-				slog.String(keyReason, "an earlier ECS event of the batch names the same container instance"))
+				slog.String(keyRequestID, requestID(ctx)), slog.String(keyMessageID, r.id), slog.String(keyReason, why))
 			continue
 		}
 		slots <- struct{}{}

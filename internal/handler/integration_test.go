@@ -195,8 +195,9 @@ func TestDuplicateEventCompletesTheActionOnce(t *testing.T) {
 	ids := r.group(2, true, ecs.Resources{}, 300)
 	r.service(web)
 	r.terminate(ids[0])
-	r.clk.Advance(3 * time.Second)
-	r.send(r.lastEventBody())
+	event := r.lastEventBody()
+	r.run(3 * time.Second) // the first delivery's hop
+	r.send(event)
 	r.run(time.Hour)
 	r.assertReleasedCleanly(ids[0])
 	if v, inFlight, delayed := r.aws.SQS.Counts(r.dlqURL); v+inFlight+delayed != 0 {
@@ -209,6 +210,28 @@ func TestDuplicateEventCompletesTheActionOnce(t *testing.T) {
 	}
 	if got := r.outcomes()["superseded"]; got < 1 {
 		t.Errorf("superseded outcomes = %d, want the duplicate's chain ended", got)
+	}
+}
+
+// Two deliveries of one event in one batch would start two chains at the
+// same moment, neither seeing the other's mark: the second is ignored, and
+// the drain runs once.
+func TestADuplicateEventInTheSameBatchIsIgnored(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(2, true, ecs.Resources{}, 300)
+	r.service(web)
+	r.terminate(ids[0])
+	r.send(r.lastEventBody())
+	r.run(time.Hour)
+	r.assertReleasedCleanly(ids[0])
+	ignored := 0
+	for _, l := range r.logLines() {
+		if l["msg"] == "record ignored" && l["reason"] == "an earlier record of the batch is the same lifecycle event" {
+			ignored++
+		}
+	}
+	if ignored != 1 || r.outcomes()["superseded"] != 0 {
+		t.Errorf("%d duplicates ignored, %d chains superseded; want the duplicate ignored, no second chain", ignored, r.outcomes()["superseded"])
 	}
 }
 

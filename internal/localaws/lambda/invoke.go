@@ -115,8 +115,8 @@ func (f *Function) finish(e *environment, inv *invocation, cold bool, out outcom
 		payload, _ = json.Marshal(errorBody{ErrorMessage: out.err.Message, ErrorType: out.err.Type})
 	}
 	if !inv.start.IsZero() {
-		e.logs.line("END RequestId: " + inv.id)
-		report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB",
+		e.logs.line(endPrefix + inv.id)
+		report := fmt.Sprintf(reportPrefix+"%s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB",
 			inv.id, float64(duration)/float64(time.Millisecond), billed/time.Millisecond, f.cfg.MemoryMB)
 		if cold {
 			report += fmt.Sprintf("\tInit Duration: %.2f ms", float64(initDuration(e, inv))/float64(time.Millisecond))

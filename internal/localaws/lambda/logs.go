@@ -10,6 +10,45 @@ import (
 // LogType Tail returns "the last 4 KB of the execution log".
 const tailBytes = 4096
 
+// The lines the runtime itself writes around each invocation, in Lambda's
+// text format (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html):
+// never the function's.
+const (
+	startPrefix  = "START RequestId: "
+	endPrefix    = "END RequestId: "
+	reportPrefix = "REPORT RequestId: "
+)
+
+// PlatformLine reports whether line is one of the runtime's own START, END
+// and REPORT lines rather than the function's.
+func PlatformLine(line []byte) bool {
+	for _, p := range []string{startPrefix, endPrefix, reportPrefix} {
+		if bytes.HasPrefix(line, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Started and Ended read the request id of a START or END line; ok is false
+// for any other line.
+func Started(line []byte) (requestID string, ok bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(startPrefix))
+	if fields := bytes.Fields(rest); ok && len(fields) > 0 {
+		return string(fields[0]), true
+	}
+	return "", false
+}
+
+// Ended: see Started.
+func Ended(line []byte) (requestID string, ok bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(endPrefix))
+	if fields := bytes.Fields(rest); ok && len(fields) > 0 {
+		return string(fields[0]), true
+	}
+	return "", false
+}
+
 // logSink receives a function's output. Every environment writes whole lines
 // to the shared writer under one lock, so lines of concurrent environments
 // never interleave, and keeps its own tail for the invocation in progress.

@@ -48,7 +48,7 @@ func (e *environment) next(w http.ResponseWriter, r *http.Request) {
 		e.mu.Unlock()
 		// Logged before the process has the event, so the START line
 		// precedes anything the handler prints.
-		e.logs.line(fmt.Sprintf("START RequestId: %s Version: $LATEST", inv.id))
+		e.logs.line(fmt.Sprintf(startPrefix+"%s Version: $LATEST", inv.id))
 		close(inv.taken)
 		h := w.Header()
 		h.Set(headerRequestID, inv.id)
