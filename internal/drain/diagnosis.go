@@ -41,11 +41,17 @@ func diagnosisDue(s State, o Observation) bool {
 // a blocking reason for the policy's StuckAfter (the hook's, when its
 // metadata sets one).
 func stuckTooLong(s State, now time.Time, p Policy) bool {
-	after := p.StuckAfter
-	if s.StuckAfterSeconds != 0 {
-		after = time.Duration(max(s.StuckAfterSeconds, 0)) * time.Second
-	}
+	after := stuckAfter(s, p)
 	return after > 0 && !s.BlockedSince.IsZero() && !now.Before(s.BlockedSince.Add(after))
+}
+
+// stuckAfter is drain s's StuckAfter: its hook's, else the policy's; 0
+// disables the rule.
+func stuckAfter(s State, p Policy) time.Duration {
+	if s.StuckAfterSeconds != 0 {
+		return time.Duration(max(s.StuckAfterSeconds, 0)) * time.Second
+	}
+	return p.StuckAfter
 }
 
 // recordDiagnosis keeps what a diagnosis found in the drain's state and says

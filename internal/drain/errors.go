@@ -59,3 +59,32 @@ func Classify(err error) Class {
 	// refused or reset). Whatever happened may succeed next time.
 	return Retryable
 }
+
+// Denied reports whether AWS refused err's call for want of a permission,
+// and names the IAM action it needed ("ecs:ListTasks"), read from the SDK's
+// operation error: the service's IAM prefix and the operation's name.
+func Denied(err error) (action string, ok bool) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || !deniedCodes[apiErr.ErrorCode()] {
+		return "", false
+	}
+	var op *smithy.OperationError
+	if !errors.As(err, &op) {
+		return "", true
+	}
+	prefix, known := iamPrefixes[op.Service()]
+	if !known {
+		prefix = strings.ToLower(strings.ReplaceAll(op.Service(), " ", ""))
+	}
+	return prefix + ":" + op.Operation(), true
+}
+
+// deniedCodes are the error codes of a call IAM refused: JSON protocols
+// (ECS, SQS, Lambda) answer AccessDeniedException, the query protocol
+// (Auto Scaling) AccessDenied.
+var deniedCodes = map[string]bool{"AccessDeniedException": true, "AccessDenied": true, "UnauthorizedOperation": true}
+
+// iamPrefixes maps the SDK's service ids to their IAM action prefixes
+// where the two differ by more than case and spaces.
+// https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+var iamPrefixes = map[string]string{"Auto Scaling": "autoscaling", "EventBridge": "events", "CloudWatch Logs": "logs"}

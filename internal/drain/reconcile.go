@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,47 +47,33 @@ type Gauge struct {
 
 // Lost finds the instances of the scope's groups, in the group or its warm
 // pool, that wait on one of the scope's terminate hooks and that no live
-// chain drains: their container instance carries no chain mark, or one
-// overdue by more than StaleAfter. An instance whose action for the hook has
-// already ended (another hook still holds it) is not lost. The calls grow
-// with the number of groups and of draining container instances, a hundred
-// to a call, not with the number of instances. A group or cluster that
-// cannot be read is left out, and its error returned with the rest.
+// chain drains (see Waiting.Live), from what Inspect reads. An instance
+// whose action for the hook has already ended (another hook still holds it)
+// is not lost. The calls grow with the number of groups and of draining
+// container instances, a hundred to a call, not with the number of
+// instances. A group or cluster that cannot be read is left out, and its
+// error returned with the rest. A scope that names no group sweeps nothing.
 func (d *Drainer) Lost(ctx context.Context, scope Scope) (Sweep, error) {
-	var waiting []Pending
-	var errs []error
-	for batch := range slices.Chunk(scope.ASGs, maxGroupsPerCall) {
-		p := autoscaling.NewDescribeAutoScalingGroupsPaginator(d.asg, &autoscaling.DescribeAutoScalingGroupsInput{
-			AutoScalingGroupNames: batch, MaxRecords: aws.Int32(maxGroupsPerCall),
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("describing auto scaling groups %v: %w", batch, err))
-				break
-			}
-			for _, g := range page.AutoScalingGroups {
-				found, err := d.waitingIn(ctx, g, scope)
-				if err != nil {
-					errs = append(errs, err)
-				}
-				waiting = append(waiting, found...)
-			}
+	if len(scope.ASGs) == 0 {
+		return Sweep{}, nil
+	}
+	in, err := d.Inspect(ctx, scope)
+	errs := []error{err}
+	var launches []Pending
+	for _, w := range in.Waiting {
+		if w.Action.Launch() {
+			launches = append(launches, w.Pending)
 		}
 	}
-	marks := map[string]map[string]markView{} // cluster -> EC2 instance -> mark
-	var lost []Pending
-	now := d.now()
-	launches, waiting := splitLaunches(waiting)
-	swept, err := d.lostLaunches(ctx, launches, now)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	lost = append(lost, swept...)
+	lost, err := d.lostLaunches(ctx, launches, in.Now)
+	errs = append(errs, err)
 	gauges := map[[2]string]*Gauge{}
 	var order [][2]string
-	for _, p := range waiting {
-		key := [2]string{p.Meta.Cluster, p.Action.GroupName}
+	for _, w := range in.Waiting {
+		if w.Action.Launch() {
+			continue
+		}
+		key := [2]string{w.Meta.Cluster, w.Action.GroupName}
 		g := gauges[key]
 		if g == nil {
 			g = &Gauge{Cluster: key[0], Group: key[1], Stuck: map[string]int{}}
@@ -96,39 +81,25 @@ func (d *Drainer) Lost(ctx context.Context, scope Scope) (Sweep, error) {
 			order = append(order, key)
 		}
 		g.InFlight++
-		m, ok := marks[p.Meta.Cluster]
-		if !ok {
-			var err error
-			if m, err = d.chainMarks(ctx, p.Meta.Cluster); err != nil {
-				errs = append(errs, err)
-			}
-			marks[p.Meta.Cluster] = m
-		}
-		if m == nil {
+		if !w.Read {
 			continue
 		}
-		v, draining := m[p.Action.InstanceID]
-		if c := v.chain; draining && c != nil {
-			g.Oldest = max(g.Oldest, now.Sub(c.Start))
+		if c := w.Chain; c != nil {
+			g.Oldest = max(g.Oldest, in.Now.Sub(c.Start))
 			if c.Blocked != "" {
 				g.Stuck[c.Blocked]++
 			}
 		}
-		switch {
-		case draining && v.chain != nil && !now.After(v.chain.Due.Add(StaleAfter(d.policy, p.HeartbeatTimeout))):
-			continue // a live chain
-		case draining && v.chain == nil && v.full:
-			// No mark can be written, so no chain can be told live: its
-			// first hop warned, and its drain completes by polling.
+		if w.Live(in.Now, d.policy) {
 			continue
 		}
-		ended, err := d.ended(ctx, p.Action)
+		ended, err := d.ended(ctx, w.Action)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if !ended {
-			lost = append(lost, p)
+			lost = append(lost, w.Pending)
 		}
 	}
 	sw := Sweep{Lost: lost}
@@ -158,7 +129,7 @@ const maxGroupsPerCall = 100
 // waitingIn lists group g's instances that wait on a terminate action of
 // one of the scope's hooks, in the group and in its warm pool, and those
 // that wait on one of its launch hooks.
-func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, scope Scope) ([]Pending, error) {
+func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, scope Scope) ([]Waiting, error) {
 	group := aws.ToString(g.AutoScalingGroupName)
 	var waiting, launching []string
 	for _, in := range g.Instances {
@@ -182,7 +153,8 @@ func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, sco
 	if err != nil {
 		return nil, errors.Join(append(errs, fmt.Errorf("describing lifecycle hooks of %s: %w", group, err))...)
 	}
-	var pending []Pending
+	var pending []Waiting
+	views := hooksOf(out.LifecycleHooks)
 	for _, h := range out.LifecycleHooks {
 		name := aws.ToString(h.LifecycleHookName)
 		meta, err := scope.Drains(group, name, aws.ToString(h.NotificationMetadata))
@@ -192,9 +164,14 @@ func (d *Drainer) waitingIn(ctx context.Context, g astypes.AutoScalingGroup, sco
 			continue
 		}
 		for _, id := range ids {
-			pending = append(pending, Pending{Meta: meta, HeartbeatTimeout: time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second,
+			p := Pending{Meta: meta, HeartbeatTimeout: time.Duration(aws.ToInt32(h.HeartbeatTimeout)) * time.Second,
 				Action: lifecycle.Action{GroupName: group, HookName: name,
-					InstanceID: id, Transition: transition, NotificationMetadata: aws.ToString(h.NotificationMetadata)}})
+					InstanceID: id, Transition: transition, NotificationMetadata: aws.ToString(h.NotificationMetadata)}}
+			w := Waiting{Pending: p}
+			if transition == lifecycle.TransitionTerminate {
+				w.OtherHooks = views[name].others
+			}
+			pending = append(pending, w)
 		}
 	}
 	return pending, errors.Join(errs...)
@@ -228,6 +205,7 @@ func (d *Drainer) warmWaiting(ctx context.Context, group string, reuse bool) ([]
 // markView is a DRAINING container instance's chain mark (nil: none), and
 // whether it is full: at ECS's custom attribute limit without one.
 type markView struct {
+	arn   string
 	chain *Chain
 	full  bool
 }
@@ -251,7 +229,7 @@ func (d *Drainer) chainMarks(ctx context.Context, cluster string) (map[string]ma
 		}
 		for _, ci := range out.ContainerInstances {
 			in, chain := described(ci)
-			marks[in.EC2InstanceID] = markView{chain: chain, full: in.Full}
+			marks[in.EC2InstanceID] = markView{arn: in.ARN, chain: chain, full: in.Full}
 		}
 	}
 	return marks, nil
