@@ -36,7 +36,8 @@ func launchAction(ended float64, result string, end autoscaling.End) autoscaling
 
 // completion is the drainer's completion of a, as the recorder keeps it.
 func completion(a autoscaling.ActionView) localdeploy.LifecycleCall {
-	return localdeploy.LifecycleCall{Operation: "CompleteLifecycleAction", Group: a.Group, Hook: a.Hook, Token: a.Token, Result: a.Result, Status: 200}
+	return localdeploy.LifecycleCall{Operation: "CompleteLifecycleAction", Group: a.Group, Hook: a.Hook, Token: a.Token, Result: a.Result, Status: 200,
+		Invocation: "inv-" + a.Token}
 }
 
 // records are the records of one launch, completed by the drainer unless

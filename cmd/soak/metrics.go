@@ -76,8 +76,9 @@ type metricCounts struct {
 	Started, Drains        int
 	Ended, DrainsCompleted int
 	Launches, LaunchesDone int
-	// Unlogged are the completions whose invocation was killed just after
-	// the call succeeded; Missing the drains no line counted started (a
+	// Unlogged are the completions whose hop never heard they succeeded:
+	// its invocation was killed just after, or the answer was lost and the
+	// SDK's retry was told the action was gone; Missing the drains no line counted started (a
 	// kill cut their first hop short after its mark); Excess the starts
 	// counted twice (two deliveries of one event at once, which no mark
 	// can tell apart).
@@ -137,9 +138,20 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 	for _, n := range m.launches {
 		c.Launches += n
 	}
+	attempts := map[string]int{} // invocation id -> completion attempts
+	for _, call := range r.calls {
+		if call.Operation == "CompleteLifecycleAction" && call.Invocation != "" {
+			attempts[call.Invocation]++
+		}
+	}
 	for _, call := range r.calls {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
+		}
+		if attempts[call.Invocation] > 1 {
+			// The SDK attempted the call again: the 200 never reached
+			// the hop, which then heard the action was gone.
+			c.Unlogged++
 		}
 		// A launch completed by instance id (the sweep's) has no token:
 		// the hook tells.

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/announce"
@@ -47,6 +49,16 @@ func main() {
 		log.Error("loading AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
+	// The SDK's own warnings (a response body it could not read to the
+	// end, say) go to the same JSON log: every line the function writes
+	// is JSON, for Logs Insights and the metrics extraction alike.
+	awsCfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelInfo
+		if c == logging.Warn {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk", "cluster", "", "asg", "", "hook", "", "instance_id", "")
+	})
 	throttles := &drain.Throttles{}
 	awsCfg = throttles.Count(awsCfg)
 	d := drain.New(awsCfg, cfg.queueURL, cfg.policy)

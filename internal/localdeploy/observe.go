@@ -23,6 +23,10 @@ type LifecycleCall struct {
 	Token      string
 	Result     string // LifecycleActionResult, for a completion
 	Status     int
+	// Invocation is the SDK's amz-sdk-invocation-id, which every attempt
+	// of one call shares: a call recorded answered 200 and then attempted
+	// again is one whose caller never received the answer.
+	Invocation string
 }
 
 // Lifecycle operations the recorder keeps.
@@ -99,7 +103,7 @@ func (r *recorder) handler(next http.Handler) http.Handler {
 		r.calls = append(r.calls, LifecycleCall{
 			Operation: op, Group: form.Get("AutoScalingGroupName"), Hook: form.Get("LifecycleHookName"),
 			InstanceID: form.Get("InstanceId"), Token: form.Get("LifecycleActionToken"),
-			Result: form.Get("LifecycleActionResult"), Status: tap.Status,
+			Result: form.Get("LifecycleActionResult"), Status: tap.Status, Invocation: req.Header.Get("Amz-Sdk-Invocation-Id"),
 		})
 	})
 }
