@@ -76,7 +76,17 @@ func TestRecorderKeepsOnlyTheCallsSentThroughIt(t *testing.T) {
 		{Operation: opComplete, Group: "g", Hook: HookName, InstanceID: ids[0], Result: "CONTINUE", Status: 200},
 		{Operation: opComplete, Group: "g", Hook: HookName, InstanceID: ids[0], Result: "CONTINUE", Status: 400},
 	}
-	if diff := cmp.Diff(want, r.Calls()); diff != "" {
+	got := r.Calls()
+	// Each call is its own SDK invocation: two calls never share an id.
+	ids2 := map[string]bool{}
+	for i := range got {
+		if got[i].Invocation == "" || ids2[got[i].Invocation] {
+			t.Errorf("call %d: invocation id %q, want a fresh one per call", i, got[i].Invocation)
+		}
+		ids2[got[i].Invocation] = true
+		got[i].Invocation = ""
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("recorded calls (-want +got):\n%s", diff)
 	}
 	if got, _ := a.AutoScaling.Action(ids[0], "log-flush"); got.End != autoscaling.EndCompleted {
