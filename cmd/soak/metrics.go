@@ -138,23 +138,26 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 	for _, n := range m.launches {
 		c.Launches += n
 	}
-	attempts := map[string]int{} // invocation id -> completion attempts
-	for _, call := range r.calls {
+	// The calls of an SDK invocation in the order the recorder saw them:
+	// a completion answered 200 and then attempted again is one whose hop
+	// never received the answer, which its retry heard was gone.
+	retried := map[int]bool{}
+	last := map[string]int{} // invocation id -> its last completion attempt
+	for i, call := range r.calls {
 		if call.Operation == "CompleteLifecycleAction" && call.Invocation != "" {
-			attempts[call.Invocation]++
+			if j, ok := last[call.Invocation]; ok {
+				retried[j] = true
+			}
+			last[call.Invocation] = i
 		}
 	}
-	for _, call := range r.calls {
+	for i, call := range r.calls {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
 		}
-		if attempts[call.Invocation] > 1 {
-			// The SDK attempted the call again: the 200 never reached
-			// the hop, which then heard the action was gone.
+		if retried[i] {
 			c.Unlogged++
 		}
-		// A launch completed by instance id (the sweep's) has no token:
-		// the hook tells.
 		if call.Hook == contract.LaunchHookName {
 			c.LaunchesDone++
 		} else {

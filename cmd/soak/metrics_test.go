@@ -48,6 +48,8 @@ func TestCheckMetricsReportsEachViolation(t *testing.T) {
 			map[string]int{faults.KillAfterSuccess("CompleteLifecycleAction"): 1, faults.KindKillAfter: 1}, ""},
 		{"a completion whose answer was lost, and whose retry was refused", ok[:3],
 			append(done, func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }()), nil, ""},
+		{"a completion throttled, then answered", ok,
+			[]localdeploy.LifecycleCall{completion(a), func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }(), completion(b)}, nil, ""},
 		{"a drain never counted started", ok[1:], done, nil, "1 drains never counted started"},
 		{"a start lost to a kill", ok[1:], done, map[string]int{faults.KindKillAfter: 1}, ""},
 		{"a start counted twice", append(ok, ok[0]), done, nil, "1 starts counted twice"},

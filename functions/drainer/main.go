@@ -30,6 +30,9 @@ const maxAttempts = 8
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	// What writes through the standard logger (the Lambda runtime's report
+	// of a handler error) becomes a JSON line too.
+	slog.SetDefault(log)
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", "error", err.Error())
