@@ -41,6 +41,12 @@ func TestSoakShort(t *testing.T) {
 	for _, v := range r.Violations {
 		t.Error(v)
 	}
+	m := r.Metrics
+	t.Logf("EMF: every one of the function's %d lines checked against the specification; %d carried %d metric values; DrainsStarted %d for %d drains, DrainsEnded %d for %d completions",
+		m.Lines, m.MetricLines, m.Data, m.Started, m.Drains, m.Ended, m.DrainsCompleted)
+	if m.MetricLines == 0 || m.Started == 0 || m.Ended == 0 {
+		t.Errorf("metrics %s: the soak checked no drain's metrics", m)
+	}
 	for _, kind := range []string{"throttle", "server_error", "duplicate_sqs", "duplicate_event"} {
 		if r.Faults[kind] == 0 {
 			t.Errorf("fault %s never fired: the soak did not test it", kind)
