@@ -220,7 +220,21 @@ func scaleIn(ctx context.Context, o options, d localdeploy.Deployment, out io.Wr
 	// last poll and the hops.
 	ctx, cancel := context.WithTimeout(ctx, o.maxDrain+time.Minute)
 	defer cancel()
+	type snapshot struct {
+		table string
+		at    time.Time
+	}
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	shot := make(chan snapshot, 1)
+	go func() {
+		table, at := midDrainStatus(statusCtx, w, o.maxDrain)
+		shot <- snapshot{table, at}
+	}()
 	s, err := w.Watch(ctx, cluster, expected, out)
+	stopStatus()
+	if sn := <-shot; sn.table != "" {
+		fmt.Fprintf(out, "\n`ecs-drainer status` at +%.0fs, mid-drain (cmd/ecs-drainer, in-process against this local AWS):\n%s\n", sn.at.Sub(origin).Seconds(), sn.table)
+	}
 	s.Print(out)
 	logs.settle(ctx)
 	r := &scaleInRun{drains: s, timeline: drainTimeline(w, cluster, fmt.Sprintf("scale-in by %d of %d instances", o.scaleIn, o.instances), origin, nil)}
