@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
@@ -142,7 +143,8 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 	// a completion answered 200 and then attempted again is one whose hop
 	// never received the answer, which its retry heard was gone.
 	retried := map[int]bool{}
-	last := map[string]int{} // invocation id -> its last completion attempt
+	heard := map[string]int{} // instance -> completions its hop heard succeed
+	last := map[string]int{}  // invocation id -> its last completion attempt
 	for i, call := range r.calls {
 		if call.Operation == "CompleteLifecycleAction" && call.Invocation != "" {
 			if j, ok := last[call.Invocation]; ok {
@@ -155,17 +157,27 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
 		}
-		if retried[i] {
-			c.Unlogged++
-		}
 		if call.Hook == contract.LaunchHookName {
 			c.LaunchesDone++
 		} else {
 			c.DrainsCompleted++
 		}
+		if retried[i] {
+			c.Unlogged++
+			continue
+		}
+		heard[call.InstanceID]++
 	}
 	if got, want := c.Ended+c.Launches, c.DrainsCompleted+c.LaunchesDone-c.Unlogged; got != want {
-		violate("DrainsEnded+LaunchesEnded sum to %d, want the drainer's %d completions less %d unlogged: %d", got, c.DrainsCompleted+c.LaunchesDone, c.Unlogged, want)
+		var short []string
+		for id, n := range heard {
+			if n > m.ended[id]+m.launches[id] {
+				short = append(short, id)
+			}
+		}
+		slices.Sort(short)
+		violate("DrainsEnded+LaunchesEnded sum to %d, want the drainer's %d completions less %d unlogged: %d (completed, not counted: %v)",
+			got, c.DrainsCompleted+c.LaunchesDone, c.Unlogged, want, short[:min(len(short), 5)])
 	}
 	if c.Ended > c.DrainsCompleted || c.Launches > c.LaunchesDone {
 		violate("ended %d drains and %d launches, more than the drainer completed (%d, %d)", c.Ended, c.Launches, c.DrainsCompleted, c.LaunchesDone)
