@@ -36,8 +36,8 @@ func launchAction(ended float64, result string, end autoscaling.End) autoscaling
 
 // completion is the drainer's completion of a, as the recorder keeps it.
 func completion(a autoscaling.ActionView) localdeploy.LifecycleCall {
-	return localdeploy.LifecycleCall{Operation: "CompleteLifecycleAction", Group: a.Group, Hook: a.Hook, Token: a.Token, Result: a.Result, Status: 200,
-		Invocation: "inv-" + a.Token}
+	return localdeploy.LifecycleCall{Operation: "CompleteLifecycleAction", Group: a.Group, Hook: a.Hook, InstanceID: a.InstanceID, Token: a.Token, Result: a.Result, Status: 200,
+		Invocation: "inv-" + a.Token, Trace: "root-" + a.Token, At: at(1)}
 }
 
 // records are the records of one launch, completed by the drainer unless

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/emf"
@@ -77,9 +78,10 @@ type metricCounts struct {
 	Started, Drains        int
 	Ended, DrainsCompleted int
 	Launches, LaunchesDone int
-	// Unlogged are the completions whose hop never heard they succeeded:
-	// its invocation was killed just after, or the answer was lost and the
-	// SDK's retry was told the action was gone; Missing the drains no line counted started (a
+	// Unlogged are the completions not counted, each explained by a hop
+	// that never heard it succeeded (its invocation killed during or
+	// after the call, or its answer lost and the SDK's retry told the
+	// action was gone); Missing the drains no line counted started (a
 	// kill cut their first hop short after its mark); Excess the starts
 	// counted twice (two deliveries of one event at once, which no mark
 	// can tell apart).
@@ -97,20 +99,33 @@ type metricRecords struct {
 	actions []autoscaling.ActionView
 	calls   []localdeploy.LifecycleCall
 	faults  map[string]int
+	// kills are the invocations the faults killed, and timeout the
+	// function's, which bounds how long after a call its invocation runs.
+	kills   []lambda.Kill
+	timeout time.Duration
+}
+
+// killed reports whether the invocation that made call was killed during
+// it or afterwards, before it could log (within the function's timeout of
+// the answer; a kill after the call precedes its answer by a moment).
+func killedAround(kills []lambda.Kill, call localdeploy.LifecycleCall, timeout time.Duration) bool {
+	return slices.ContainsFunc(kills, func(k lambda.Kill) bool {
+		return k.Root == call.Trace && call.Trace != "" && k.At.After(call.At.Add(-time.Second)) && k.At.Before(call.At.Add(timeout))
+	})
 }
 
 // checkMetrics holds the metrics to the soak's own records. Every line is
 // valid EMF. Every completion the drainer made, as the recorder in front of
 // the local AWS saw it answered, is counted once in DrainsEnded or
-// LaunchesEnded, but for those whose invocation was killed right after the
-// call. Every drain of the drainer's hook is counted started; one short of
+// LaunchesEnded, instance by instance, but for those whose hop never heard
+// it succeeded (a kill, a lost answer). Every drain of the drainer's hook is counted started; one short of
 // that only where a kill cut the first hop short, and more only by the
 // duplicate deliveries the faults made.
 func checkMetrics(r metricRecords) (metricCounts, []string) {
 	m := r.log
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := metricCounts{Lines: m.lines, MetricLines: m.metricLines, Data: m.data, Unlogged: r.faults[faults.KillAfterSuccess("CompleteLifecycleAction")]}
+	c := metricCounts{Lines: m.lines, MetricLines: m.metricLines, Data: m.data}
 	var violations []string
 	violate := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
 	for i, l := range m.invalid {
@@ -143,8 +158,7 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 	// a completion answered 200 and then attempted again is one whose hop
 	// never received the answer, which its retry heard was gone.
 	retried := map[int]bool{}
-	heard := map[string]int{} // instance -> completions its hop heard succeed
-	last := map[string]int{}  // invocation id -> its last completion attempt
+	last := map[string]int{} // invocation id -> its last completion attempt
 	for i, call := range r.calls {
 		if call.Operation == "CompleteLifecycleAction" && call.Invocation != "" {
 			if j, ok := last[call.Invocation]; ok {
@@ -153,6 +167,10 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 			last[call.Invocation] = i
 		}
 	}
+	// Per instance, the completions the drainer made, and those of them
+	// whose hop may never have logged: its answer lost, or its invocation
+	// killed during or after the call, before it could.
+	completed, unheard := map[string]int{}, map[string]int{}
 	for i, call := range r.calls {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
@@ -162,25 +180,34 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 		} else {
 			c.DrainsCompleted++
 		}
-		if retried[i] {
-			c.Unlogged++
-			continue
+		completed[call.InstanceID]++
+		if retried[i] || killedAround(r.kills, call, r.timeout) {
+			unheard[call.InstanceID]++
 		}
-		heard[call.InstanceID]++
 	}
-	if got, want := c.Ended+c.Launches, c.DrainsCompleted+c.LaunchesDone-c.Unlogged; got != want {
-		var short []string
-		for id, n := range heard {
-			if n > m.ended[id]+m.launches[id] {
-				short = append(short, id)
-			}
+	var short, over []string
+	for id, n := range completed {
+		counted := m.ended[id] + m.launches[id]
+		switch {
+		case counted > n:
+			over = append(over, id)
+		case counted < n-unheard[id]:
+			short = append(short, id)
 		}
-		slices.Sort(short)
-		violate("DrainsEnded+LaunchesEnded sum to %d, want the drainer's %d completions less %d unlogged: %d (completed, not counted: %v)",
-			got, c.DrainsCompleted+c.LaunchesDone, c.Unlogged, want, short[:min(len(short), 5)])
+		c.Unlogged += max(0, n-counted)
 	}
-	if c.Ended > c.DrainsCompleted || c.Launches > c.LaunchesDone {
-		violate("ended %d drains and %d launches, more than the drainer completed (%d, %d)", c.Ended, c.Launches, c.DrainsCompleted, c.LaunchesDone)
+	for id := range m.ended {
+		if completed[id] == 0 {
+			over = append(over, id)
+		}
+	}
+	slices.Sort(short)
+	slices.Sort(over)
+	if len(short) > 0 {
+		violate("%d instances completed by the drainer and not counted ended, with no lost answer or kill to explain it: %v", len(short), short[:min(len(short), 5)])
+	}
+	if len(over) > 0 {
+		violate("%d instances counted ended more often than the drainer completed them: %v", len(over), over[:min(len(over), 5)])
 	}
 	kills := r.faults[faults.KindKillAfter] + r.faults[faults.KindKillBefore]
 	duplicates := r.faults[faults.KindDuplicateEvent] + r.faults[faults.KindDuplicateSQS]

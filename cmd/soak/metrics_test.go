@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-drainer/ecs-drainer/internal/contract"
 	"github.com/ecs-drainer/ecs-drainer/internal/emf"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/autoscaling"
 	"github.com/ecs-drainer/ecs-drainer/internal/localaws/faults"
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 	"github.com/ecs-drainer/ecs-drainer/internal/localdeploy"
 )
 
@@ -34,26 +36,30 @@ func TestCheckMetricsReportsEachViolation(t *testing.T) {
 	both := []autoscaling.ActionView{a, b}
 	ok := []string{metricLine("i-a", "DrainsStarted"), metricLine("i-b", "DrainsStarted"), metricLine("i-a", "DrainsEnded"), metricLine("i-b", "DrainsEnded")}
 	done := []localdeploy.LifecycleCall{completion(a), completion(b)}
+	killB := []lambda.Kill{{Root: "root-" + b.Token, At: at(2)}}
 	tests := []struct {
 		name    string
 		lines   []string
 		calls   []localdeploy.LifecycleCall
 		faults  map[string]int
+		kills   []lambda.Kill
 		wantErr string
 	}{
-		{"every drain started and ended once", ok, done, nil, ""},
-		{"a line that is not EMF", append(ok, `{"_aws":{"Timestamp":1}}`), done, nil, "not valid EMF"},
-		{"a completion never counted", ok[:3], done, nil, "DrainsEnded+LaunchesEnded sum to 1"},
-		{"a completion whose invocation was killed right after it", ok[:3], done,
-			map[string]int{faults.KillAfterSuccess("CompleteLifecycleAction"): 1, faults.KindKillAfter: 1}, ""},
+		{"every drain started and ended once", ok, done, nil, nil, ""},
+		{"a line that is not EMF", append(ok, `{"_aws":{"Timestamp":1}}`), done, nil, nil, "not valid EMF"},
+		{"a completion never counted", ok[:3], done, nil, nil, "not counted ended, with no lost answer or kill to explain it: [i-b]"},
+		{"a completion whose invocation was killed", ok[:3], done, map[string]int{faults.KindKillAfter: 1}, killB, ""},
+		{"a kill of the invocation long after its completion explains nothing", ok[:3], done, map[string]int{faults.KindKillAfter: 1},
+			[]lambda.Kill{{Root: "root-" + b.Token, At: at(60)}}, "not counted ended"},
+		{"a drain counted ended twice", append(ok, ok[3]), done, nil, nil, "counted ended more often than the drainer completed them: [i-b]"},
 		{"a completion whose answer was lost, and whose retry was refused", ok[:3],
-			append(done, func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }()), nil, ""},
+			append(done, func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }()), nil, nil, ""},
 		{"a completion throttled, then answered", ok,
-			[]localdeploy.LifecycleCall{completion(a), func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }(), completion(b)}, nil, ""},
-		{"a drain never counted started", ok[1:], done, nil, "1 drains never counted started"},
-		{"a start lost to a kill", ok[1:], done, map[string]int{faults.KindKillAfter: 1}, ""},
-		{"a start counted twice", append(ok, ok[0]), done, nil, "1 starts counted twice"},
-		{"a start counted twice by a duplicate delivery", append(ok, ok[0]), done, map[string]int{faults.KindDuplicateEvent: 1}, ""},
+			[]localdeploy.LifecycleCall{completion(a), func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }(), completion(b)}, nil, nil, ""},
+		{"a drain never counted started", ok[1:], done, nil, nil, "1 drains never counted started"},
+		{"a start lost to a kill", ok[1:], done, map[string]int{faults.KindKillAfter: 1}, nil, ""},
+		{"a start counted twice", append(ok, ok[0]), done, nil, nil, "1 starts counted twice"},
+		{"a start counted twice by a duplicate delivery", append(ok, ok[0]), done, map[string]int{faults.KindDuplicateEvent: 1}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +67,7 @@ func TestCheckMetricsReportsEachViolation(t *testing.T) {
 			for _, l := range tt.lines {
 				m.write([]byte(l))
 			}
-			_, violations := checkMetrics(metricRecords{log: m, actions: both, calls: tt.calls, faults: tt.faults})
+			_, violations := checkMetrics(metricRecords{log: m, actions: both, calls: tt.calls, faults: tt.faults, kills: tt.kills, timeout: 15 * time.Second})
 			got := strings.Join(violations, "\n")
 			if tt.wantErr == "" && got != "" || !strings.Contains(got, tt.wantErr) {
 				t.Errorf("violations %q, want one containing %q", got, tt.wantErr)

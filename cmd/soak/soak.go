@@ -30,6 +30,9 @@ var SoakFaults = faults.Config{
 	DuplicateSQS: 0.05, DuplicateEvents: 0.2, Reorder: true, KillBefore: 0.001, KillAfter: 0.001,
 }
 
+// soakFunctionTimeout is the function's timeout in the soak.
+const soakFunctionTimeout = 15 * time.Second
+
 // SoakConfig describes a chaos soak: many drains at once, every fault on.
 type SoakConfig struct {
 	Binary     string
@@ -183,7 +186,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	logs := newOutcomeLog(cfg.Logs)
 	dw, err := localdeploy.Start(ctx, cfg.Deployment, localdeploy.FunctionOptions{
 		Binary: cfg.Binary, PollInterval: soakPoll, MaxDrain: soakMaxDrain, Concurrency: 32, Faults: inj,
-		Timeout: 15 * time.Second, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
+		Timeout: soakFunctionTimeout, VisibilityTimeout: 10 * time.Second, Logs: logs, RecordLifecycleCalls: true,
 		Env: []string{contract.StaleAfter.Env + "=1m", contract.DisconnectedAfter.Env + "=" + soakDisconnectedAfter.String(),
 			contract.MaxLaunch.Env + "=" + soakMaxLaunch.String()},
 	})
@@ -612,7 +615,8 @@ func (w world) soakReport(cfg SoakConfig, drained []string, chaos map[string]str
 		endedStuck: logs.endedWith(contract.OutcomeStuck), maxDrain: soakMaxDrain, disconnectedAfter: soakDisconnectedAfter})
 	r.Violations = append(r.Violations, stuckViolations...)
 	var metricViolations []string
-	r.Metrics, metricViolations = checkMetrics(metricRecords{log: logs.metrics, actions: all, calls: w.LifecycleCalls(), faults: inj.Stats()})
+	r.Metrics, metricViolations = checkMetrics(metricRecords{log: logs.metrics, actions: all, calls: w.LifecycleCalls(), faults: inj.Stats(),
+		kills: w.Function.Kills(), timeout: soakFunctionTimeout})
 	r.Violations = append(r.Violations, metricViolations...)
 	w.checkOtherHook(&r, others, byTeam, violate)
 	w.checkOwnHook(&r, hookOf, violate)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecs-drainer/ecs-drainer/internal/localaws/lambda"
 )
 
 // LifecycleCall is a CompleteLifecycleAction or RecordLifecycleActionHeartbeat
@@ -27,6 +29,11 @@ type LifecycleCall struct {
 	// of one call shares: a call recorded answered 200 and then attempted
 	// again is one whose caller never received the answer.
 	Invocation string
+	// Trace is the Root of the call's X-Amzn-Trace-Id, naming the
+	// invocation that made it (lambda.Kills names the killed ones by it),
+	// and At when its answer came.
+	Trace string
+	At    time.Time
 }
 
 // Lifecycle operations the recorder keeps.
@@ -104,6 +111,7 @@ func (r *recorder) handler(next http.Handler) http.Handler {
 			Operation: op, Group: form.Get("AutoScalingGroupName"), Hook: form.Get("LifecycleHookName"),
 			InstanceID: form.Get("InstanceId"), Token: form.Get("LifecycleActionToken"),
 			Result: form.Get("LifecycleActionResult"), Status: tap.Status, Invocation: req.Header.Get("Amz-Sdk-Invocation-Id"),
+			Trace: lambda.TraceRoot(req.Header.Get("X-Amzn-Trace-Id")), At: time.Now(),
 		})
 	})
 }

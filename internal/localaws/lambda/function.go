@@ -103,6 +103,7 @@ type Function struct {
 	mu     sync.Mutex
 	idle   []*environment
 	live   map[*environment]bool
+	kills  []Kill
 	closed bool
 	stats  Stats
 }

@@ -50,4 +50,10 @@ func TestKillInvocationCrashesTheRunningInvocation(t *testing.T) {
 	if next := invoke(t, f, `{}`); !next.ColdStart {
 		t.Errorf("the invocation after a kill was warm, want a cold start")
 	}
+	// The kill is on record by the trace's Root, what a request of the
+	// killed invocation carried, for a harness to tell which calls'
+	// callers died.
+	if k := f.Kills(); len(k) != 1 || k[0].Root != TraceRoot(trace) || k[0].Root != "1-5759e988-bd862e3fe1be46a994272793" || k[0].At.IsZero() {
+		t.Errorf("Kills() = %+v, want the one kill of Root 1-5759e988-bd862e3fe1be46a994272793", k)
+	}
 }
