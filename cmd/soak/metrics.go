@@ -171,9 +171,16 @@ func checkMetrics(r metricRecords) (metricCounts, []string) {
 	// whose hop may never have logged: its answer lost, or its invocation
 	// killed during or after the call, before it could.
 	completed, unheard := map[string]int{}, map[string]int{}
+	instanceOf := map[string]string{} // token -> instance: a completion names one or the other
+	for _, a := range r.actions {
+		instanceOf[a.Token] = a.InstanceID
+	}
 	for i, call := range r.calls {
 		if call.Operation != "CompleteLifecycleAction" || call.Status != 200 || !ownHook(call.Hook) {
 			continue
+		}
+		if call.InstanceID == "" {
+			call.InstanceID = instanceOf[call.Token]
 		}
 		if call.Hook == contract.LaunchHookName {
 			c.LaunchesDone++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,13 @@ func TestCheckMetricsReportsEachViolation(t *testing.T) {
 		{"a drain counted ended twice", append(ok, ok[3]), done, nil, nil, "counted ended more often than the drainer completed them: [i-b]"},
 		{"a completion whose answer was lost, and whose retry was refused", ok[:3],
 			append(done, func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }()), nil, nil, ""},
+		{"completions by token alone", ok, func() []localdeploy.LifecycleCall {
+			calls := slices.Clone(done)
+			for i := range calls {
+				calls[i].InstanceID = ""
+			}
+			return calls
+		}(), nil, nil, ""},
 		{"a completion throttled, then answered", ok,
 			[]localdeploy.LifecycleCall{completion(a), func() localdeploy.LifecycleCall { c := completion(b); c.Status = 400; return c }(), completion(b)}, nil, nil, ""},
 		{"a drain never counted started", ok[1:], done, nil, nil, "1 drains never counted started"},
