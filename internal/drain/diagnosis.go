@@ -29,12 +29,16 @@ const rediagnoseEvery = 5 * time.Minute
 
 // diagnosisDue reports whether drain s's hop should list its tasks to
 // diagnose them although the instance, busy, says tasks are left: at the
-// first look, and then every rediagnoseEvery while tasks stay, but not
-// because the counts changed: tasks leaving is a drain making progress, and
-// re-diagnosing each step of it cost a thousand drains twice their calls
-// and four times their throttled answers (make bench).
+// first look, every rediagnoseEvery while tasks stay, and when the counts of
+// a blocked drain changed (it may be blocked no more, and
+// DRAINER_STUCK_AFTER must not end a drain that moves). Not when the counts
+// of a drain that is not blocked change: tasks leaving is progress, and
+// re-diagnosing each step of it cost a thousand drains twice their calls and
+// four times their throttled answers (make bench).
 func diagnosisDue(s State, o Observation) bool {
-	return s.DiagnosedAt.IsZero() || !o.Now.Before(s.DiagnosedAt.Add(rediagnoseEvery))
+	in := o.Instance
+	moved := in != nil && in.Running+in.Pending != s.DiagnosedTasks
+	return s.DiagnosedAt.IsZero() || !o.Now.Before(s.DiagnosedAt.Add(rediagnoseEvery)) || !s.BlockedSince.IsZero() && moved
 }
 
 // stuckTooLong reports whether every task left on drain s's instance has had
@@ -60,6 +64,9 @@ func recordDiagnosis(s *State, o Observation) (changed bool) {
 	key := diagnose.Key(o.Findings)
 	changed = key != s.Diagnosis
 	s.Diagnosis, s.DiagnosedAt = key, o.Now
+	if o.Instance != nil {
+		s.DiagnosedTasks = o.Instance.Running + o.Instance.Pending
+	}
 	s.BlockedReason = diagnose.BlockedReason(o.Findings)
 	switch {
 	case s.BlockedReason == "":

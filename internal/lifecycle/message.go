@@ -76,13 +76,12 @@ type Message struct {
 	// operator's and set it ACTIVE again.
 	IntoWarmPool bool `json:"into_warm_pool,omitempty"`
 	SetDraining  bool `json:"set_draining,omitempty"`
-	// The diagnosis (package diagnose): the key of the last one and when it
-	// was made, since when every task left has had a blocking reason and
-	// the reason most of them have (diagnose.BlockedReason), and the first
-	// diagnosis' check of room elsewhere (service -> what no other instance
-	// has, "" when one has room) with the group's instances launching.
-	// DiagnosedTasks is no longer written; messages of the build before
-	// carry it, and must still parse.
+	// The diagnosis (package diagnose): the key of the last one, when it
+	// was made and with how many tasks the instance counted then, since
+	// when every task left has had a blocking reason and the reason most
+	// of them have (diagnose.BlockedReason), and the first diagnosis'
+	// check of room elsewhere (service -> what no other instance has, ""
+	// when one has room) with the group's instances launching.
 	Diagnosis      string            `json:"diagnosis,omitempty"`
 	DiagnosedAt    time.Time         `json:"diagnosed_at,omitzero"`
 	DiagnosedTasks int               `json:"diagnosed_tasks,omitempty"`
