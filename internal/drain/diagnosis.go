@@ -164,6 +164,12 @@ func (p *Round) room(ctx context.Context, s State, services map[string]ecstypes.
 	if err != nil {
 		return nil, 0, err
 	}
+	if all == nil {
+		// Too large a cluster to look at cheaply: no check, and none
+		// again (an empty answer is not nil); its services' events say
+		// when a replacement cannot be placed.
+		return map[string]string{}, 0, nil
+	}
 	var others []capacity
 	for _, c := range all {
 		if c.ec2 != s.InstanceID {
@@ -244,39 +250,50 @@ func (n taskNeeds) lacking(others []capacity) string {
 	return "CPU, memory and host ports on one instance"
 }
 
+// roomCheckInstances is the most ACTIVE instances the room check looks at:
+// one page of ListContainerInstances, one DescribeContainerInstances. Every
+// batch of first hops makes the check, and in a cluster of thousands it
+// cost more calls than the drains themselves (make bench); there, "no other
+// instance has room" is unlikely, and the services' events and ECS's
+// placement failure events say it when it happens.
+const roomCheckInstances = 100
+
 // activeInstances describes the cluster's ACTIVE instances whose agent is
-// connected: only those can take a replacement.
+// connected: only those can take a replacement. nil, and no error, for a
+// cluster of more than roomCheckInstances.
 func (d *Drainer) activeInstances(ctx context.Context, cluster string) ([]capacity, error) {
-	var out []capacity
-	p := ecs.NewListContainerInstancesPaginator(d.ecs, &ecs.ListContainerInstancesInput{Cluster: &cluster, Status: ecstypes.ContainerInstanceStatusActive})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing the ACTIVE container instances of %s: %w", cluster, err)
+	out := []capacity{}
+	page, err := d.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{
+		Cluster: &cluster, Status: ecstypes.ContainerInstanceStatusActive, MaxResults: aws.Int32(roomCheckInstances)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the ACTIVE container instances of %s: %w", cluster, err)
+	}
+	if page.NextToken != nil {
+		return nil, nil
+	}
+	if len(page.ContainerInstanceArns) == 0 {
+		return out, nil
+	}
+	desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: page.ContainerInstanceArns})
+	if err != nil {
+		return nil, fmt.Errorf("describing the ACTIVE container instances of %s: %w", cluster, err)
+	}
+	for _, ci := range desc.ContainerInstances {
+		if !ci.AgentConnected {
+			continue
 		}
-		for batch := range slices.Chunk(page.ContainerInstanceArns, maxInstancesPerDescribe) {
-			desc, err := d.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: &cluster, ContainerInstances: batch})
-			if err != nil {
-				return nil, fmt.Errorf("describing the ACTIVE container instances of %s: %w", cluster, err)
-			}
-			for _, ci := range desc.ContainerInstances {
-				if !ci.AgentConnected {
-					continue
-				}
-				c := capacity{ec2: aws.ToString(ci.Ec2InstanceId)}
-				for _, r := range ci.RemainingResources {
-					switch aws.ToString(r.Name) {
-					case "CPU":
-						c.cpu = int(r.IntegerValue)
-					case "MEMORY":
-						c.memory = int(r.IntegerValue)
-					case "PORTS":
-						c.ports = append(c.ports, r.StringSetValue...)
-					}
-				}
-				out = append(out, c)
+		c := capacity{ec2: aws.ToString(ci.Ec2InstanceId)}
+		for _, r := range ci.RemainingResources {
+			switch aws.ToString(r.Name) {
+			case "CPU":
+				c.cpu = int(r.IntegerValue)
+			case "MEMORY":
+				c.memory = int(r.IntegerValue)
+			case "PORTS":
+				c.ports = append(c.ports, r.StringSetValue...)
 			}
 		}
+		out = append(out, c)
 	}
 	return out, nil
 }

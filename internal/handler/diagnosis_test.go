@@ -155,3 +155,41 @@ func TestEachReasonIsDiagnosedOnTheLocalAWS(t *testing.T) {
 		})
 	}
 }
+
+// The room check looks at one page of a cluster's ACTIVE instances: in a
+// larger cluster it is skipped (no room anywhere is unlikely there, and the
+// service's events say it), so a batch of first hops never lists thousands
+// of instances.
+func TestALargeClusterSkipsTheRoomCheck(t *testing.T) {
+	r := newRig(t, defaultPolicy)
+	ids := r.group(102, true, ecs.Resources{CPU: 2048, Memory: 4096}, 300) // 101 ACTIVE once one drains
+	r.service(ecs.ServiceSpec{Name: "web", DesiredCount: 2, CPU: 256, Memory: 512, MinimumHealthyPercent: 100, MaximumPercent: 200, StartDelay: 10 * time.Minute})
+	r.clk.Advance(11 * time.Minute)
+	r.aws.Settle()
+	victim := ids[0]
+	for _, id := range ids {
+		if r.tasksOn(id) > 0 {
+			victim = id
+			break
+		}
+	}
+	before := r.aws.ECS.Operations()
+	r.terminate(victim)
+	r.run(3 * time.Second)
+	after := r.aws.ECS.Operations()
+	// The hop finds its container instance with one; the room check
+	// stops at its first page, which has a next.
+	if got := after["ListContainerInstances"] - before["ListContainerInstances"]; got != 2 {
+		t.Errorf("%d ListContainerInstances calls, want 2: the hop's own and the room check's one page", got)
+	}
+	if got := after["DescribeContainerInstances"] - before["DescribeContainerInstances"]; got != 1 {
+		t.Errorf("%d DescribeContainerInstances calls, want only the hop's own", got)
+	}
+	diagnosed := false
+	for _, l := range r.logLines() {
+		diagnosed = diagnosed || l["msg"] == "drain diagnosis changed" && l["instance_id"] == victim
+	}
+	if !diagnosed {
+		t.Errorf("no diagnosis of %s:\n%s", victim, r.logs.String())
+	}
+}
