@@ -120,12 +120,9 @@ instance that waits only on another hook, and names that hook.`,
 		Args: exactlyOneInstance,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := a.find(ctx, args[0])
+			d, err := a.findDrain(ctx, args[0], "release acts on the drainer's terminate hooks")
 			if err != nil {
 				return err
-			}
-			if d.waiting.Action.Launch() {
-				return fmt.Errorf("instance %s waits on the launch hook %s: release acts on the drainer's terminate hooks", d.InstanceID, d.Hook)
 			}
 			result := drain.ResultContinue
 			if abandon {
@@ -189,12 +186,9 @@ DRAINER_QUEUE_URL; the CDK names the queue, so it is not found by name).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := a.find(ctx, args[0])
+			d, err := a.findDrain(ctx, args[0], "drain restarts terminate drains only (the sweep looks at launches itself)")
 			if err != nil {
 				return err
-			}
-			if d.waiting.Action.Launch() {
-				return fmt.Errorf("instance %s waits on the launch hook %s: drain restarts terminate drains only (the sweep looks at launches itself)", d.InstanceID, d.Hook)
 			}
 			if d.State == StateDraining {
 				fmt.Fprintf(a.io.Out, "a live chain drains %s (next poll %s): the restart ends at its first hop unless that chain is lost by then\n", d.InstanceID, rel(a.opts.Now(), d.NextPoll))

@@ -160,6 +160,16 @@ func row(w drain.Waiting, l drain.Look, now time.Time, p drain.Policy) Drain {
 	return d
 }
 
+// findDrain is find for the commands that act on a terminate drain: an
+// instance the launch gate holds is refused, with why.
+func (a *app) findDrain(ctx context.Context, instance, why string) (Drain, error) {
+	d, err := a.find(ctx, instance)
+	if err == nil && d.waiting.Action.Launch() {
+		return d, fmt.Errorf("instance %s waits on the launch hook %s: %s", d.InstanceID, d.Hook, why)
+	}
+	return d, err
+}
+
 // find reads the one drain of the instance: the drainer's action on it.
 // An instance that waits on another hook only is refused, naming the hook.
 func (a *app) find(ctx context.Context, instance string) (Drain, error) {
