@@ -198,15 +198,10 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 					res.Notes = append(res.Notes, merr.Error())
 				}
 			}
-			err = d.complete(ctx, s, step.Result)
-			res.ActionResult = step.Result
-			if Classify(err) == AlreadyDone {
-				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
-				return res, nil
-			}
+			res, err = d.finish(ctx, s, step.Result, res)
 			// Completing is exclusive: of two deliveries of one event that
 			// both found an empty instance, one succeeds.
-			res.Began = err == nil && began(s, o, true)
+			res.Began = err == nil && res.ActionResult != "" && began(s, o, true)
 			return res, err
 		case Requeue:
 			next := successor(s, recordID, d.newID())
@@ -236,6 +231,19 @@ func (d *Drainer) runFrom(ctx context.Context, s State, o Observation) (Result, 
 			return res, fmt.Errorf("%s: %w", step.Kind, err)
 		}
 	}
+}
+
+// finish completes drain s's action with result, which res then reports;
+// an action already over is no error: res says OutcomeAlreadyCompleted, with
+// no result, since the drainer did not complete it.
+func (d *Drainer) finish(ctx context.Context, s State, result string, res Result) (Result, error) {
+	err := d.complete(ctx, s, result)
+	res.ActionResult = result
+	if Classify(err) == AlreadyDone {
+		res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
+		return res, nil
+	}
+	return res, err
 }
 
 // began reports whether the first hop of drain s, which observed o and

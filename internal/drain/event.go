@@ -114,13 +114,7 @@ func (p *Round) Settle(ctx context.Context, e lifecycle.ECSEvent, scope Scope) (
 			s.HookName, err = d.drainerHook(ctx, s.GroupName, s.Cluster, lifecycle.TransitionTerminate, scope)
 			o.HookMissing = err == nil && s.HookName == ""
 		case Complete:
-			err = d.complete(ctx, s, step.Result)
-			res.ActionResult = step.Result
-			if Classify(err) == AlreadyDone {
-				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
-				return res, nil
-			}
-			return res, err
+			return d.finish(ctx, s, step.Result, res)
 		case End:
 			return res, nil
 		}

@@ -174,13 +174,7 @@ func (d *Drainer) runLaunch(ctx context.Context, s State, o Observation) (Result
 				o.HeartbeatSent, s.LastHeartbeat = true, o.Now
 			}
 		case Complete:
-			err = d.complete(ctx, s, step.Result)
-			res.ActionResult = step.Result
-			if Classify(err) == AlreadyDone {
-				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
-				return res, nil
-			}
-			return res, err
+			return d.finish(ctx, s, step.Result, res)
 		case Requeue:
 			next := successor(s, recordID, d.newID())
 			next.Due = o.Now.Add(step.Delay)
@@ -299,13 +293,7 @@ func (p *Round) settleLaunch(ctx context.Context, e lifecycle.ECSEvent, scope Sc
 			o.MissingDaemons, err = d.missingDaemons(ctx, s)
 			o.DaemonsChecked = err == nil
 		case Complete:
-			err = d.complete(ctx, s, step.Result)
-			res.ActionResult = step.Result
-			if Classify(err) == AlreadyDone {
-				res.Outcome, res.ActionResult = OutcomeAlreadyCompleted, ""
-				return res, nil
-			}
-			return res, err
+			return d.finish(ctx, s, step.Result, res)
 		case End:
 			return res, nil
 		}
