@@ -25,7 +25,6 @@ type metricLog struct {
 	lines, metricLines, data int
 	invalid                  []string
 	started, ended, launches map[string]int
-	examples                 int
 }
 
 func newMetricLog() *metricLog {

@@ -30,18 +30,6 @@ const maxActivityPages = 5
 // pool: ...").
 var launchActivity = regexp.MustCompile(`^Launching a new EC2 instance.*: (i-[0-9a-f]{8,17})`)
 
-// splitLaunches separates the launch actions from the drains.
-func splitLaunches(all []Pending) (launches, drains []Pending) {
-	for _, p := range all {
-		if p.Action.Launch() {
-			launches = append(launches, p)
-		} else {
-			drains = append(drains, p)
-		}
-	}
-	return launches, drains
-}
-
 // SweepAfter is how long a launch may wait before the reconciler looks at
 // it itself.
 func SweepAfter(p Policy, heartbeatTimeout time.Duration) time.Duration {

@@ -69,7 +69,7 @@ func TestParseHoldsLinesToTheSpecification(t *testing.T) {
 		{"no Timestamp", `{"_aws":{"CloudWatchMetrics":[]}}`, "Timestamp and CloudWatchMetrics are required", 0},
 		{"Timestamp in seconds with a fraction", `{"_aws":{"Timestamp":1.5,"CloudWatchMetrics":[]}}`, "milliseconds", 0},
 		{"a directive with another member", directive(`{"Namespace":"ECSDrainer","Dimensions":[],"Metrics":[],"Extra":1}`), "unknown field", 0},
-		{"no Namespace", directive(`{"Dimensions":[],"Metrics":[]}`), "required", 0},
+		{"no Namespace", directive(`{"Dimensions":[],"Metrics":[]}`), "needs Namespace", 0},
 		{"a dimension with no root member", directive(`{"Namespace":"ECSDrainer","Dimensions":[["Group"]],"Metrics":[{"Name":"N"}]}`), "dimension Group", 0},
 		{"a dimension whose value is not a string", directive(`{"Namespace":"ECSDrainer","Dimensions":[["Num"]],"Metrics":[{"Name":"N"}]}`), "dimension Num", 0},
 		{"31 dimension keys", directive(`{"Namespace":"ECSDrainer","Dimensions":[[` + strings.Repeat(`"Cluster",`, 30) + `"Cluster"]],"Metrics":[]}`), "31 keys", 0},

@@ -97,10 +97,10 @@ func directiveData(root map[string]json.RawMessage, raw json.RawMessage, at time
 		return nil, err
 	}
 	if d.Namespace == nil || d.Dimensions == nil || d.Metrics == nil {
-		return nil, errors.New("Namespace, Dimensions and Metrics are required")
+		return nil, errors.New("a directive needs Namespace, Dimensions and Metrics")
 	}
 	if n := len(*d.Namespace); n < 1 || n > maxNamespace {
-		return nil, fmt.Errorf("Namespace of %d characters, want 1 to %d", n, maxNamespace)
+		return nil, fmt.Errorf("a Namespace of %d characters, want 1 to %d", n, maxNamespace)
 	}
 	if n := len(*d.Metrics); n > maxMetrics {
 		return nil, fmt.Errorf("%d metrics, over %d", n, maxMetrics)
