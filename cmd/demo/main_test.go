@@ -76,14 +76,7 @@ func TestTheDemoDrainsEveryInstance(t *testing.T) {
 	o := options{instances: 3, scaleIn: 1, tasks: 1, poll: time.Second, stopDelay: time.Second, jobFor: 2 * time.Second,
 		maxDrain: time.Minute, heartbeat: 30, otherHook: "log-flush", flush: time.Second, warm: true,
 		timeline: filepath.Join(t.TempDir(), "timeline.svg")}
-	var err error
-	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	d, err := localdeploy.ParseTemplate(demoTemplate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deployment(t, &o)
 	r, err := scaleIn(context.Background(), o, d, &out, func(string, ...any) {})
 	if err != nil || !strings.Contains(out.String(), "OK: every lifecycle action") {
 		t.Fatalf("demo with %+v: %v, want OK; its output:\n%s", o, err, &out)
@@ -132,15 +125,7 @@ func TestTheLaunchGateKeepsCapacityThroughARefresh(t *testing.T) {
 	o := options{instances: 4, scaleIn: 1, tasks: 3, minHealthy: 50, poll: time.Second, stopDelay: time.Second, startDelay: time.Second,
 		jobFor: 2 * time.Second, maxDrain: time.Minute, heartbeat: 30, boot: 500 * time.Millisecond,
 		register: 6 * time.Second, jitter: 2 * time.Second, seed: 1, refresh: true}
-	dir := t.TempDir()
-	var err error
-	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
-	d, err := localdeploy.ParseTemplate(demoTemplate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deployment(t, &o)
 	var out bytes.Buffer
 	runs, err := refreshBoth(context.Background(), o, d, &out, func(string, ...any) {})
 	if err != nil {
@@ -183,14 +168,7 @@ func TestTheStuckDemoIsDiagnosedAtOnceAndEndedEarly(t *testing.T) {
 	}
 	o := options{instances: 3, poll: 2 * time.Second, stopDelay: time.Second, startDelay: time.Second,
 		maxDrain: time.Minute, heartbeat: 30, stuck: true, stuckAfter: 10 * time.Second}
-	var err error
-	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	d, err := localdeploy.ParseTemplate(demoTemplate)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deployment(t, &o)
 	var out bytes.Buffer
 	r, err := stuckDrain(context.Background(), o, d, &out, func(string, ...any) {})
 	if err != nil {
@@ -220,4 +198,19 @@ func TestTheStuckDemoIsDiagnosedAtOnceAndEndedEarly(t *testing.T) {
 	if t.Failed() {
 		t.Logf("output:\n%s", &out)
 	}
+}
+
+// deployment builds the bootstrap into o and reads the checked-in template,
+// for a test that runs the demo end to end.
+func deployment(t *testing.T, o *options) localdeploy.Deployment {
+	t.Helper()
+	var err error
+	if o.binary, err = localdeploy.BuildBootstrap(context.Background(), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := localdeploy.ParseTemplate(demoTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
