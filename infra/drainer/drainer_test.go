@@ -140,6 +140,18 @@ func clusterARN(stack awscdk.Stack, name string) *string {
 }
 
 // nagFindings lists cdk-nag's unsuppressed errors and warnings on a stack.
+// oneGroup builds the construct with props for one imported group "g" of
+// cluster "c", in a stack of its own named name.
+func oneGroup(name string, props drainer.Props) (awscdk.Stack, *drainer.Drainer) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
+	props.Targets = []drainer.Target{{
+		Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
+		AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
+	}}
+	return stack, drainer.New(stack, jsii.String("Drainer"), &props)
+}
+
 func nagFindings(stack awscdk.Stack) []string {
 	var out []string
 	a := assertions.Annotations_FromStack(stack)
@@ -902,13 +914,7 @@ func TestTheReconcilerRunsOnASchedule(t *testing.T) {
 
 func TestDisableReconcileCreatesNoScheduleAndNoDescribeWarmPool(t *testing.T) {
 	skipSynthIfShort(t)
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("NoReconcile"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
-	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
-		Targets: []drainer.Target{{
-			Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
-			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
-		}},
+	stack, d := oneGroup("NoReconcile", drainer.Props{
 		DisableReconcile: true,
 	})
 	if d.ReconcileRule != nil || d.ReconcileAlarm != nil {
@@ -951,13 +957,7 @@ func TestDisableLaunchGateCreatesNoLaunchHookRuleAlarmOrPermission(t *testing.T)
 	// function must not be told of a launch hook, and the role must not
 	// keep what only the gate calls.
 	skipSynthIfShort(t)
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("NoGate"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
-	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
-		Targets: []drainer.Target{{
-			Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
-			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
-		}},
+	stack, d := oneGroup("NoGate", drainer.Props{
 		DisableLaunchGate: true,
 	})
 	if d.LaunchHooks != nil || d.LaunchRule != nil || d.InstanceActiveRule != nil || d.LaunchAlarm != nil {

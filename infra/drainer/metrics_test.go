@@ -8,8 +8,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -284,13 +282,7 @@ func TestEachGroupHasAStuckDrainAlarm(t *testing.T) {
 // alarms (a refresh's alarm specification) stay.
 func TestDisableDashboardCreatesNoDashboard(t *testing.T) {
 	skipSynthIfShort(t)
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("NoDashboard"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}})
-	d := drainer.New(stack, jsii.String("Drainer"), &drainer.Props{
-		Targets: []drainer.Target{{
-			Cluster:          awsecs.Cluster_FromClusterArn(stack, jsii.String("Cluster"), clusterARN(stack, "c")),
-			AutoScalingGroup: awsautoscaling.AutoScalingGroup_FromAutoScalingGroupName(stack, jsii.String("Group"), jsii.String("g")),
-		}},
+	stack, d := oneGroup("NoDashboard", drainer.Props{
 		DisableDashboard: true,
 		StuckAlarmAge:    awscdk.Duration_Minutes(jsii.Number(10)),
 	})
