@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
@@ -186,14 +185,7 @@ func TestCheckLaunchesReportsEachViolation(t *testing.T) {
 			if diff := cmp.Diff(tt.counts, counts); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d violations %q, want %d like %q", len(got), got, len(tt.want), tt.want)
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("violation %d = %q, want it to say %q", i, got[i], w)
-				}
-			}
+			wantViolations(t, got, tt.want)
 		})
 	}
 }

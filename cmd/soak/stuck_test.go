@@ -158,14 +158,21 @@ func TestCheckStuckReportsEachViolation(t *testing.T) {
 			if diff := cmp.Diff(tt.counts, counts); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d violations %q, want %d like %q", len(got), got, len(tt.want), tt.want)
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("violation %d = %q, want it to say %q", i, got[i], w)
-				}
-			}
+			wantViolations(t, got, tt.want)
 		})
+	}
+}
+
+// wantViolations holds a check's violations to want, in order, each
+// saying its want.
+func wantViolations(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d violations %q, want %d like %q", len(got), got, len(want), want)
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Errorf("violation %d = %q, want it to say %q", i, got[i], w)
+		}
 	}
 }
