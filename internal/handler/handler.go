@@ -111,8 +111,11 @@ func (h *Handler) parse(id string, body []byte) record {
 // Invoke handles one Lambda invocation.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	ctx, ann := withAnnouncements(ctx)
-	defer h.flush(ctx, ann)
+	// Deferred calls run last first: the events are put before the
+	// throttled calls are counted, so PutEvents' own count in this
+	// invocation's.
 	defer h.throttled(ctx)
+	defer h.flush(ctx, ann)
 	var batch events.SQSEvent
 	if err := json.Unmarshal(payload, &batch); err == nil && len(batch.Records) > 0 && batch.Records[0].EventSource == "aws:sqs" {
 		return h.batch(ctx, batch), nil
